@@ -1,0 +1,46 @@
+# Two commands matter: `make demo` (the main job, on the local emulator) and
+# `make test` (the whole suite). Both build the virtualenv from the project's
+# own requirements files first; nothing needs installing by hand.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+PORT   ?= 9000
+
+.PHONY: venv test lint compat demo emulator package bench browser clean
+
+$(STAMP): requirements.txt requirements-dev.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip setuptools wheel
+	$(BIN)/pip install -q -r requirements-dev.txt
+	$(BIN)/pip install -q --no-deps -e .
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+# Function code must run on SCF's Python 3.9 runtime: vermin proves the
+# minimum version of every construct and stdlib name in functions/ and shared/.
+compat: venv
+	$(BIN)/vermin --no-tips --violations --target=3.9- --eval-annotations --no-parse-comments -q functions shared
+
+lint: venv
+	$(BIN)/ruff check .
+
+test: venv compat lint
+	$(BIN)/python -m pytest -n 2
+
+demo: venv
+	$(BIN)/picops demo
+
+emulator: venv
+	$(BIN)/picops emulator --port $(PORT) --data-dir .picops
+
+package: venv
+	$(BIN)/python -m picops_cli.package --out build/package
+
+bench: venv
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf build .picops .pytest_cache
