@@ -1,0 +1,1 @@
+"""picops_cli: the ``picops`` command. Each command only wires library pieces together."""
