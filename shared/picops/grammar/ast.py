@@ -16,7 +16,7 @@ Shape::
 
 ``interface`` is one of ``imageMogr2``, ``imageView2``, ``watermark`` (``mode``
 1 = image, 2 = text) or ``style`` (a bucket style by name, ``params`` empty).
-For ``imageView2`` the mode (0..5) is ``Operation.mode``.
+For ``imageView2`` the mode (1..5; the parser rejects Qiniu's 0) is ``Operation.mode``.
 
 A param's ``value`` is a typed value decoded once by the parser: ``None`` for a
 bare flag (``strip``, ``auto-orient``), ``int``, ``float``, ``str`` (gravity,
@@ -111,7 +111,10 @@ class Blur:
 
 @dataclass(frozen=True)
 class SizeLimit:
-    """``size-limit/<N>k|m[!]``: at most ``amount`` ``unit`` bytes; ``!`` keeps the smaller of in/out."""
+    """``size-limit/<N>k|m[!]``: at most ``amount`` ``unit`` bytes.
+
+    ``!`` (``keep_smaller``) keeps whichever of input and output is smaller.
+    """
 
     amount: int
     unit: str  # "k" or "m"
@@ -171,11 +174,15 @@ class Operation:
 
     interface: str  # "imageMogr2" | "imageView2" | "watermark" | "style"
     params: Tuple[Param, ...] = ()
-    mode: Optional[int] = None  # imageView2: 0..5; watermark: 1 (image) or 2 (text)
+    mode: Optional[int] = None  # imageView2: 1..5; watermark: 1 (image) or 2 (text)
     style: Optional[str] = None  # interface == "style": the style's name
 
     def get(self, name: str, default: ParamValue = None) -> ParamValue:
-        """The value of the last ``name`` param (CI: a later repeat overrides), else default."""
+        """The value of the ``name`` param, else default.
+
+        The parser rejects a name given twice in one stage; for hand-built trees
+        the last one wins.
+        """
         for p in reversed(self.params):
             if p.name == name:
                 return p.value
