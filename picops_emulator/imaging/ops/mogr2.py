@@ -1,0 +1,49 @@
+"""Run one ``imageMogr2`` segment: dispatch each param to its registered handler, in phase order.
+
+``STEPS`` is the registry: param name -> :class:`~.base.Step`. A param the grammar accepts but
+``STEPS`` lacks (crop, rotate, blur, ... until their issues land) raises UnsupportedOperation
+before any work is done, so a rule is either executed fully or refused: never a partial image.
+Phases and the resulting order are documented in ``base.py``.
+"""
+
+from typing import Dict
+
+from picops.grammar.ast import Operation
+
+from ..canvas import Canvas
+from ..errors import UnsupportedOperation
+from . import encoding, orient, thumbnail
+from .base import MODIFIER, Step, no_op
+
+STEPS: Dict[str, Step] = {
+    "auto-orient": orient.STEP,
+    "thumbnail": thumbnail.STEP,
+    "pad": thumbnail.PAD,
+    "color": thumbnail.COLOR,
+    "format": encoding.FORMAT,
+    "quality": encoding.QUALITY,
+    "rquality": encoding.QUALITY,
+    "lquality": encoding.QUALITY,
+    "strip": encoding.STRIP,
+    "interlace": encoding.INTERLACE,
+    "ignore-error": Step(MODIFIER, no_op),  # the pipeline reads it (pipeline.py)
+}
+
+
+def check(op: Operation) -> None:
+    """Refuse the segment if any param has no handler."""
+    for p in op.params:
+        if p.name not in STEPS:
+            raise UnsupportedOperation(f"imageMogr2/{p.name}")
+        if p.name == "format":
+            encoding.check_format("imageMogr2", p.value)
+
+
+def run(canvas: Canvas, op: Operation) -> None:
+    check(op)
+    ordered = sorted(enumerate(op.params), key=lambda ip: (STEPS[ip[1].name].phase, ip[0]))
+    for _, param in ordered:
+        STEPS[param.name].apply(canvas, op, param)
+
+
+__all__ = ["STEPS", "check", "run"]

@@ -1,0 +1,53 @@
+"""Identify an input's codec from its first bytes (pure, no libvips).
+
+The engine trusts these magic numbers, not file names or Content-Type, and uses the answer to
+pick exactly one decoder, so content libvips could otherwise detect (SVG, CSV, matrix, VIPS)
+is refused as an unsupported format.
+
+Codec names are CI's upper-case ``ImageInfo/Format`` spellings: JPEG, PNG, GIF, WEBP, AVIF,
+HEIF, BMP, TIFF. AVIF vs HEIF here goes by the ISO-BMFF brands; the HEIF loader later
+refines it by the actual coding (``av1`` -> AVIF, ``hevc`` -> HEIF).
+"""
+
+from typing import Optional
+
+_AVIF_BRANDS = {b"avif", b"avis"}
+_HEIF_BRANDS = {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"hevm", b"hevs",
+                b"mif1", b"msf1"}
+# BITMAPCOREHEADER .. BITMAPV5HEADER sizes; anything else after "BM" is not a BMP.
+_BMP_DIB_SIZES = {12, 16, 40, 52, 56, 64, 108, 124}
+
+
+def sniff(data: bytes) -> Optional[str]:
+    """The codec of ``data`` (see module doc), or None when it is none we accept."""
+    head = data[:32]
+    if head[:3] == b"\xff\xd8\xff":
+        return "JPEG"
+    if head[:8] == b"\x89PNG\r\n\x1a\n":
+        return "PNG"
+    if head[:6] in (b"GIF87a", b"GIF89a"):
+        return "GIF"
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "WEBP"
+    if head[4:8] == b"ftyp":
+        return _isobmff(data)
+    if head[:2] == b"BM" and len(head) >= 18 and int.from_bytes(head[14:18], "little") in \
+            _BMP_DIB_SIZES:
+        return "BMP"
+    if head[:4] in (b"II*\x00", b"MM\x00*"):
+        return "TIFF"
+    return None
+
+
+def _isobmff(data: bytes) -> Optional[str]:
+    size = int.from_bytes(data[0:4], "big")
+    box = data[8:min(max(size, 16), 256)]
+    brands = {box[0:4]} | {box[i:i + 4] for i in range(8, len(box) - 3, 4)}
+    if brands & _AVIF_BRANDS:
+        return "AVIF"
+    if brands & _HEIF_BRANDS:
+        return "HEIF"
+    return None
+
+
+__all__ = ["sniff"]

@@ -1,0 +1,255 @@
+"""Open input bytes safely: sniff, read the header only, enforce the input limits, decode lazily.
+
+:func:`open_source` is the only way bytes enter the engine. In order it checks the byte size,
+sniffs the codec (``sniff.py``), opens the header with that codec's own loader
+(``access="sequential"``, so nothing is decoded yet) and checks width, height and frame count
+against the limits. A decompression bomb therefore costs a header read, never its pixels.
+
+The returned :class:`Source` then decodes on demand, in one of two ways:
+
+* :meth:`Source.thumbnail` -- libvips ``thumbnail_buffer``: shrink-on-load for JPEG, WebP and
+  HEIF (a 12 MP JPEG decodes at 1/2..1/8 scale), streaming for the rest. The fast path of every
+  resize that happens before anything else touched the pixels.
+* :meth:`Source.load` -- a lazy, sequential full decode for everything else.
+
+Both give 8- or 16-bit sRGB or greyscale images (with alpha when the source has it): a CMYK
+source goes through its embedded ICC profile (or libvips' fallback CMYK profile) to sRGB.
+An RGB source's own profile (say Display P3) is kept, as libvips ``thumbnail`` keeps it.
+
+BMP has no libvips loader in pyvips-binary; Pillow decodes it (header first, too).
+"""
+
+import io
+from dataclasses import dataclass, field
+from typing import Optional
+
+from . import jpegquant, webpquant
+from .errors import ImageResolutionExceed, InvalidImageFormat
+from .formats import SOURCE_DEFAULT
+from .gifscan import gif_problem
+from .libvips import FAIL_ON, pyvips
+from .limits import Limits, check_input_bytes, check_input_header
+from .sniff import sniff
+
+_LOADERS = {
+    "JPEG": "jpegload_buffer", "PNG": "pngload_buffer", "GIF": "gifload_buffer",
+    "WEBP": "webpload_buffer", "AVIF": "heifload_buffer", "HEIF": "heifload_buffer",
+    "TIFF": "tiffload_buffer",
+}
+_ANIMATED_CODECS = ("GIF", "WEBP")
+
+# Quality reported for lossy inputs whose quality is not read from the bitstream here:
+# AVIF/HEIF get libvips' heifsave default (50), a lossy WebP whose frame header defeats the
+# parser gets libwebp's default (75). Assumptions: CI's estimator is UNCONFIRMED.
+ASSUMED_HEIF_QUALITY = 50
+ASSUMED_WEBP_QUALITY = 75
+
+
+@dataclass
+class Source:
+    """A validated input: header facts plus on-demand decoding. Width/height are per frame."""
+
+    data: bytes
+    format: str                 # upper-case codec: JPEG, PNG, GIF, WEBP, AVIF, HEIF, BMP, TIFF
+    width: int
+    height: int
+    frames: int                 # > 1 only for animated GIF / WebP
+    orientation: int            # EXIF orientation 1..8, 0 when the file has none
+    quality: int                # estimated encoder quality; 100 for lossless codecs
+    lossy: bool
+    bands: int
+    alpha: bool = False
+    sample_format: str = "uchar"  # libvips band format: uchar, ushort, float, ...
+    header: Optional[object] = field(default=None, repr=False)  # pyvips.Image (header only)
+
+    @property
+    def default_output(self) -> str:
+        return SOURCE_DEFAULT[self.format]
+
+    @property
+    def sixteen_bit(self) -> bool:
+        """More than 8 bits per sample (16-bit PNG/TIFF; float TIFF counts too)."""
+        return self.sample_format != "uchar"
+
+    @property
+    def has_alpha(self) -> bool:
+        return self.alpha
+
+    # --- decoding -------------------------------------------------------------------
+
+    def load(self, frames: Optional[int] = None):
+        """Lazily decode the whole image (all frames when animated, unless ``frames == 1``)."""
+        if self.format == "BMP":
+            return _bmp_to_vips(self.data)
+        kwargs = {"access": "sequential", "fail_on": FAIL_ON}
+        if self._animated(frames):
+            kwargs["n"] = -1
+        image = getattr(pyvips.Image, _LOADERS[self.format])(self.data, **kwargs)
+        return to_working_colour(image)
+
+    def thumbnail(self, width: int, height: int, *, auto_rotate: bool,
+                  frames: Optional[int] = None):
+        """Decode straight to exactly ``width x height`` (shrink-on-load where the codec can).
+
+        Like every libvips thumbnail, the result has 8-bit samples: a resized 16-bit PNG is
+        written as an 8-bit PNG (16 bits survive only format conversions without resampling).
+        Returns None when the codec has no libvips loader (BMP); the caller then resizes a
+        :meth:`load` result instead.
+        """
+        if self.format == "BMP":
+            return None
+        image = pyvips.Image.thumbnail_buffer(
+            self.data, width, height=height, size="force", auto_rotate=auto_rotate,
+            option_string=loader_options(animated=self._animated(frames)))
+        return to_working_colour(image)
+
+    def _animated(self, frames: Optional[int]) -> bool:
+        n = self.frames if frames is None else frames
+        return n > 1 and self.format in _ANIMATED_CODECS
+
+    def verify_decodes(self) -> Optional[str]:
+        """Decode every pixel once; the decoder's complaint when that fails, else None.
+
+        Used only after something failed, to tell a broken input (400) from an engine bug.
+        """
+        try:
+            image = self.load()
+            image.avg()
+        except pyvips.Error as e:
+            return vips_detail(e)
+        except InvalidImageFormat as e:
+            return e.message
+        return None
+
+
+def open_source(data: bytes, limits: Limits) -> Source:
+    """Validate ``data`` as an input image from its header alone; see the module doc."""
+    check_input_bytes(len(data), limits)
+    if not data:
+        raise InvalidImageFormat("input is empty (0 bytes), not an image")
+    fmt = sniff(data)
+    if fmt is None:
+        raise InvalidImageFormat(
+            f"input is not an image format the emulator reads (JPEG, PNG, GIF, WebP, AVIF, "
+            f"HEIF, BMP, TIFF); it starts with {bytes(data[:8])!r}")
+    if fmt == "BMP":
+        return _open_bmp(data, limits)
+    if fmt == "GIF":
+        problem = gif_problem(data)  # libvips would load a truncated GIF without complaint
+        if problem:
+            raise InvalidImageFormat(problem)
+    try:
+        header = getattr(pyvips.Image, _LOADERS[fmt])(data, access="sequential", fail_on=FAIL_ON)
+        width, height, bands = header.width, header.height, header.bands
+        sample_format = header.format
+        alpha = bool(header.hasalpha())
+        pages = header.get("n-pages") if header.get_typeof("n-pages") else 1
+        orientation = header.get("orientation") if header.get_typeof("orientation") else 0
+        if fmt in ("AVIF", "HEIF") and header.get_typeof("heif-compression"):
+            fmt = "AVIF" if header.get("heif-compression") == "av1" else "HEIF"
+    except pyvips.Error as e:
+        raise InvalidImageFormat(f"cannot read the {fmt} header: {vips_detail(e)}") from None
+    frames = pages if fmt in _ANIMATED_CODECS and pages > 1 else 1
+    check_input_header(fmt, width, height, frames, limits)
+    quality, lossy = _quality(fmt, data)
+    return Source(data=data, format=fmt, width=width, height=height, frames=frames,
+                  orientation=int(orientation), quality=quality, lossy=lossy, bands=bands,
+                  alpha=alpha, sample_format=sample_format, header=header)
+
+
+def _quality(fmt: str, data: bytes):
+    if fmt == "JPEG":
+        return (jpegquant.estimate_quality(data) or 100), True
+    if fmt == "WEBP":
+        if webpquant.is_lossless(data):
+            return 100, False
+        return (webpquant.estimate_quality(data) or ASSUMED_WEBP_QUALITY), True
+    if fmt in ("AVIF", "HEIF"):
+        return ASSUMED_HEIF_QUALITY, True
+    return 100, False
+
+
+def loader_options(animated: bool = False) -> str:
+    """Loader options for ``thumbnail_buffer``.
+
+    They must go in ``option_string``: thumbnail's own ``fail_on`` argument does not reach
+    the loader in libvips 8.18 (a truncated JPEG then thumbnails without an error).
+    """
+    return f"fail_on={FAIL_ON}" + (",n=-1" if animated else "")
+
+
+def to_working_colour(image):
+    """sRGB or greyscale, 8 or 16 bit: CMYK (and other spaces) converted, alpha kept."""
+    interp = image.interpretation
+    if interp == "cmyk":
+        return image.icc_transform("srgb", embedded=True, input_profile="cmyk")
+    if interp in ("srgb", "rgb", "b-w", "grey16", "rgb16"):
+        return image
+    if image.bands in (1, 2):
+        return image.colourspace("b-w")
+    return image.colourspace("srgb")
+
+
+# --- BMP via Pillow ------------------------------------------------------------------
+
+def _bmp_dimensions(data: bytes):
+    """(width, height) from the BMP headers, read by hand so limits apply before Pillow."""
+    dib = int.from_bytes(data[14:18], "little")
+    if dib == 12:
+        return int.from_bytes(data[18:20], "little"), int.from_bytes(data[20:22], "little")
+    if len(data) < 26:
+        raise InvalidImageFormat("BMP header is truncated")
+    width = int.from_bytes(data[18:22], "little", signed=True)
+    height = int.from_bytes(data[22:26], "little", signed=True)
+    return abs(width), abs(height)  # negative height = rows stored top-down
+
+
+def _open_bmp(data: bytes, limits: Limits) -> Source:
+    width, height = _bmp_dimensions(data)
+    if width == 0 or height == 0:
+        raise InvalidImageFormat(f"BMP header claims an empty {width}x{height} image")
+    check_input_header("BMP", width, height, 1, limits)
+    pil = _pil_open(data)
+    alpha = pil.mode in ("RGBA", "LA") or "transparency" in pil.info
+    bands = (2 if alpha else 1) if pil.mode in ("L", "LA", "1") else (4 if alpha else 3)
+    return Source(data=data, format="BMP", width=width, height=height, frames=1,
+                  orientation=0, quality=100, lossy=False, bands=bands, alpha=alpha)
+
+
+def _pil_open(data: bytes):
+    from PIL import Image  # only BMP needs Pillow; keep it off the common import path
+
+    try:
+        return Image.open(io.BytesIO(data), formats=["BMP"])
+    except Image.DecompressionBombError as e:
+        raise ImageResolutionExceed(f"BMP input refused by the decoder's pixel limit: {e}") \
+            from None
+    except Exception as e:  # Pillow raises many types on garbage; all mean "not a BMP"
+        raise InvalidImageFormat(f"cannot read the BMP header: {e}") from None
+
+
+def _bmp_to_vips(data: bytes):
+    pil = _pil_open(data)
+    try:
+        pil.load()
+        if pil.mode == "P":
+            pil = pil.convert("RGBA" if "transparency" in pil.info else "RGB")
+        elif pil.mode == "1":
+            pil = pil.convert("L")
+        elif pil.mode not in ("RGB", "RGBA", "L", "LA"):
+            pil = pil.convert("RGB")
+        raw = pil.tobytes()
+    except Exception as e:  # truncated or corrupt pixel data
+        raise InvalidImageFormat(f"cannot decode the BMP pixels: {e}") from None
+    bands = len(pil.getbands())
+    image = pyvips.Image.new_from_memory(raw, pil.width, pil.height, bands, "uchar")
+    return image.copy(interpretation="b-w" if bands <= 2 else "srgb")
+
+
+def vips_detail(e: Exception) -> str:
+    """libvips' own explanation, one line."""
+    detail = getattr(e, "detail", "") or getattr(e, "message", "") or str(e)
+    return " ".join(detail.split()) or type(e).__name__
+
+
+__all__ = ["Source", "open_source", "loader_options", "to_working_colour", "vips_detail"]
