@@ -9,6 +9,8 @@ and XML body). Nothing else inspects error types to decide behaviour.
     ├── EventError          malformed SCF/COS event                  permanent
     ├── ConfigError         invalid routes config; holds every Problem permanent
     ├── GrammarError        a CI rule string the grammar rejects     permanent
+    ├── OutputKeyError      a fileid that resolves to no valid key   permanent
+    │   └── LoopRefusedError  an output a route would pick up again  permanent
     └── CiError             a failed CI / COS call                   by status
         └── TransientCiError  5xx, SlowDown, timeouts, connection    retryable
 """
@@ -78,6 +80,26 @@ class GrammarError(PicopsError):
     def __init__(self, message: str, stage: Optional[int] = None):
         super().__init__(message)
         self.stage = stage
+
+
+class OutputKeyError(PicopsError):
+    """A fileid template rendered for one source key gives no valid output key.
+
+    Raised at run time for keys the config could not foresee (e.g. a source key
+    with an empty or ``..`` segment that ``{key}``/``{dir}`` would copy into the
+    output path); such a record fails permanently instead of writing elsewhere.
+    """
+
+    code = "InvalidOutputKey"
+
+
+class LoopRefusedError(OutputKeyError):
+    """An output would land in the event's bucket under a key some route matches.
+
+    The run-time half of loop safety: such an output is never sent to CI.
+    """
+
+    code = "LoopRefused"
 
 
 class CiError(PicopsError):

@@ -1,0 +1,233 @@
+"""The one place the function talks to COS/CI: build the SDK client, make a call.
+
+* :func:`make_cos_client` builds a ``CosS3Client`` from the execution role's
+  credentials (``TENCENTCLOUD_SECRETID`` / ``SECRETKEY`` / ``SESSIONTOKEN``).
+  With ``COS_ENDPOINT`` (e.g. ``http://127.0.0.1:9000``) it connects there by
+  ``Scheme``/``IP``/``Port``, which makes the SDK send and sign
+  ``Host: <bucket>.cos.<region>.myqcloud.com``: the endpoint learns the bucket
+  from the Host header (reference cos-ci-scf.md §4.8). The SDK's own retries are
+  off (``retry=0``): its fixed 1 s, 2 s ... sleeps know nothing of the
+  invocation's time limit.
+* :func:`process` makes one ``ci_image_process`` call, retrying transient
+  failures with exponential backoff and full jitter while the invocation has
+  time left, and returns a :class:`CallResult` with the normalised results.
+* :func:`classify` maps SDK exceptions to :class:`~picops.errors.CiError`
+  (permanent: 4xx, retrying cannot help) or
+  :class:`~picops.errors.TransientCiError` (5xx, SlowDown, timeouts,
+  connection errors, a 200 whose body is not XML).
+
+Clock, sleep and the jitter source are parameters, so tests never wait.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import time
+from typing import Any, Callable, Dict, List, Mapping, NamedTuple, Optional
+from urllib.parse import urlsplit
+from xml.etree.ElementTree import ParseError
+
+import requests
+from qcloud_cos import CosConfig, CosS3Client
+from qcloud_cos.cos_exception import CosClientError, CosServiceError
+
+from .constants import (BACKOFF_BASE_S, BACKOFF_CAP_S, CALL_TIMEOUT_S, ENV_COS_ENDPOINT,
+                        ENV_SECRET_ID, ENV_SECRET_KEY, ENV_SESSION_TOKEN, MAX_ATTEMPTS,
+                        MIN_ATTEMPT_S)
+from .errors import CiError, ConfigError, Problem, TransientCiError
+from .results import match_outputs, normalize_upload_result
+from .routing import resolve_ci_fileid
+
+#: Error codes that are worth retrying whatever their status.
+TRANSIENT_CODES = frozenset({"SlowDown", "InternalError", "ServiceUnavailable",
+                             "RequestTimeout", "RequestTimeTooSkewed"})
+#: Statuses below 500 that are still worth retrying.
+TRANSIENT_STATUSES = frozenset({408, 429})
+
+
+class CallResult(NamedTuple):
+    """One successful ``ci_image_process`` call.
+
+    ``outputs[i]`` is the normalised object CI reported for ``sent_keys[i]``
+    (None when CI left it out; then the key is also in ``missing``).
+    """
+
+    request_id: str
+    sent_keys: List[str]
+    outputs: List[Optional[Dict[str, Any]]]
+    missing: List[str]
+    original: Optional[Dict[str, Any]]
+    attempts: int
+
+
+class BudgetSession(requests.Session):
+    """A requests session whose timeouts never outlast the invocation.
+
+    :func:`process` sets ``cap`` (seconds) before each attempt; the SDK passes
+    its own timeout, which is clamped to it.
+    """
+
+    cap: Optional[float] = None
+
+    def request(self, method, url, **kwargs):
+        if self.cap is not None:
+            given = kwargs.get("timeout")
+            if isinstance(given, (int, float)):
+                kwargs["timeout"] = min(float(given), self.cap)
+            else:
+                kwargs["timeout"] = self.cap
+        return super().request(method, url, **kwargs)
+
+
+def env_problems(env: Mapping[str, str]) -> List[Problem]:
+    """What in the environment keeps a client from being built (checked at cold start)."""
+    problems = []
+    for name in (ENV_SECRET_ID, ENV_SECRET_KEY):
+        if not env.get(name):
+            problems.append(Problem(f"env {name}", "missing: bind an execution role to the "
+                                    "function (SCF then sets the TENCENTCLOUD_* credentials)"))
+    endpoint = env.get(ENV_COS_ENDPOINT)
+    if endpoint:
+        parts = urlsplit(endpoint)
+        try:
+            port_ok = parts.port is None or parts.port > 0
+        except ValueError:
+            port_ok = False
+        if parts.scheme not in ("http", "https") or not parts.hostname or not port_ok or \
+                parts.path not in ("", "/"):
+            problems.append(Problem(f"env {ENV_COS_ENDPOINT}", f"{endpoint!r} is not an "
+                                    "endpoint such as http://127.0.0.1:9000"))
+    return problems
+
+
+def make_cos_client(env: Mapping[str, str], region: str,
+                    session: Optional[requests.Session] = None) -> CosS3Client:
+    """A client for ``region`` from the environment (see the module docstring).
+
+    Raises:
+        ConfigError: credentials are missing or ``COS_ENDPOINT`` is malformed.
+    """
+    problems = env_problems(env)
+    if problems:
+        raise ConfigError(problems, "environment")
+    options: Dict[str, Any] = {
+        "Region": region,
+        "SecretId": env[ENV_SECRET_ID],
+        "SecretKey": env[ENV_SECRET_KEY],
+        "Token": env.get(ENV_SESSION_TOKEN) or None,
+        "Scheme": "https",
+    }
+    endpoint = env.get(ENV_COS_ENDPOINT)
+    if endpoint:
+        parts = urlsplit(endpoint)
+        options.update(Scheme=parts.scheme, IP=parts.hostname, Port=parts.port)
+    session = session if session is not None else BudgetSession()
+    client = CosS3Client(CosConfig(**options), retry=0, session=session)
+    # Our own attribute, so process() can cap timeouts without touching SDK internals.
+    client.picops_session = session
+    # Every failure is reported once, as a JSON outcome line, by the handler; the
+    # SDK's own error logs would repeat it as plain text on stderr.
+    logging.getLogger("qcloud_cos").setLevel(logging.CRITICAL)
+    return client
+
+
+def process(client: CosS3Client, bucket: str, key: str, payload: dict, deadline: float, *,
+            clock: Callable[[], float] = time.monotonic,
+            sleep: Callable[[float], None] = time.sleep,
+            jitter: Callable[[], float] = random.random) -> CallResult:
+    """Run one ``Pic-Operations`` payload on object ``key`` of ``bucket``.
+
+    ``deadline`` is the ``clock()`` time by which the call must be over. A
+    transient failure is retried after ``jitter() * min(cap, base * 2**n)``
+    seconds, as long as another attempt (at least ``MIN_ATTEMPT_S``) still fits,
+    and at most ``MAX_ATTEMPTS`` times in all.
+
+    Raises:
+        CiError: a permanent failure (the first one; never retried).
+        TransientCiError: transient failures outlasted the attempts or the time
+            left (``code`` ``DeadlineExceeded`` when no attempt could start).
+        The error's ``attempts`` attribute says how many calls were made.
+    """
+    # ASCII JSON: non-ASCII keys travel as \\u escapes, which every JSON reader
+    # decodes, instead of raw UTF-8 bytes in an HTTP header.
+    header = json.dumps(payload, separators=(",", ":"))
+    sent_keys = [resolve_ci_fileid(key, r["fileid"]) for r in payload.get("rules", ())]
+    budget = getattr(client, "picops_session", None)
+    attempt = 0
+    while True:
+        remaining = deadline - clock()
+        if remaining < MIN_ATTEMPT_S:
+            err = TransientCiError(f"no time left for a CI call on {key!r} "
+                                   f"({max(remaining, 0.0):.1f} s before the deadline)",
+                                   code="DeadlineExceeded")
+            err.attempts = attempt
+            raise err
+        attempt += 1
+        if isinstance(budget, BudgetSession):
+            budget.cap = min(CALL_TIMEOUT_S, remaining)
+        try:
+            headers, data = client.ci_image_process(Bucket=bucket, Key=key, PicOperations=header)
+        except (CosServiceError, CosClientError, ParseError) as e:
+            err = classify(e)
+            err.attempts = attempt
+            if not err.retryable or attempt >= MAX_ATTEMPTS:
+                raise err from None
+            delay = jitter() * min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2 ** (attempt - 1))
+            if clock() + delay + MIN_ATTEMPT_S > deadline:
+                raise err from None
+            sleep(delay)
+            continue
+        finally:
+            if isinstance(budget, BudgetSession):
+                budget.cap = None
+        original, objects = normalize_upload_result(data)
+        matched, missing = match_outputs(sent_keys, objects)
+        return CallResult(request_id=_header(headers, "x-cos-request-id"), sent_keys=sent_keys,
+                          outputs=matched, missing=missing, original=original,
+                          attempts=attempt)
+
+
+def classify(exc: Exception) -> CiError:
+    """The typed error for an exception raised by the SDK during a call."""
+    if isinstance(exc, CosServiceError):
+        status = exc.get_status_code()
+        code = exc.get_error_code()
+        if not code or code == "Unknown":
+            code = f"HTTP{status}"
+        message = exc.get_error_msg()
+        if not message or message == "Unknown":
+            message = _clip(str(exc.get_origin_msg() or exc)) or f"HTTP {status}"
+        request_id = exc.get_request_id()
+        request_id = "" if request_id == "Unknown" else str(request_id or "")
+        transient = status >= 500 or status in TRANSIENT_STATUSES or code in TRANSIENT_CODES
+        cls = TransientCiError if transient else CiError
+        return cls(message, code=code, status=status, request_id=request_id)
+    if isinstance(exc, CosClientError):
+        # The SDK wraps requests' exceptions in CosClientError(str(e)) inside its
+        # except block, so the original is the implicit context.
+        cause = exc.__cause__ or exc.__context__
+        if isinstance(cause, requests.exceptions.Timeout):
+            return TransientCiError(f"timed out: {_clip(str(exc))}", code="Timeout")
+        if isinstance(cause, requests.exceptions.RequestException):
+            return TransientCiError(f"connection failed: {_clip(str(exc))}",
+                                    code="ConnectionError")
+        return CiError(_clip(str(exc)), code="ClientError")
+    if isinstance(exc, ParseError):
+        return TransientCiError(f"CI answered 200 with a body that is not XML ({exc})",
+                                code="InvalidResponse", status=200)
+    raise TypeError(f"not an SDK error: {exc!r}")
+
+
+def _header(headers: Any, name: str) -> str:
+    if not isinstance(headers, Mapping):
+        return ""
+    for k, v in headers.items():
+        if isinstance(k, str) and k.lower() == name:
+            return str(v)
+    return ""
+
+
+def _clip(text: str, limit: int = 500) -> str:
+    return text if len(text) <= limit else text[:limit] + "..."

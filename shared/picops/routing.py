@@ -1,0 +1,181 @@
+"""Which route a key takes, where its outputs go, and the CI calls that make them. Pure.
+
+* :func:`match`: among the routes whose prefix and suffix match a key, the one
+  with the longest prefix (validation guarantees there is no tie).
+* :func:`render_fileid`: a fileid template filled in for one source key.
+* :func:`resolve_ci_fileid`: CI's rule turning a fileid into an object key. The
+  emulator calls this same function, so the function and the emulator cannot
+  disagree on where an output lands.
+* :func:`plan`: everything the handler sends for one object: the outputs, the
+  ones refused, and the ``Pic-Operations`` payloads in calls of at most
+  ``CI_MAX_RULES_PER_CALL`` rules, in config order, ready for ``json.dumps``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, List, NamedTuple, Optional, Tuple
+
+from . import loopsafety
+from .constants import CI_MAX_RULES_PER_CALL
+from .errors import OutputKeyError
+from .templates import Slot, key_fields, parse_template
+
+if TYPE_CHECKING:
+    from .config import Config, Route
+
+
+class Output(NamedTuple):
+    """One derivative of one source object.
+
+    ``key`` is the resolved object key (no leading ``/``); ``fileid`` is what goes
+    in ``Pic-Operations``: the same key with a leading ``/``, so CI takes it
+    literally from the bucket root whatever the source's folder.
+    """
+
+    rule_index: int
+    bucket: str
+    key: str
+    rule: str
+
+    @property
+    def fileid(self) -> str:
+        return "/" + self.key
+
+
+class Rejected(NamedTuple):
+    """A rule whose output cannot be written for this source key, and why."""
+
+    rule_index: int
+    bucket: str
+    error: OutputKeyError
+
+
+class Plan(NamedTuple):
+    """The work for one source object. ``calls[i]`` makes ``batches[i]``."""
+
+    route: "Route"
+    bucket: str
+    key: str
+    outputs: Tuple[Output, ...]
+    rejected: Tuple[Rejected, ...]
+    calls: List[dict]
+    batches: Tuple[Tuple[Output, ...], ...]
+
+
+def match(config: "Config", key: str) -> Optional["Route"]:
+    """The route for ``key``: longest matching prefix, or None when none matches."""
+    best = None
+    for route in config.routes:
+        if route.matches(key) and (best is None or len(route.prefix) > len(best.prefix)):
+            best = route
+    return best
+
+
+def render_fileid(template: str, key: str) -> str:
+    """``template`` with its placeholders filled in from ``key``.
+
+    A leading ``/`` of the template is kept (it means "from the bucket root"); a
+    segment made only of placeholders that render empty is dropped, so
+    ``{dir}/{stem}.webp`` for ``a.jpg`` gives ``a.webp``, not ``/a.webp``.
+    ``{key}`` and ``{dir}`` may bring their own ``/`` (and whatever segments the
+    source key has); :func:`resolve_ci_fileid` checks the result.
+
+    Raises:
+        ValueError: the template itself is invalid.
+    """
+    parsed = parse_template(template)
+    fields = key_fields(key)
+    kept = []
+    for segment in parsed.segments:
+        text = "".join(fields[p.name] if isinstance(p, Slot) else p for p in segment)
+        if text or not any(isinstance(p, Slot) for p in segment):
+            kept.append(text)
+    body = "/".join(kept)
+    return "/" + body if parsed.absolute else body
+
+
+def resolve_ci_fileid(source_key: str, fileid: str) -> str:
+    """The object key CI writes for ``fileid`` when processing ``source_key``.
+
+    CI's rule (reference cos-ci-scf.md §4.2): a leading ``/`` is from the bucket
+    root; otherwise the path is relative to the source object's folder
+    (``p1/test1.jpg`` + ``p2/x.jpg`` -> ``p1/p2/x.jpg``). The result never starts
+    with ``/``, never holds ``//``, and never ends with ``/``.
+
+    Decision (CI's own handling is UNCONFIRMED): ``.`` and ``..`` segments are
+    rejected rather than normalised. COS keys are flat strings, so ``a/../b``
+    is a legal, different key from ``b``; either reading could put an output
+    somewhere a route watches, so neither is guessed.
+
+    Raises:
+        OutputKeyError: the result would be empty, end with ``/``, or hold an
+            empty, ``.`` or ``..`` segment.
+    """
+    if fileid in ("", "/"):
+        raise OutputKeyError(f"fileid {fileid!r} resolves to an empty key "
+                             f"(source key {source_key!r})")
+    if fileid.startswith("/"):
+        path = fileid[1:]
+    else:
+        folder = source_key[:source_key.rfind("/")] if "/" in source_key else ""
+        path = f"{folder}/{fileid}" if folder else fileid
+    if path.endswith("/"):
+        raise OutputKeyError(f"fileid {fileid!r} resolves to {path!r}, which ends with '/'")
+    for segment in path.split("/"):
+        if segment in ("", ".", ".."):
+            what = "an empty" if not segment else f"a {segment!r}"
+            raise OutputKeyError(f"fileid {fileid!r} resolves to {path!r}, which has {what} "
+                                 f"segment (source key {source_key!r})")
+    return path
+
+
+def output_key(template: str, source_key: str) -> str:
+    """Render then resolve: the object key a rule writes for ``source_key``.
+
+    Raises:
+        OutputKeyError: see :func:`resolve_ci_fileid`.
+    """
+    return resolve_ci_fileid(source_key, render_fileid(template, source_key))
+
+
+def plan(config: "Config", bucket: str, key: str) -> Optional[Plan]:
+    """The outputs and CI calls for object ``key`` in ``bucket``; None when no route matches.
+
+    Outputs whose key cannot be resolved, or that loop safety refuses (target is
+    the event's bucket and some route matches the output key), are listed in
+    ``rejected`` and left out of the calls; the other outputs still go.
+    """
+    route = match(config, key)
+    if route is None:
+        return None
+    outputs: List[Output] = []
+    rejected: List[Rejected] = []
+    for rule in route.rules:
+        target = rule.bucket or bucket
+        try:
+            out_key = output_key(rule.fileid, key)
+            loopsafety.refuse_output(config, bucket, target, out_key)
+        except OutputKeyError as e:
+            rejected.append(Rejected(rule.index, target, e))
+            continue
+        outputs.append(Output(rule.index, target, out_key, rule.rule))
+    batches = tuple(tuple(outputs[i:i + CI_MAX_RULES_PER_CALL])
+                    for i in range(0, len(outputs), CI_MAX_RULES_PER_CALL))
+    calls = [pic_operations(batch, bucket, route.pic_info) for batch in batches]
+    return Plan(route=route, bucket=bucket, key=key, outputs=tuple(outputs),
+                rejected=tuple(rejected), calls=calls, batches=batches)
+
+
+def pic_operations(outputs: Tuple[Output, ...], source_bucket: str, pic_info: bool) -> dict:
+    """One ``Pic-Operations`` payload. ``bucket`` is sent only for another bucket.
+
+    ``is_pic_info`` is sent on every call of a route that asks for it, so the
+    source's ImageInfo still arrives when an earlier call of the record fails.
+    """
+    rules = []
+    for o in outputs:
+        entry = {"fileid": o.fileid, "rule": o.rule}
+        if o.bucket != source_bucket:
+            entry = {"bucket": o.bucket, "fileid": o.fileid, "rule": o.rule}
+        rules.append(entry)
+    return {"is_pic_info": 1 if pic_info else 0, "rules": rules}

@@ -1,0 +1,340 @@
+"""serverless.yml (Tencent ``scf`` component): its model and its checks. Pure.
+
+:func:`parse_serverless` takes the parsed YAML mapping (reading the file is the
+caller's job) and returns a :class:`ServerlessSpec`, or raises
+:class:`~picops.errors.ConfigError` listing every problem, each placed like
+``serverless.yml: inputs.events[1].cos.parameters.filter.prefix``. The emulator's
+trigger layer runs the function from this spec, and ``picops validate`` checks it
+against the routes config with :func:`check_against_config`:
+
+* every route is covered by an enabled ``cos:ObjectCreated:*`` trigger;
+* no two triggers on one bucket overlap for the same event type (COS refuses
+  the second, so nested prefixes must share one trigger);
+* no trigger can fire on an output (:func:`picops.loopsafety.check_watched`).
+
+Schema facts: reference cos-ci-scf.md §3 (component v0.9.7).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple
+
+from . import loopsafety
+from .constants import EVENT_CREATED_ANY
+from .errors import ConfigError, Problem
+
+if TYPE_CHECKING:
+    from .config import Config
+
+#: Where problems in the file are placed; callers may pass the real path.
+DEFAULT_SOURCE = "serverless.yml"
+
+#: ``<name>-<appid>.cos.<region>.myqcloud.com``, the only form the docs show.
+_BUCKET_HOST = re.compile(r"(?P<bucket>[a-z0-9](?:[a-z0-9-]*[a-z0-9])?-[0-9]+)"
+                          r"\.cos\.(?P<region>[a-z0-9-]+)\.myqcloud\.com")
+_BUCKET = re.compile(r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?-[0-9]+")
+_HANDLER = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*\.[A-Za-z_][A-Za-z0-9_]*")
+_ENV_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
+_RUNTIME = re.compile(r"Python3\.(\d+)")
+_RESERVED_ENV_PREFIXES = ("SCF_", "QCLOUD_", "TENCENTCLOUD_")
+_ENV_MAX_BYTES = 4096
+#: Event types a COS trigger accepts (reference §1.4).
+COS_EVENTS = (
+    "cos:ObjectCreated:*", "cos:ObjectCreated:Put", "cos:ObjectCreated:Post",
+    "cos:ObjectCreated:Copy", "cos:ObjectCreated:CompleteMultipartUpload",
+    "cos:ObjectCreated:Origin", "cos:ObjectCreated:Replication",
+    "cos:ObjectRemove:*", "cos:ObjectRemove:Delete", "cos:ObjectRemove:DeleteMarkerCreated",
+    "cos:ObjectRestore:Post", "cos:ObjectRestore:Completed",
+)
+# Component defaults (reference §3.1), used when an input is absent.
+_DEFAULTS = {"handler": "index.main_handler", "region": "ap-guangzhou", "memorySize": 128,
+             "timeout": 3}
+
+
+@dataclass(frozen=True)
+class CosTrigger:
+    """One ``- cos:`` entry of ``inputs.events``.
+
+    ``bucket_host`` as written; ``bucket`` its ``name-appid`` part; ``region``
+    from the host (or the function's region when only ``name-appid`` is given);
+    ``prefix``/``suffix`` "" when absent; ``events`` one event type string;
+    ``index`` the entry's place in ``inputs.events``.
+    """
+
+    bucket_host: str
+    bucket: str
+    region: str
+    prefix: str
+    suffix: str
+    events: str
+    enable: bool
+    index: int
+
+    def fires_on(self, key: str, event_name: str = EVENT_CREATED_ANY) -> bool:
+        """Would COS deliver ``event_name`` for ``key`` through this trigger?"""
+        if not self.enable or not _event_overlap(self.events, event_name):
+            return False
+        return key.startswith(self.prefix) and key.endswith(self.suffix)
+
+
+@dataclass(frozen=True)
+class ServerlessSpec:
+    component: str
+    name: str
+    src: str
+    handler: str
+    runtime: str
+    timeout: int
+    memory: int
+    region: str
+    environment: Dict[str, str]
+    triggers: Tuple[CosTrigger, ...]
+
+
+def parse_serverless(doc: Any, source: str = DEFAULT_SOURCE) -> ServerlessSpec:
+    """The spec in a parsed serverless.yml mapping.
+
+    Raises:
+        ConfigError: the document is not a valid ``scf`` component config for
+            this function; every problem is listed.
+    """
+    problems: List[Problem] = []
+
+    def bad(where: str, message: str) -> None:
+        problems.append(Problem(f"{source}: {where}" if where else source, message))
+
+    if not isinstance(doc, dict):
+        bad("", "expected a mapping (component, name, inputs)")
+        raise ConfigError(problems)
+    component = doc.get("component")
+    if component != "scf":
+        bad("component", f"expected 'scf' (the Tencent SCF component), got {component!r}")
+    inputs = doc.get("inputs")
+    if not isinstance(inputs, dict):
+        bad("inputs", "missing or not a mapping")
+        raise ConfigError(problems)
+
+    name = inputs.get("name", doc.get("name"))
+    if not isinstance(name, str) or not name:
+        bad("inputs.name", "missing: the function's name")
+        name = ""
+    src = inputs.get("src")
+    if isinstance(src, dict):
+        src = src.get("src")
+    if not isinstance(src, str) or not src:
+        bad("inputs.src", "missing: the folder holding the deployable package")
+        src = ""
+
+    handler = inputs.get("handler", _DEFAULTS["handler"])
+    if not isinstance(handler, str) or not _HANDLER.fullmatch(handler):
+        bad("inputs.handler", f"expected '<module>.<function>' such as index.main_handler, "
+                              f"got {handler!r}")
+        handler = str(handler)
+
+    runtime = inputs.get("runtime")
+    m = _RUNTIME.fullmatch(runtime) if isinstance(runtime, str) else None
+    if m is None or int(m.group(1)) < 9:
+        bad("inputs.runtime", f"expected Python3.9 or newer (the function's code needs it), "
+                              f"got {runtime!r}")
+    region = inputs.get("region", _DEFAULTS["region"])
+    if not isinstance(region, str) or not region:
+        bad("inputs.region", f"expected a region id such as ap-guangzhou, got {region!r}")
+        region = ""
+    timeout = _int_in(inputs.get("timeout", _DEFAULTS["timeout"]), 1, 900, "inputs.timeout",
+                      "seconds", bad)
+    memory = _int_in(inputs.get("memorySize", _DEFAULTS["memorySize"]), 64, 3072,
+                     "inputs.memorySize", "MB", bad)
+    environment = _environment(inputs.get("environment"), bad)
+    triggers = _triggers(inputs.get("events"), region, bad)
+
+    if problems:
+        raise ConfigError(problems)
+    return ServerlessSpec(component=component, name=name, src=src, handler=handler,
+                          runtime=runtime, timeout=timeout, memory=memory, region=region,
+                          environment=environment, triggers=triggers)
+
+
+def check_against_config(spec: ServerlessSpec, config: "Config",
+                         source: str = DEFAULT_SOURCE) -> List[Problem]:
+    """Problems between the triggers and the routes (see the module docstring)."""
+    problems = _uncovered(spec.triggers, config, source)
+    problems.extend(_overlaps(spec.triggers, source))
+    problems.extend(loopsafety.check_watched(config, spec.triggers))
+    return problems
+
+
+# --- checks ----------------------------------------------------------------------------
+
+def _uncovered(triggers: Tuple[CosTrigger, ...], config: "Config",
+               source: str) -> List[Problem]:
+    # A route is covered when each of its suffixes (or "any suffix") is caught
+    # by one wildcard ObjectCreated trigger whose filter contains all such keys.
+    # Specific sub-types (Put only) do not count: a form upload, a copy or a
+    # multipart upload would then never be processed.
+    live = [t for t in triggers if t.enable and t.events == EVENT_CREATED_ANY]
+    problems = []
+    for route in config.routes:
+        wanted = route.suffixes if route.suffixes is not None else (None,)
+        missing = []
+        for s in wanted:
+            if not any(route.prefix.startswith(t.prefix) and
+                       (not t.suffix or (s is not None and s.endswith(t.suffix.lower())))
+                       for t in live):
+                missing.append("any suffix" if s is None else repr(s))
+        if missing:
+            problems.append(Problem(f"{source}: inputs.events", (
+                f"{route.where} (prefix {route.prefix!r}) is not covered for "
+                f"{', '.join(missing)}: no enabled '{EVENT_CREATED_ANY}' COS trigger has a "
+                f"filter containing those keys, so such uploads would never be processed")))
+    return problems
+
+
+def _overlaps(triggers: Tuple[CosTrigger, ...], source: str) -> List[Problem]:
+    problems = []
+    for j, b in enumerate(triggers):
+        for a in triggers[:j]:
+            if a.bucket != b.bucket or not _event_overlap(a.events, b.events):
+                continue
+            pa, pb = a.prefix, b.prefix
+            sa, sb = a.suffix.lower(), b.suffix.lower()
+            if (pa.startswith(pb) or pb.startswith(pa)) and (sa.endswith(sb) or sb.endswith(sa)):
+                where = f"{source}: inputs.events[{b.index}].cos.parameters.filter"
+                problems.append(Problem(where, (
+                    f"overlaps inputs.events[{a.index}] on bucket {b.bucket} for "
+                    f"{b.events} (prefixes {pa!r} and {pb!r}, suffixes {a.suffix!r} and "
+                    f"{b.suffix!r}): COS refuses overlapping filters for the same event on "
+                    f"one bucket; let nested prefixes share the shorter one's trigger")))
+    return problems
+
+
+def _event_overlap(x: str, y: str) -> bool:
+    if x == y:
+        return True
+    fx, _, lx = x.rpartition(":")
+    fy, _, ly = y.rpartition(":")
+    return fx == fy and (lx == "*" or ly == "*")
+
+
+# --- readers -----------------------------------------------------------------------------
+
+def _int_in(value: Any, low: int, high: int, where: str, unit: str, bad) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        bad(where, f"expected a whole number of {unit} in {low}..{high}, got {value!r}")
+        return low
+    return value
+
+
+def _environment(value: Any, bad) -> Dict[str, str]:
+    if value is None:
+        return {}
+    variables = value.get("variables") if isinstance(value, dict) else None
+    if not isinstance(value, dict) or not isinstance(variables, (dict, type(None))):
+        bad("inputs.environment", "expected a mapping with 'variables: {NAME: value}'")
+        return {}
+    env: Dict[str, str] = {}
+    for k, v in (variables or {}).items():
+        where = f"inputs.environment.variables.{k}"
+        if not isinstance(k, str) or not _ENV_NAME.fullmatch(k):
+            bad(where, "names must match [a-zA-Z][a-zA-Z0-9_]*")
+            continue
+        if k.startswith(_RESERVED_ENV_PREFIXES):
+            bad(where, f"names starting with {', '.join(_RESERVED_ENV_PREFIXES)} are reserved "
+                       f"by SCF")
+            continue
+        if isinstance(v, bool):
+            env[k] = "true" if v else "false"
+        elif isinstance(v, (str, int, float)):
+            env[k] = str(v)
+        else:
+            bad(where, f"expected a string, got {type(v).__name__}")
+    size = sum(len(k.encode()) + len(v.encode()) for k, v in env.items())
+    if size > _ENV_MAX_BYTES:
+        bad("inputs.environment.variables", f"{size} bytes; SCF allows {_ENV_MAX_BYTES}")
+    return env
+
+
+def _triggers(value: Any, region: str, bad) -> Tuple[CosTrigger, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        bad("inputs.events", "expected a list of triggers")
+        return ()
+    out = []
+    for i, entry in enumerate(value):
+        if not isinstance(entry, dict) or len(entry) != 1:
+            bad(f"inputs.events[{i}]", "expected one trigger such as '- cos: {parameters: ...}'")
+            continue
+        if "cos" not in entry:
+            continue  # timers, API gateway ...: not ours to check
+        trigger = _cos_trigger(entry["cos"], i, region, bad)
+        if trigger is not None:
+            out.append(trigger)
+    return tuple(out)
+
+
+def _cos_trigger(raw: Any, i: int, region: str, bad) -> Optional[CosTrigger]:
+    at = f"inputs.events[{i}].cos"
+    params = raw.get("parameters") if isinstance(raw, dict) else None
+    if not isinstance(params, dict):
+        bad(f"{at}.parameters", "missing or not a mapping")
+        return None
+    at = f"{at}.parameters"
+    ok = True
+
+    host = params.get("bucket")
+    bucket, bucket_region = "", region
+    m = _BUCKET_HOST.fullmatch(host) if isinstance(host, str) else None
+    if m is not None:
+        bucket, bucket_region = m.group("bucket"), m.group("region")
+    elif isinstance(host, str) and _BUCKET.fullmatch(host):
+        bucket = host
+    else:
+        bad(f"{at}.bucket", f"expected '<name>-<appid>.cos.<region>.myqcloud.com', got {host!r}")
+        ok = False
+    if m is not None and region and bucket_region != region:
+        bad(f"{at}.bucket", f"bucket region {bucket_region} differs from the function's region "
+                            f"{region}: COS triggers only bind buckets in the function's region")
+        ok = False
+
+    flt = params.get("filter")
+    if flt is None:
+        flt = {}
+    if not isinstance(flt, dict):
+        bad(f"{at}.filter", "expected a mapping with prefix and/or suffix")
+        flt, ok = {}, False
+    prefix, suffix = flt.get("prefix", ""), flt.get("suffix", "")
+    for field_name, v in (("prefix", prefix), ("suffix", suffix)):
+        if v is not None and not isinstance(v, str):
+            bad(f"{at}.filter.{field_name}", f"expected a string, got {v!r}")
+            ok = False
+    if isinstance(prefix, str) and prefix.startswith("/"):
+        bad(f"{at}.filter.prefix", f"{prefix!r} starts with '/': object keys never do")
+        ok = False
+
+    events = params.get("events")
+    if events not in COS_EVENTS:
+        bad(f"{at}.events", f"expected one COS event type such as '{EVENT_CREATED_ANY}', "
+                            f"got {events!r}")
+        ok = False
+    enable = params.get("enable")
+    if not isinstance(enable, bool):
+        bad(f"{at}.enable", "expected true or false, set explicitly (the component's docs and "
+                            "schema disagree on the default)")
+        ok = False
+    if not ok:
+        return None
+    return CosTrigger(bucket_host=host, bucket=bucket, region=bucket_region,
+                      prefix=prefix or "", suffix=suffix or "", events=events, enable=enable,
+                      index=i)
+
+
+def triggers_for(spec: ServerlessSpec, key: str,
+                 event_name: str = EVENT_CREATED_ANY) -> List[CosTrigger]:
+    """The triggers that would fire for ``key`` (any bucket), in file order."""
+    return [t for t in spec.triggers if t.fires_on(key, event_name)]
+
+
+__all__ = ["COS_EVENTS", "CosTrigger", "ServerlessSpec", "check_against_config",
+           "parse_serverless", "triggers_for"]

@@ -1,0 +1,63 @@
+"""functions/image_processor/index.py: the SCF entry builds once and delegates."""
+
+import importlib.util
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import responses
+
+from .conftest import ENDPOINT, FakeCi, FakeClock, context, event_for
+
+FUNCTION_DIR = Path(__file__).resolve().parents[2] / "functions" / "image_processor"
+ENV = {"TENCENTCLOUD_SECRETID": "AKIDfunction", "TENCENTCLOUD_SECRETKEY": "sk",
+       "TENCENTCLOUD_SESSIONTOKEN": "tok", "TENCENTCLOUD_REGION": "ap-guangzhou",
+       "COS_ENDPOINT": ENDPOINT}
+
+
+def import_index(name: str):
+    spec = importlib.util.spec_from_file_location(name, FUNCTION_DIR / "index.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_main_handler_runs_the_shipped_config(monkeypatch, capsys):
+    for k, v in ENV.items():
+        monkeypatch.setenv(k, v)
+    monkeypatch.delenv("PICOPS_CONFIG", raising=False)
+    index = import_index("index_under_test")
+    assert index.PROCESSOR.setup_error is None
+    ci = FakeCi(FakeClock())
+    with responses.RequestsMock() as rsps:
+        rsps.add_callback(responses.POST, "http://127.0.0.1:9000/uploads/2024/cat.jpg",
+                          callback=ci)
+        summary = index.main_handler(event_for("uploads/2024/cat.jpg"), context())
+    assert summary["counts"] == {"processed": 1, "skipped": 0, "failed": 0}
+    (call,) = ci.calls
+    assert len(call["ops"]["rules"]) == 4  # the shipped uploads/ route
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [line["outcome"] for line in lines] == ["processed"]
+
+
+def test_picops_config_env_is_relative_to_the_function(monkeypatch, tmp_path):
+    for k, v in ENV.items():
+        monkeypatch.setenv(k, v)
+    monkeypatch.setenv("PICOPS_CONFIG", "does-not-exist.yaml")
+    index = import_index("index_bad_config")
+    assert index.PROCESSOR.setup_error is not None
+    assert index.PROCESSOR.setup_error.source == str(FUNCTION_DIR / "does-not-exist.yaml")
+    with pytest.raises(Exception, match="cannot read config file"):
+        index.main_handler(event_for("uploads/a.jpg"), context())
+
+
+def test_cold_start_imports_no_tooling():
+    code = ("import sys; sys.path.insert(0, sys.argv[1]); import index; "
+            "print(sorted(m for m in ('pyvips', 'aiohttp', 'click', 'rich', 'picops_emulator',"
+            " 'picops_cli') if m in sys.modules))")
+    env = dict(ENV, PATH="/usr/bin:/bin")
+    out = subprocess.run([sys.executable, "-c", code, str(FUNCTION_DIR)], env=env,
+                         capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
