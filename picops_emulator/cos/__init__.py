@@ -1,0 +1,36 @@
+"""The COS API subset, one module per family; :data:`HANDLERS` maps route operations to them.
+
+Every handler is ``async def handler(call: server.context.Call) -> aiohttp.web.StreamResponse``
+and raises ``server.errors.EmulatorError`` for anything COS would answer with an error.
+"""
+
+from typing import Awaitable, Callable, Dict
+
+from aiohttp import web
+
+from ..server.context import Call
+from . import buckets, ci, listing, multidelete, multipart, objects
+
+Handler = Callable[[Call], Awaitable[web.StreamResponse]]
+
+HANDLERS: Dict[str, Handler] = {
+    "list_buckets": buckets.list_buckets,
+    "create_bucket": buckets.create_bucket,
+    "head_bucket": buckets.head_bucket,
+    "delete_bucket": buckets.delete_bucket,
+    "list_objects": listing.list_objects,
+    "list_multipart_uploads": multipart.list_multipart_uploads,
+    "delete_objects": multidelete.delete_objects,
+    "put_object": objects.put_object,
+    "get_object": objects.get_object,
+    "head_object": objects.head_object,
+    "delete_object": objects.delete_object,
+    "initiate_multipart": multipart.initiate_multipart,
+    "upload_part": multipart.upload_part,
+    "complete_multipart": multipart.complete_multipart,
+    "abort_multipart": multipart.abort_multipart,
+    "list_parts": multipart.list_parts,
+    "ci": ci.ci_route,
+}
+
+__all__ = ["HANDLERS", "Handler"]

@@ -1,0 +1,199 @@
+"""Pieces every COS handler family shares: request bodies, object headers, dates, conditions.
+
+Contract:
+- :func:`receive_body` streams the request body into a PendingWrite: the declared
+  ``Content-Length`` is checked against the cap BEFORE anything is read (``EntityTooLarge``),
+  a body with neither Content-Length nor chunked encoding is ``MissingContentLength``, a short
+  body is refused, and any failure removes the temp file. :func:`expected_md5` /
+  :func:`check_md5` implement ``Content-MD5`` (``InvalidDigest`` / ``BadDigest``).
+- :func:`attrs_from_headers` picks what COS stores from a PUT / initiate / copy-Replaced
+  request: Content-Type (default application/octet-stream), ``x-cos-meta-*`` (names
+  lower-cased, ≤ 2 KB in total), Cache-Control, Content-Disposition, Content-Encoding,
+  Content-Language, Expires and ``x-cos-storage-class``.
+- :func:`object_headers` is how GET/HEAD spell them back, exactly as COS does
+  (``ETag`` quoted, ``Last-Modified`` RFC 1123, ``Accept-Ranges``, ``x-cos-hash-crc64ecma``;
+  ``x-cos-storage-class`` only for non-STANDARD objects, as COS documents for HEAD Object).
+"""
+
+from __future__ import annotations
+
+import base64
+import email.utils
+import time
+from typing import Dict, Mapping, Optional
+
+from ..server.context import Call
+from ..server.errors import EmulatorError
+from ..storage.files import PendingWrite
+from ..storage.meta import DEFAULT_CONTENT_TYPE, STANDARD, SYSTEM_HEADERS, ObjectAttrs, ObjectMeta
+
+CHUNK = 256 * 1024
+MAX_META_BYTES = 2048
+STORAGE_CLASSES = frozenset({
+    "STANDARD", "STANDARD_IA", "ARCHIVE", "DEEP_ARCHIVE", "INTELLIGENT_TIERING",
+    "MAZ_STANDARD", "MAZ_STANDARD_IA", "MAZ_INTELLIGENT_TIERING", "MAZ_ARCHIVE",
+})
+
+
+def http_date(ts: float) -> str:
+    return email.utils.formatdate(ts, usegmt=True)
+
+
+def iso_date(ts: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ts)) + ".%03dZ" % int(ts % 1 * 1000)
+
+
+def parse_http_date(value: str) -> Optional[float]:
+    try:
+        return email.utils.parsedate_to_datetime(value).timestamp()
+    except (TypeError, ValueError, IndexError):
+        return None
+
+
+# ---------------------------------------------------------------------- bodies
+def check_body_headers(call: Call, max_bytes: int) -> None:
+    request = call.request
+    length = request.content_length
+    chunked = "chunked" in request.headers.get("Transfer-Encoding", "").lower()
+    if length is None and not chunked:
+        raise EmulatorError("MissingContentLength",
+                            f"{request.method} needs a Content-Length header (or a chunked body)")
+    if length is not None and length > max_bytes:
+        raise EmulatorError("EntityTooLarge",
+                            f"Content-Length {length} exceeds the emulator's cap of {max_bytes} "
+                            "bytes (max_body_bytes)")
+
+
+async def receive_body(call: Call, pending: PendingWrite) -> None:
+    request = call.request
+    try:
+        async for chunk in request.content.iter_chunked(CHUNK):
+            pending.write(chunk)
+        declared = request.content_length
+        if declared is not None and pending.size != declared:
+            raise EmulatorError("InvalidRequest", f"the body ended after {pending.size} of "
+                                                  f"{declared} declared bytes")
+    except BaseException:
+        pending.abort()
+        raise
+
+
+async def read_small_body(call: Call, limit: int, what: str) -> bytes:
+    """A whole XML-sized body, refusing anything over ``limit`` bytes."""
+    request = call.request
+    if request.content_length is not None and request.content_length > limit:
+        raise EmulatorError("EntityTooLarge", f"the {what} body is {request.content_length} "
+                                              f"bytes; at most {limit} are accepted")
+    data = bytearray()
+    async for chunk in request.content.iter_chunked(CHUNK):
+        data += chunk
+        if len(data) > limit:
+            raise EmulatorError("EntityTooLarge", f"the {what} body exceeds {limit} bytes")
+    return bytes(data)
+
+
+def expected_md5(headers: Mapping[str, str]) -> Optional[bytes]:
+    value = headers.get("Content-MD5")
+    if value is None:
+        return None
+    try:
+        digest = base64.b64decode(value.strip(), validate=True)
+    except (ValueError, TypeError):
+        raise EmulatorError("InvalidDigest", f"Content-MD5 {value!r} is not base64") from None
+    if len(digest) != 16:
+        raise EmulatorError("InvalidDigest", f"Content-MD5 {value!r} does not decode to the "
+                                             "16 bytes of an MD5 digest")
+    return digest
+
+
+def check_md5(expected: Optional[bytes], actual: bytes, received: str = "the body") -> None:
+    if expected is not None and expected != actual:
+        raise EmulatorError("BadDigest",
+                            f"Content-MD5 {base64.b64encode(expected).decode()} does not match "
+                            f"{received} (MD5 {base64.b64encode(actual).decode()})")
+
+
+# ---------------------------------------------------------------------- attributes / headers
+def attrs_from_headers(headers: Mapping[str, str]) -> ObjectAttrs:
+    meta: Dict[str, str] = {}
+    for name, value in headers.items():
+        lname = name.lower()
+        if lname.startswith("x-cos-meta-") and len(lname) > len("x-cos-meta-"):
+            meta[lname] = value
+    meta_size = sum(len(k.encode()) + len(v.encode("utf-8", "surrogateescape"))
+                    for k, v in meta.items())
+    if meta_size > MAX_META_BYTES:
+        raise EmulatorError("MetadataTooLarge", f"x-cos-meta-* headers total {meta_size} bytes; "
+                                                f"COS allows {MAX_META_BYTES}")
+    system = {h: headers[h] for h in SYSTEM_HEADERS if h in headers}
+    storage_class = headers.get("x-cos-storage-class", STANDARD).strip().upper() or STANDARD
+    if storage_class not in STORAGE_CLASSES:
+        raise EmulatorError("InvalidArgument", f"x-cos-storage-class {storage_class!r} is not "
+                                               "a COS storage class")
+    return ObjectAttrs(content_type=headers.get("Content-Type") or DEFAULT_CONTENT_TYPE,
+                       meta=meta, headers=system, storage_class=storage_class)
+
+
+def object_headers(meta: ObjectMeta) -> Dict[str, str]:
+    headers = {
+        "Content-Type": meta.content_type,
+        "ETag": meta.quoted_etag,
+        "Last-Modified": http_date(meta.last_modified),
+        "Accept-Ranges": "bytes",
+        "x-cos-hash-crc64ecma": meta.crc64,
+    }
+    headers.update(meta.attrs.headers)
+    headers.update(meta.meta)
+    if meta.storage_class != STANDARD:
+        headers["x-cos-storage-class"] = meta.storage_class
+    return headers
+
+
+def write_headers(meta: ObjectMeta) -> Dict[str, str]:
+    """Headers of a successful PUT / upload part."""
+    return {"ETag": meta.quoted_etag, "x-cos-hash-crc64ecma": meta.crc64}
+
+
+# ---------------------------------------------------------------------- conditions
+def _etag_matches(header: str, etag: str) -> bool:
+    wanted = [t.strip().removeprefix("W/").strip('"') for t in header.split(",")]
+    return "*" in wanted or etag in wanted
+
+
+def check_conditions(meta: ObjectMeta, headers: Mapping[str, str], *,
+                     prefix: str = "", copy: bool = False) -> None:
+    """If-Match / If-None-Match / If-(Un)Modified-Since, GET-style (304/412).
+
+    With ``copy=True`` the ``x-cos-copy-source-If-*`` headers are read and every failure is
+    412, as for PUT Object - Copy.
+    """
+    def get(name: str) -> Optional[str]:
+        return headers.get(prefix + name)
+
+    if_match = get("If-Match")
+    if if_match is not None and not _etag_matches(if_match, meta.etag):
+        raise EmulatorError("PreconditionFailed", f"{prefix}If-Match {if_match!r} does not match "
+                                                  f"ETag {meta.quoted_etag}")
+    if_unmod = get("If-Unmodified-Since")
+    if if_match is None and if_unmod is not None:
+        ts = parse_http_date(if_unmod)
+        if ts is not None and int(meta.last_modified) > ts:
+            raise EmulatorError("PreconditionFailed",
+                                f"the object was modified after {prefix}If-Unmodified-Since "
+                                f"{if_unmod!r}")
+    not_modified = "PreconditionFailed" if copy else "NotModified"
+    if_none = get("If-None-Match")
+    if if_none is not None and _etag_matches(if_none, meta.etag):
+        raise EmulatorError(not_modified, f"{prefix}If-None-Match {if_none!r} matches ETag "
+                                          f"{meta.quoted_etag}")
+    if_mod = get("If-Modified-Since")
+    if if_none is None and if_mod is not None:
+        ts = parse_http_date(if_mod)
+        if ts is not None and int(meta.last_modified) <= ts:
+            raise EmulatorError(not_modified, f"the object was not modified since "
+                                              f"{prefix}If-Modified-Since {if_mod!r}")
+
+
+__all__ = ["receive_body", "check_body_headers", "read_small_body", "expected_md5",
+           "check_md5", "attrs_from_headers", "object_headers", "write_headers",
+           "check_conditions", "http_date", "iso_date", "parse_http_date", "CHUNK"]

@@ -1,0 +1,81 @@
+"""GET Bucket (List Objects, v1) and the parameter rules all COS listings share.
+
+Contract:
+- Parameters: ``prefix``, ``delimiter``, ``marker``, ``max-keys`` (default 1000, capped at
+  1000; not a non-negative integer -> ``InvalidArgument``), ``encoding-type`` (only ``url``).
+- Response ``ListBucketResult`` in COS's element order: Name, EncodingType, Prefix, Marker,
+  MaxKeys, Delimiter, IsTruncated (lower-case ``true``/``false``), NextMarker (when
+  truncated), CommonPrefixes*, Contents* (Key, LastModified, ETag quoted, Size, Owner,
+  StorageClass). With ``encoding-type=url``, Key, Prefix, Marker, NextMarker and
+  CommonPrefixes/Prefix are percent-encoded (``%``, ``+``, space, non-ASCII included),
+  which is what the SDK (always sending ``encoding-type=url``) undoes with ``unquote``.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Mapping
+
+from aiohttp import web
+
+from ..server import xml
+from ..server.context import Call
+from ..server.errors import EmulatorError
+from .common import iso_date
+
+MAX_KEYS = 1000
+
+
+def int_param(query: Mapping[str, str], name: str, default: int, cap: int) -> int:
+    raw = query.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise EmulatorError("InvalidArgument", f"{name} {raw!r} is not an integer") from None
+    if value < 0:
+        raise EmulatorError("InvalidArgument", f"{name} {value} must not be negative")
+    return min(value, cap)
+
+
+def encoder(query: Mapping[str, str]) -> Callable[[str], str]:
+    kind = query.get("encoding-type", "")
+    if kind == "":
+        return lambda s: s
+    if kind.lower() != "url":
+        raise EmulatorError("InvalidArgument", f"encoding-type {kind!r} is not supported "
+                                               "(only 'url')")
+    return xml.url_encode
+
+
+def owner(appid: str) -> list:
+    return [("ID", appid), ("DisplayName", appid)]
+
+
+async def list_objects(call: Call) -> web.StreamResponse:
+    q = call.query
+    enc = encoder(q)
+    prefix, delimiter, marker = q.get("prefix", ""), q.get("delimiter", ""), q.get("marker", "")
+    max_keys = int_param(q, "max-keys", MAX_KEYS, MAX_KEYS)
+    page = call.store.list_objects(call.bucket, prefix, delimiter, marker, max_keys)
+    children: list = [("Name", call.bucket)]
+    if "encoding-type" in q and q["encoding-type"]:
+        children.append(("EncodingType", "url"))
+    children += [("Prefix", enc(prefix)), ("Marker", enc(marker)), ("MaxKeys", max_keys)]
+    if delimiter:
+        children.append(("Delimiter", delimiter))
+    children.append(("IsTruncated", page.truncated))
+    if page.truncated:
+        children.append(("NextMarker", enc(page.next_marker)))
+    for common in page.common_prefixes:
+        children.append(("CommonPrefixes", [("Prefix", enc(common))]))
+    for meta in page.contents:
+        children.append(("Contents", [
+            ("Key", enc(meta.key)), ("LastModified", iso_date(meta.last_modified)),
+            ("ETag", meta.quoted_etag), ("Size", meta.size), ("Owner", owner(call.appid)),
+            ("StorageClass", meta.storage_class),
+        ]))
+    return xml.xml_response(xml.document("ListBucketResult", children))
+
+
+__all__ = ["list_objects", "int_param", "encoder", "owner", "MAX_KEYS"]

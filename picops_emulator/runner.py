@@ -1,0 +1,183 @@
+"""Starting and stopping the emulator: blocking (``serve``) or in a background thread.
+
+Contract:
+- :func:`serve` validates the settings, opens the store (creating ``buckets_to_create``),
+  binds ``settings.host`` (loopback only), prints exactly ONE line once requests can be
+  served — ``picops emulator listening on http://127.0.0.1:PORT (data: DIR)`` — calls
+  ``on_ready(handle)`` (e.g. to register the trigger dispatcher's listener), and blocks
+  until SIGINT/SIGTERM or ``handle.stop()``.
+- :func:`start_in_thread` does the same on its own event loop in a daemon thread and
+  returns a :class:`RunningEmulator` once the port is bound (``port=0`` picks a free port;
+  read it from ``.port``). Start-up failures are raised in the caller.
+- :meth:`RunningEmulator.add_listener` registers a ``notifications.ChangeListener``; it is
+  called on the server's loop thread after every committed create/delete (see
+  ``storage.notifier``). :meth:`RunningEmulator.stop` is idempotent and waits for a clean
+  shutdown (in-flight requests get a short grace period).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import Callable, Optional, TextIO
+
+from aiohttp import web
+
+from .notifications import ChangeListener
+from .server.app import build_app
+from .settings import EmulatorSettings
+from .storage import ChangeNotifier, Store
+
+log = logging.getLogger("picops_emulator")
+
+SHUTDOWN_GRACE_SECONDS = 5.0
+# Completed multipart uploads and copies are not bound by the single-PUT cap; COS's object
+# size limit is about 48.8 TB.
+MAX_OBJECT_BYTES = 50 * 1024 ** 4
+
+
+class RunningEmulator:
+    """A started emulator: where it listens, its store, its listeners, and how to stop it."""
+
+    def __init__(self, settings: EmulatorSettings, store: Store,
+                 loop: asyncio.AbstractEventLoop, stop_event: asyncio.Event, port: int,
+                 thread: Optional[threading.Thread] = None):
+        self.settings = settings
+        self.store = store
+        self.port = port
+        self._loop = loop
+        self._stop_event = stop_event
+        self._thread = thread
+        self._stopped = False
+
+    @property
+    def host(self) -> str:
+        return self.settings.host
+
+    @property
+    def endpoint(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    @property
+    def data_dir(self) -> Path:
+        return Path(self.settings.data_dir)
+
+    def add_listener(self, listener: ChangeListener) -> None:
+        self.store.notifier.add_listener(listener)
+
+    def remove_listener(self, listener: ChangeListener) -> None:
+        self.store.notifier.remove_listener(listener)
+
+    def stop(self, timeout: float = 30.0) -> None:
+        if self._stopped:
+            return
+        self._stopped = True
+        try:
+            self._loop.call_soon_threadsafe(self._stop_event.set)
+        except RuntimeError:
+            pass  # the loop is already gone
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(timeout)
+
+    def __enter__(self) -> "RunningEmulator":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+def open_store(settings: EmulatorSettings) -> Store:
+    store = Store(Path(settings.data_dir), max_object_bytes=MAX_OBJECT_BYTES,
+                  fsync=settings.fsync, notifier=ChangeNotifier())
+    try:
+        for bucket in settings.buckets_to_create:
+            store.create_bucket(bucket, settings.region, exist_ok=True)
+    except BaseException:
+        store.close()
+        raise
+    return store
+
+
+async def _lifecycle(settings: EmulatorSettings, store: Store,
+                     on_started: Callable[[RunningEmulator], None],
+                     thread: Optional[threading.Thread]) -> None:
+    """Serve until the stop event; the store is closed on every way out (it owns the lock)."""
+    try:
+        loop = asyncio.get_running_loop()
+        stop_event = asyncio.Event()
+        runner = web.AppRunner(build_app(settings, store),
+                               shutdown_timeout=SHUTDOWN_GRACE_SECONDS,
+                               access_log=logging.getLogger("picops_emulator.access"))
+        await runner.setup()
+        try:
+            site = web.TCPSite(runner, settings.host, settings.port)
+            await site.start()
+            port = int(runner.addresses[0][1])
+            store.notifier.bind(loop)
+            on_started(RunningEmulator(settings, store, loop, stop_event, port, thread))
+            await stop_event.wait()
+        finally:
+            store.notifier.unbind()
+            await runner.cleanup()
+    finally:
+        store.close()
+
+
+def start_in_thread(settings: EmulatorSettings) -> RunningEmulator:
+    settings.validate()
+    store = open_store(settings)
+    ready = threading.Event()
+    box: dict = {}
+
+    def started(handle: RunningEmulator) -> None:
+        box["handle"] = handle
+        ready.set()
+
+    def run() -> None:
+        try:
+            asyncio.run(_lifecycle(settings, store, started, threading.current_thread()))
+        except BaseException as exc:  # surfaced to the caller if start-up failed
+            box["error"] = exc
+            if ready.is_set():
+                log.exception("the emulator's event loop failed")
+        finally:
+            ready.set()
+
+    thread = threading.Thread(target=run, name="picops-emulator", daemon=True)
+    thread.start()
+    ready.wait()
+    if "handle" not in box:
+        raise box.get("error") or RuntimeError("the emulator did not start")
+    return box["handle"]
+
+
+def serve(settings: EmulatorSettings, *,
+          on_ready: Optional[Callable[[RunningEmulator], None]] = None,
+          out: TextIO = sys.stdout) -> None:
+    settings.validate()
+    store = open_store(settings)
+
+    def started(handle: RunningEmulator) -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            try:
+                loop.add_signal_handler(sig, handle.stop)
+            except (NotImplementedError, RuntimeError):  # not the main thread / platform
+                pass
+        print(f"picops emulator listening on {handle.endpoint} "
+              f"(data: {Path(settings.data_dir).resolve()})", file=out, flush=True)
+        if on_ready is not None:
+            on_ready(handle)
+
+    try:
+        asyncio.run(_lifecycle(settings, store, started, None))
+    except KeyboardInterrupt:
+        pass
+
+
+__all__ = ["EmulatorSettings", "RunningEmulator", "serve", "start_in_thread", "open_store"]

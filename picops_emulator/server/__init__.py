@@ -1,0 +1,1 @@
+"""The emulator's HTTP side: edge parsing, auth, routing, errors, XML and the CI seam."""

@@ -1,0 +1,168 @@
+"""The aiohttp application: edge -> auth -> route -> COS handler, with COS-shaped errors.
+
+Contract (request pipeline, in this order, for EVERY request):
+
+1. ``errors_middleware`` gives the request its ``x-cos-request-id`` and turns any
+   :class:`EmulatorError` into COS's ``<Error>`` XML (no body on HEAD; on HEAD the code also
+   travels in ``x-cos-error-code`` so the SDK can report it — an emulator convenience,
+   UNCONFIRMED for real COS). Any other exception is logged with its traceback and answered
+   500 ``InternalError``.
+2. ``edge_middleware`` parses Host + raw target once (:mod:`.edge`).
+3. ``auth_middleware`` verifies the COS signature (:mod:`.auth`) unless ``settings.auth`` is
+   off — the only place auth happens, before any dispatch.
+4. :func:`dispatch` resolves the route (:mod:`.routing`), checks the bucket exists and the
+   key is acceptable, and calls the handler from :data:`picops_emulator.cos.HANDLERS`.
+
+Every response (success, error, streamed) gets ``x-cos-request-id`` and ``Server:
+tencent-cos`` just before its headers are sent; error responses also get ``x-cos-trace-id``
+(COS sends a trace id only with failures). Responses are never compressed.
+"""
+
+from __future__ import annotations
+
+import base64
+import itertools
+import logging
+import os
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
+
+from ..cos import HANDLERS
+from ..settings import EmulatorSettings
+from ..storage import Store
+from ..storage.layout import check_bucket_name, check_key
+from . import auth, routing
+from .context import Call, ServerState
+from .edge import Target, parse_query, parse_target, split_raw_target
+from .errors import EmulatorError, error_body
+
+log = logging.getLogger("picops_emulator.server")
+
+STATE = web.AppKey("picops_state", ServerState)
+REQUEST_ID = web.RequestKey("picops_request_id", str)
+TARGET = web.RequestKey("picops_target", Target)
+QUERY = web.RequestKey("picops_query", tuple)
+_counter = itertools.count(1)
+_BOOT = os.urandom(4).hex()
+
+
+def new_request_id() -> str:
+    raw = f"{int(time.time()):x}_{_BOOT}_{next(_counter):x}_{os.urandom(3).hex()}"
+    return base64.b64encode(raw.encode()).decode()
+
+
+def new_trace_id() -> str:
+    return base64.b64encode(os.urandom(24)).decode()
+
+
+def error_response(request: web.Request, err: EmulatorError) -> web.Response:
+    if err.status == 304:  # "not modified" is a bodiless answer, not a failure
+        return web.Response(status=304, headers=err.headers)
+    target = request.get(TARGET)
+    resource = target.resource() if target is not None else request.raw_path
+    request_id = request.get(REQUEST_ID) or new_request_id()
+    trace_id = new_trace_id()
+    headers = {"x-cos-trace-id": trace_id}
+    headers.update(err.headers)
+    body = None
+    if request.method == "HEAD":
+        headers["x-cos-error-code"] = err.code
+    else:
+        headers["Content-Type"] = "application/xml"
+        body = error_body(err.code, err.message, resource, request_id, trace_id)
+    return web.Response(status=err.status, body=body, headers=headers)
+
+
+@web.middleware
+async def errors_middleware(request: web.Request, handler):
+    request[REQUEST_ID] = new_request_id()
+    try:
+        return await handler(request)
+    except EmulatorError as err:
+        log.info("%s %s -> %d %s: %s", request.method, request.raw_path[:200], err.status,
+                 err.code, err.message)
+        return error_response(request, err)
+    except ConnectionError:
+        # the client went away mid-body: the answer will most likely not arrive, but it is
+        # the honest one, and it keeps aiohttp from reporting a server error
+        log.info("%s %s: client disconnected", request.method, request.raw_path[:200])
+        return error_response(request, EmulatorError(
+            "InvalidRequest", "the client disconnected before the request body was complete"))
+    except HttpProcessingError as exc:  # a malformed or truncated request body
+        return error_response(request, EmulatorError(
+            "InvalidRequest", f"the request body could not be read: {exc.message}"))
+    except web.HTTPException as exc:  # raised by aiohttp helpers (e.g. request.read() caps)
+        code = "EntityTooLarge" if exc.status == 413 else (
+            "InvalidRequest" if exc.status < 500 else "InternalError")
+        return error_response(request, EmulatorError(code, exc.text or exc.reason))
+    except Exception:
+        log.exception("unhandled error in %s %s (request id %s)", request.method,
+                      request.raw_path[:200], request[REQUEST_ID])
+        return error_response(request, EmulatorError(
+            "InternalError", "the emulator failed while handling this request; its log has "
+                             "the traceback (request id " + request[REQUEST_ID] + ")"))
+
+
+@web.middleware
+async def edge_middleware(request: web.Request, handler):
+    state = request.app[STATE]
+    raw_path, raw_query = split_raw_target(request.raw_path)
+    request[TARGET] = parse_target(request.headers.get("Host", ""), raw_path,
+                                   state.settings.region)
+    request[QUERY] = parse_query(raw_query)
+    return await handler(request)
+
+
+@web.middleware
+async def auth_middleware(request: web.Request, handler):
+    settings = request.app[STATE].settings
+    if settings.auth:
+        target = request[TARGET]
+        _, pairs = request[QUERY]
+        auth.verify(request.method, target.sign_path, request.headers, pairs,
+                    settings.credentials(), time.time(), settings.clock_skew_seconds)
+    return await handler(request)
+
+
+async def dispatch(request: web.Request) -> web.StreamResponse:
+    state = request.app[STATE]
+    target = request[TARGET]
+    query, pairs = request[QUERY]
+    route = routing.resolve(request.method, routing.level_of(target.bucket, target.key),
+                            [name for name, _ in pairs])
+    if target.bucket is not None:
+        check_bucket_name(target.bucket)
+        if route.operation != "create_bucket":
+            state.store.get_bucket(target.bucket)
+    if target.key is not None:
+        check_key(target.key)
+    call = Call(request=request, target=target, query=query, pairs=pairs, route=route,
+                request_id=request[REQUEST_ID], state=state)
+    return await HANDLERS[route.operation](call)
+
+
+async def _common_headers(request: web.Request, response: web.StreamResponse) -> None:
+    rid = request.get(REQUEST_ID)
+    if rid and "x-cos-request-id" not in response.headers:
+        response.headers["x-cos-request-id"] = rid
+    response.headers["Server"] = "tencent-cos"
+
+
+def build_app(settings: EmulatorSettings, store: Store) -> web.Application:
+    app = web.Application(middlewares=[errors_middleware, edge_middleware, auth_middleware])
+    executor = ThreadPoolExecutor(max_workers=8, thread_name_prefix="picops-store")
+    app[STATE] = ServerState(settings=settings, store=store, executor=executor)
+    app.router.add_route("*", "/{tail:.*}", dispatch)
+    app.on_response_prepare.append(_common_headers)
+
+    async def _shutdown(app: web.Application) -> None:
+        executor.shutdown(wait=True)
+
+    app.on_cleanup.append(_shutdown)
+    return app
+
+
+__all__ = ["build_app", "STATE", "new_request_id", "error_response"]

@@ -1,0 +1,90 @@
+"""What a COS handler receives: one normalised request (:class:`Call`) and the server state.
+
+Contract: by the time a handler gets a :class:`Call`, the signature is verified, the route
+is resolved, the bucket (for bucket/object operations other than create) exists and the key
+(for object operations) is valid. Handlers read ``call.bucket``/``call.key`` (never the raw
+URL) and run blocking store work through :meth:`Call.blocking` (a small thread pool), so the
+event loop only ever does short, non-blocking steps.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, Callable, Dict, List, Optional, Tuple, TypeVar
+
+from aiohttp import web
+
+from ..settings import EmulatorSettings
+from ..storage import ChangeOrigin, Store
+from .edge import Target
+from .routing import Route
+
+T = TypeVar("T")
+
+
+@dataclass
+class ServerState:
+    settings: EmulatorSettings
+    store: Store
+    executor: ThreadPoolExecutor
+
+
+@dataclass
+class Call:
+    request: web.Request
+    target: Target
+    query: Dict[str, str]
+    pairs: List[Tuple[str, str]]
+    route: Route
+    request_id: str
+    state: ServerState
+
+    @property
+    def store(self) -> Store:
+        return self.state.store
+
+    @property
+    def settings(self) -> EmulatorSettings:
+        return self.state.settings
+
+    @property
+    def headers(self):
+        return self.request.headers
+
+    @property
+    def bucket(self) -> str:
+        assert self.target.bucket is not None, "bucket-level operation without a bucket"
+        return self.target.bucket
+
+    @property
+    def key(self) -> str:
+        assert self.target.key is not None, "object-level operation without a key"
+        return self.target.key
+
+    @property
+    def region(self) -> str:
+        return self.target.region
+
+    @property
+    def appid(self) -> str:
+        return self.bucket.rsplit("-", 1)[-1]
+
+    def origin(self, event_name: str, generation: int = 0) -> ChangeOrigin:
+        return ChangeOrigin(event_name=event_name, region=self.region,
+                            request_id=self.request_id,
+                            source_ip=self.request.remote or "127.0.0.1",
+                            generation=generation)
+
+    def location(self, key: Optional[str] = None) -> str:
+        return f"{self.bucket}.cos.{self.region}.myqcloud.com/{self.key if key is None else key}"
+
+    async def blocking(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.state.executor,
+                                          functools.partial(fn, *args, **kwargs))
+
+
+__all__ = ["Call", "ServerState"]

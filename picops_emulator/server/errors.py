@@ -1,0 +1,101 @@
+"""The emulator's one table of error codes, and the typed error every layer raises.
+
+Contract:
+- ``ERRORS`` maps a COS/CI error code to ``(HTTP status, default message)``. It is the only
+  place a status is chosen for an error; nothing else hard-codes one.
+- Every layer (routing, auth, the COS handlers, the store, the CI backend) raises
+  :class:`EmulatorError` with a code from the table; the server turns it into the XML body
+  COS sends (see :func:`error_body`). A code missing from the table is a programming error
+  and fails loudly at construction.
+- The XML carries ``Code``, ``Message``, ``Resource``, ``RequestId`` and ``TraceId``: the
+  Python SDK's ``digest_xml`` needs the first four or it reports every field as "Unknown".
+"""
+
+from __future__ import annotations
+
+from typing import Dict, Optional, Tuple
+from xml.etree import ElementTree as ET
+
+ERRORS: Dict[str, Tuple[int, str]] = {
+    # 3xx/4xx on conditional requests (only NotModified has no body in practice)
+    "NotModified": (304, "The object was not modified since the given condition."),
+    # 400
+    "InvalidArgument": (400, "Invalid argument."),
+    "InvalidRequest": (400, "The request is not valid for this resource."),
+    "InvalidBucketName": (400, "The specified bucket name is not valid."),
+    "InvalidURI": (400, "The request URI could not be parsed."),
+    "KeyTooLong": (400, "The object key is longer than 1024 bytes."),
+    "EntityTooLarge": (400, "The request body exceeds the maximum allowed size."),
+    "EntityTooSmall": (400, "A part other than the last one is smaller than 1 MB."),
+    "BadDigest": (400, "The Content-MD5 you specified did not match what we received."),
+    "InvalidDigest": (400, "The Content-MD5 you specified is not valid."),
+    "InvalidPart": (400, "One or more of the specified parts could not be found or their "
+                         "ETag did not match."),
+    "InvalidPartOrder": (400, "The list of parts was not in ascending order."),
+    "MalformedXML": (400, "The XML you provided was not well-formed."),
+    "MetadataTooLarge": (400, "User metadata exceeds the 2 KB limit."),
+    # CI (persistent image processing) codes, raised by the CI layer
+    "InvalidPicOperations": (400, "The Pic-Operations header is not valid."),
+    "InvalidImageFormat": (400, "The image format is not supported or the image is corrupt."),
+    "InvalidImageSource": (400, "The image source is not valid."),
+    "ImageTooLarge": (400, "The image is larger than the processing limit."),
+    "ImageResolutionExceed": (400, "The image resolution exceeds the processing limit."),
+    # 403
+    "AccessDenied": (403, "Access Denied."),
+    "SignatureDoesNotMatch": (403, "The request signature we calculated does not match the "
+                                   "signature you provided."),
+    "InvalidAccessKeyId": (403, "The access key Id you provided does not exist."),
+    "RequestTimeTooSkewed": (403, "The request time is outside the signature's valid window."),
+    "NoProcessAuthority": (403, "No permission to process images in this bucket."),
+    # 404
+    "NoSuchBucket": (404, "The specified bucket does not exist."),
+    "NoSuchKey": (404, "The specified key does not exist."),
+    "NoSuchUpload": (404, "The specified multipart upload does not exist."),
+    "NoSuchStyle": (404, "The specified image style does not exist."),
+    # 405 / 409 / 411 / 412 / 416
+    "MethodNotAllowed": (405, "The specified method is not allowed against this resource."),
+    "BucketAlreadyOwnedByYou": (409, "The bucket already exists and you own it."),
+    "BucketAlreadyExists": (409, "The requested bucket name is not available."),
+    "BucketNotEmpty": (409, "The bucket you tried to delete is not empty."),
+    "MissingContentLength": (411, "You must provide the Content-Length HTTP header."),
+    "PreconditionFailed": (412, "At least one of the preconditions you specified did not hold."),
+    "InvalidRange": (416, "The requested range is not satisfiable."),
+    # 5xx
+    "InternalError": (500, "We encountered an internal error. Please try again."),
+    "NotImplemented": (501, "This operation is not implemented by the picops emulator."),
+    "SlowDown": (503, "Please reduce your request rate."),
+}
+
+
+class EmulatorError(Exception):
+    """An error answered to the client as COS does: status from :data:`ERRORS`, XML body.
+
+    ``message`` should name what was wrong and where (e.g. the parameter and its value);
+    it defaults to the table's generic text. ``headers`` are extra response headers
+    (e.g. ``Content-Range`` on a 416).
+    """
+
+    def __init__(self, code: str, message: Optional[str] = None, *,
+                 headers: Optional[Dict[str, str]] = None):
+        if code not in ERRORS:
+            raise ValueError(f"error code {code!r} is not in the emulator's error table")
+        status, default = ERRORS[code]
+        super().__init__(f"{code}: {message or default}")
+        self.code = code
+        self.status = status
+        self.message = message or default
+        self.headers: Dict[str, str] = dict(headers or {})
+
+
+def error_body(code: str, message: str, resource: str, request_id: str, trace_id: str) -> bytes:
+    """The ``<Error>`` document COS sends, as UTF-8 bytes with an XML declaration."""
+    root = ET.Element("Error")
+    for tag, text in (("Code", code), ("Message", message), ("Resource", resource),
+                      ("RequestId", request_id), ("TraceId", trace_id)):
+        # digest_xml indexes childNodes[0]: an empty element would break it, so never send one
+        ET.SubElement(root, tag).text = text or "-"
+    return (b"<?xml version='1.0' encoding='utf-8' ?>\n"
+            + ET.tostring(root, encoding="unicode").encode("utf-8"))
+
+
+__all__ = ["ERRORS", "EmulatorError", "error_body"]

@@ -1,0 +1,142 @@
+"""The routing table: (method, level, subresource) -> operation name.
+
+Contract:
+- ``level`` is ``service`` (no bucket), ``bucket`` (no key) or ``object``. The subresource
+  is the query parameter that selects a COS API (``uploads``, ``uploadId``, ``partNumber`` +
+  ``uploadId``, ``delete``, ``image_process``, ``style``), or None.
+- :func:`resolve` returns the operation name for a supported combination, and is LOUD for
+  everything else: a subresource COS has but the emulator does not model -> ``NotImplemented``
+  naming it; a method/subresource pair that makes no sense -> ``MethodNotAllowed``; a query
+  parameter the chosen operation does not understand -> ``NotImplemented`` naming it (it is
+  never silently ignored). ``style`` (any method, any level) and ``image_process`` go to the
+  CI backend (operation ``"ci"``), which reads whatever parameters it wants.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Dict, FrozenSet, Iterable, Optional, Tuple
+
+from .auth import SIGN_FIELDS
+from .errors import EmulatorError
+
+SERVICE, BUCKET, OBJECT = "service", "bucket", "object"
+METHODS = ("GET", "PUT", "POST", "DELETE", "HEAD", "OPTIONS")
+PART = "partNumber&uploadId"
+
+ROUTES: Dict[Tuple[str, str, Optional[str]], str] = {
+    ("GET", SERVICE, None): "list_buckets",
+    ("PUT", BUCKET, None): "create_bucket",
+    ("HEAD", BUCKET, None): "head_bucket",
+    ("DELETE", BUCKET, None): "delete_bucket",
+    ("GET", BUCKET, None): "list_objects",
+    ("GET", BUCKET, "uploads"): "list_multipart_uploads",
+    ("POST", BUCKET, "delete"): "delete_objects",
+    ("PUT", OBJECT, None): "put_object",            # also copy (x-cos-copy-source) and CI
+    ("GET", OBJECT, None): "get_object",
+    ("HEAD", OBJECT, None): "head_object",
+    ("DELETE", OBJECT, None): "delete_object",
+    ("POST", OBJECT, "uploads"): "initiate_multipart",
+    ("PUT", OBJECT, PART): "upload_part",
+    ("POST", OBJECT, "uploadId"): "complete_multipart",
+    ("DELETE", OBJECT, "uploadId"): "abort_multipart",
+    ("GET", OBJECT, "uploadId"): "list_parts",
+    ("POST", OBJECT, "image_process"): "ci",
+}
+
+# COS operations that exist but are not modelled, by (method, level, subresource).
+UNMODELLED_OPERATIONS: Dict[Tuple[str, str, Optional[str]], str] = {
+    ("POST", BUCKET, None): "POST Object (browser form upload)",
+}
+
+_SELECTORS = frozenset({"uploads", "uploadId", "partNumber", "delete", "image_process",
+                        "style"})
+
+# COS subresources that exist but are not modelled: answered NotImplemented by name.
+_UNMODELLED = frozenset({
+    "acl", "cors", "lifecycle", "policy", "tagging", "versioning", "versions", "versionId",
+    "location", "website", "logging", "referer", "domain", "domaincertificate", "origin",
+    "inventory", "inventory-configuration", "replication", "restore", "select", "select-type",
+    "append", "position", "encryption", "intelligenttiering", "object-lock", "retention",
+    "accelerate", "notification", "torrent", "ci-process", "imageInfo", "imageAve", "exif",
+    "rename", "symlink", "response-control", "meta",
+})
+
+_SIGNATURE = frozenset(SIGN_FIELDS) | {"x-cos-security-token"}
+_RESPONSE_OVERRIDES = frozenset({"response-content-type", "response-content-language",
+                                 "response-expires", "response-cache-control",
+                                 "response-content-disposition", "response-content-encoding"})
+
+# Non-selector parameters each operation understands.
+PARAMS: Dict[str, FrozenSet[str]] = {
+    "list_buckets": frozenset({"marker", "max-keys", "region"}),
+    "list_objects": frozenset({"prefix", "delimiter", "marker", "max-keys", "encoding-type"}),
+    "list_multipart_uploads": frozenset({"prefix", "delimiter", "key-marker",
+                                         "upload-id-marker", "max-uploads", "encoding-type"}),
+    "list_parts": frozenset({"part-number-marker", "max-parts", "encoding-type"}),
+    "get_object": _RESPONSE_OVERRIDES,
+    "head_object": _RESPONSE_OVERRIDES,
+}
+
+
+@dataclass(frozen=True)
+class Route:
+    operation: str
+    subresource: Optional[str]
+
+
+def level_of(bucket: Optional[str], key: Optional[str]) -> str:
+    if bucket is None:
+        return SERVICE
+    return BUCKET if key is None else OBJECT
+
+
+def _describe(level: str, sub: Optional[str]) -> str:
+    return f"a {level}" + (f" with ?{sub}" if sub else "")
+
+
+def resolve(method: str, level: str, query_names: Iterable[str]) -> Route:
+    names = [n for n in query_names if n not in _SIGNATURE]
+    if method not in METHODS:
+        raise EmulatorError("MethodNotAllowed", f"HTTP method {method} is not supported")
+    for name in names:
+        if name in _UNMODELLED:
+            raise EmulatorError("NotImplemented", f"the ?{name} subresource ({method} on "
+                                                  f"{_describe(level, None)}) is not "
+                                                  "supported by the picops emulator")
+        if "/" in name:  # e.g. ?imageMogr2/thumbnail/… : CI processing on download
+            raise EmulatorError("NotImplemented", f"image processing on download (?{name}) is "
+                                                  "not supported by the picops emulator; use "
+                                                  "persistent processing (Pic-Operations)")
+    if method == "OPTIONS":
+        raise EmulatorError("NotImplemented", "OPTIONS (CORS preflight) is not supported by "
+                                              "the picops emulator")
+    selectors = {n for n in names if n in _SELECTORS}
+    if "style" in selectors:
+        return Route("ci", "style")
+    sub: Optional[str]
+    if selectors == {"partNumber", "uploadId"}:
+        sub = PART
+    elif len(selectors) <= 1:
+        sub = next(iter(selectors), None)
+    else:
+        raise EmulatorError("InvalidRequest", "conflicting subresources in one request: " +
+                            ", ".join(sorted(selectors)))
+    operation = ROUTES.get((method, level, sub))
+    if (method, level, sub) in UNMODELLED_OPERATIONS:
+        raise EmulatorError("NotImplemented", f"{UNMODELLED_OPERATIONS[(method, level, sub)]} "
+                                              "is not supported by the picops emulator")
+    if operation is None:
+        raise EmulatorError("MethodNotAllowed", f"{method} is not allowed on "
+                                                f"{_describe(level, sub)}")
+    if operation != "ci":
+        allowed = PARAMS.get(operation, frozenset())
+        for name in names:
+            if name not in _SELECTORS and name not in allowed:
+                raise EmulatorError("NotImplemented",
+                                    f"query parameter {name!r} is not supported by the picops "
+                                    f"emulator for {operation}")
+    return Route(operation, sub)
+
+
+__all__ = ["resolve", "level_of", "Route", "ROUTES", "PARAMS", "SERVICE", "BUCKET", "OBJECT"]
