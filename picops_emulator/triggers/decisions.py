@@ -1,0 +1,58 @@
+"""One structured JSON log line per trigger decision.
+
+Every decision the trigger layer takes (matched, no_trigger, loop_guarded,
+delivered, failed, retry_scheduled, dead_lettered, dropped, ...) is one JSON
+object on one line of the ``picops_emulator.triggers`` logger, with the fixed
+leading keys ``level``, ``timestamp``, ``component``, ``decision``,
+``message``. Silent delivery failures are the classic bug of emulators (events
+not firing and nothing logged); here nothing is decided without a line.
+
+The last ``keep`` entries are also kept in memory for tests and the demo.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections import deque
+from datetime import datetime, timezone
+from typing import Any, Deque, Dict, List, Optional
+
+LOGGER_NAME = "picops_emulator.triggers"
+
+
+def utc_timestamp(epoch: Optional[float] = None) -> str:
+    moment = (datetime.now(timezone.utc) if epoch is None
+              else datetime.fromtimestamp(epoch, timezone.utc))
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class DecisionLog:
+    def __init__(self, logger: Optional[logging.Logger] = None, keep: int = 10_000):
+        self.logger = logger or logging.getLogger(LOGGER_NAME)
+        self._entries: Deque[Dict[str, Any]] = deque(maxlen=keep)
+        self._lock = threading.Lock()
+
+    def emit(self, decision: str, message: str, level: int = logging.INFO,
+             **fields: Any) -> Dict[str, Any]:
+        entry: Dict[str, Any] = {
+            "level": logging.getLevelName(level),
+            "timestamp": utc_timestamp(),
+            "component": "triggers",
+            "decision": decision,
+            "message": message,
+        }
+        entry.update({k: v for k, v in fields.items() if v is not None})
+        with self._lock:
+            self._entries.append(entry)
+        self.logger.log(level, json.dumps(entry, ensure_ascii=False, default=str))
+        return entry
+
+    @property
+    def entries(self) -> List[Dict[str, Any]]:
+        with self._lock:
+            return list(self._entries)
+
+
+__all__ = ["DecisionLog", "LOGGER_NAME", "utc_timestamp"]

@@ -1,0 +1,362 @@
+"""Deliver committed object changes to the function, asynchronously, as SCF does.
+
+:class:`TriggerDispatcher` is the storage layer's change listener. ``on_change``
+only matches and enqueues (microseconds, never raises, never blocks the
+server); a small bounded pool of delivery threads runs the function through the
+isolated :class:`~.invoker.FunctionInvoker`.
+
+SCF's async policy (reference cos-ci-scf.md §2.5): a failed or timed-out
+execution is retried twice, on SCF 1 minute and then 2 minutes later; here the
+delays are ``retry_delays`` (default 1 s and 2 s, compressed for local use).
+After the last attempt the event goes to ``<data_dir>/dead-letter.jsonl``
+(:mod:`.deadletter`). Retries wait in a timed queue, not in a sleeping thread,
+so one failing event does not hold up the others. Every attempt of a delivery
+gets the same event and the same ``request_id``, as an SCF async retry does
+(UNCONFIRMED).
+
+Loop guard: every :class:`ObjectChanged` carries the length of the trigger ->
+CI-output chain that produced it (``generation``: 0 for an upload). A change
+deeper than ``max_generation`` is not delivered; an ERROR line names the
+bucket, key, generation and trigger. The generation never appears in the event
+(which must look real); it travels in the dispatcher's records.
+
+When several enabled triggers match one change (real COS refuses such
+overlapping rules; ``picops validate`` reports them), the first in
+serverless.yml order is delivered and a WARNING names the others.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import json
+import logging
+import threading
+import time
+from collections import deque
+from pathlib import Path
+from typing import Any, Deque, Dict, List, Mapping, Optional, Sequence, Tuple, Union
+
+from picops_emulator.notifications import ObjectChanged
+from picops_emulator.triggers import records as rec
+from picops_emulator.triggers.deadletter import DeadLetterFile
+from picops_emulator.triggers.decisions import DecisionLog, utc_timestamp
+from picops_emulator.triggers.events import (
+    DEFAULT_NAMESPACE, DEFAULT_QUALIFIER, PLACEHOLDER_UIN, build_context, build_cos_event,
+    split_bucket)
+from picops_emulator.triggers.invoker import FunctionFailure, FunctionInvoker
+from picops_emulator.triggers.matching import matching_triggers, mismatch_reason
+from picops_emulator.triggers.runtime_env import Credentials, function_environment
+
+#: SCF retries after 60 s and 120 s; locally the same shape, compressed.
+DEFAULT_RETRY_DELAYS: Tuple[float, ...] = (1.0, 2.0)
+DEFAULT_MAX_GENERATION = 3
+FUNCTION_LOGGER_NAME = "picops_emulator.function"
+#: SCF's error codes in the DLQ body: 430 user code error (exception, exit, crash),
+#: 433 execution timed out. (The numbers are UNCONFIRMED beyond the retry doc's sample.)
+ERROR_CODES = {"timeout": 433}
+USER_CODE_ERROR = 430
+RESULT_PREVIEW_CHARS = 500
+
+
+class TriggerDispatcher:
+    """The storage layer's change listener: register ``dispatcher.on_change``.
+
+    ``spec``: a ``picops.serverless.ServerlessSpec`` (handler, timeout, memory,
+    region, variables, triggers). ``function_dir``: the function's source folder
+    (``loader.default_function_dir``); checked now, a ConfigError if the handler's
+    file is missing. ``endpoint``: the emulator's URL, given to the function as
+    ``COS_ENDPOINT``. ``credentials``: the key pair the emulator accepts, given as
+    the role's ``TENCENTCLOUD_SECRETID``/``SECRETKEY``/``SESSIONTOKEN``.
+    ``data_dir``: where ``dead-letter.jsonl`` goes. ``timeout`` overrides
+    serverless.yml's ``inputs.timeout``; ``concurrency`` bounds the functions
+    running at once; ``warm``/``init_timeout`` see :class:`FunctionInvoker`;
+    ``extra_env`` is added to the function's environment (e.g. ``PICOPS_CONFIG``).
+    """
+
+    def __init__(self, spec, function_dir: Union[str, Path], endpoint: str,
+                 credentials: Union[Credentials, Sequence[str], Mapping[str, str]],
+                 data_dir: Union[str, Path],
+                 retry_delays: Sequence[float] = DEFAULT_RETRY_DELAYS,
+                 max_generation: int = DEFAULT_MAX_GENERATION, *,
+                 timeout: Optional[float] = None, init_timeout: Optional[float] = None,
+                 concurrency: int = 2, warm: bool = True,
+                 extra_env: Optional[Mapping[str, str]] = None,
+                 namespace: str = DEFAULT_NAMESPACE, uin: str = PLACEHOLDER_UIN,
+                 logger: Optional[logging.Logger] = None,
+                 function_logger: Optional[logging.Logger] = None,
+                 keep_records: int = 1000):
+        if concurrency < 1:
+            raise ValueError("concurrency must be at least 1")
+        self.spec = spec
+        self.triggers = tuple(spec.triggers)
+        self.retry_delays = tuple(float(d) for d in retry_delays)
+        self.max_generation = int(max_generation)
+        self.namespace = namespace
+        self.uin = uin
+        self.timeout = float(timeout if timeout is not None else spec.timeout)
+        self.appid = next((split_bucket(t.bucket)[1] for t in self.triggers
+                           if split_bucket(t.bucket)[1]), "")
+        self.function_name = spec.name
+        self.dead_letters = DeadLetterFile(data_dir)
+        self._log = DecisionLog(logger)
+        self._fn_log = function_logger or logging.getLogger(FUNCTION_LOGGER_NAME)
+
+        env = function_environment(
+            variables=spec.environment, function_dir=str(Path(function_dir).resolve()),
+            endpoint=endpoint, credentials=Credentials.coerce(credentials), region=spec.region,
+            appid=self.appid, uin=uin, function_name=spec.name, runtime=spec.runtime,
+            namespace=namespace, extra=extra_env)
+        self.invoker = FunctionInvoker(
+            function_dir, env, handler=spec.handler, timeout=self.timeout,
+            init_timeout=init_timeout, warm=warm, on_log=self._forward_log)
+
+        self._cond = threading.Condition()
+        self._queue: List[Tuple[float, int, rec.InvocationRecord]] = []  # (due, seq, record)
+        self._seq = itertools.count()
+        self._running = 0
+        self._closed = False
+        self._records: Deque[rec.InvocationRecord] = deque(maxlen=keep_records)
+        self._threads = [threading.Thread(target=self._work, name=f"picops-trigger-{i}",
+                                          daemon=True) for i in range(concurrency)]
+        for thread in self._threads:
+            thread.start()
+
+    # --- the listener ---------------------------------------------------------------
+
+    def on_change(self, change: ObjectChanged) -> None:
+        """Match ``change`` and enqueue its delivery. Never blocks, never raises."""
+        try:
+            self._on_change(change)
+        except Exception as exc:  # noqa: BLE001 - a listener must not break the request
+            bucket, key = getattr(change, "bucket", None), getattr(change, "key", None)
+            self._log.emit("error", f"could not handle the change of {bucket}/{key}: {exc!r}",
+                           logging.ERROR, bucket=bucket, key=key,
+                           event_name=getattr(change, "event_name", None))
+
+    def _on_change(self, change: ObjectChanged) -> None:
+        where = {"bucket": change.bucket, "key": change.key, "event_name": change.event_name,
+                 "generation": change.generation}
+        matched = matching_triggers(self.triggers, change)
+        if not matched:
+            reasons = [{"trigger": t.index, "reason": mismatch_reason(t, change)}
+                       for t in self.triggers if t.bucket == change.bucket]
+            self._log.emit("no_trigger", f"no enabled trigger fires for {change.bucket}/"
+                           f"{change.key} ({change.event_name})", **where,
+                           reasons=reasons or None)
+            return
+        trigger = matched[0]
+        if len(matched) > 1:
+            self._log.emit("overlapping_triggers", f"{len(matched)} triggers match "
+                           f"{change.bucket}/{change.key}; real COS rejects overlapping rules; "
+                           f"delivering once, for trigger #{trigger.index}", logging.WARNING,
+                           **where, triggers=[t.index for t in matched])
+        if change.generation > self.max_generation:
+            self._log.emit(
+                "loop_guarded",
+                f"LOOP GUARD: not delivering {change.bucket}/{change.key}: it is generation "
+                f"{change.generation} of a trigger -> CI output -> trigger chain (max "
+                f"{self.max_generation}). Trigger #{trigger.index} (prefix {trigger.prefix!r}, "
+                f"suffix {trigger.suffix!r}) fires on objects the function itself wrote: move "
+                "the outputs out of the trigger's filter or to another bucket",
+                logging.ERROR, **where, trigger=trigger.index, filter=self._describe(trigger))
+            return
+
+        record = self._new_record(change, trigger)
+        with self._cond:
+            if self._closed:
+                record.outcome = rec.DROPPED
+                closed = True
+            else:
+                self._records.append(record)
+                self._push(record, 0.0)
+                closed = False
+        if closed:
+            self._log.emit("dropped", f"not delivering {change.bucket}/{change.key}: the "
+                           "emulator is shutting down", logging.WARNING, **where)
+        else:
+            self._log.emit("matched", f"trigger #{trigger.index} fires for {change.bucket}/"
+                           f"{change.key}; delivery queued", **where,
+                           trigger=trigger.index, filter=self._describe(trigger),
+                           request_id=record.request_id)
+
+    def _new_record(self, change: ObjectChanged, trigger) -> rec.InvocationRecord:
+        event = build_cos_event(change, function_name=self.function_name,
+                                function_region=self.spec.region,
+                                bucket_region=getattr(trigger, "region", None) or None,
+                                namespace=self.namespace, qualifier=DEFAULT_QUALIFIER)
+        context = build_context(function_name=self.function_name, region=self.spec.region,
+                                appid=self.appid or split_bucket(change.bucket)[1],
+                                memory_mb=self.spec.memory, timeout_s=self.timeout,
+                                environment=self.spec.environment, namespace=self.namespace,
+                                uin=self.uin)
+        return rec.InvocationRecord(
+            request_id=context["request_id"], bucket=change.bucket, key=change.key,
+            event_name=change.event_name, trigger_index=trigger.index,
+            generation=change.generation, event=event, context=context, created=time.time())
+
+    # --- delivery -------------------------------------------------------------------
+
+    def _push(self, record: rec.InvocationRecord, delay: float) -> None:
+        """Queue an attempt ``delay`` seconds from now. Caller holds ``self._cond``."""
+        heapq.heappush(self._queue, (time.monotonic() + delay, next(self._seq), record))
+        self._cond.notify_all()
+
+    def _work(self) -> None:
+        while True:
+            with self._cond:
+                record = None
+                while record is None:
+                    if self._closed:
+                        return
+                    now = time.monotonic()
+                    if self._queue and self._queue[0][0] <= now:
+                        record = heapq.heappop(self._queue)[2]
+                        self._running += 1
+                    else:
+                        self._cond.wait(self._queue[0][0] - now if self._queue else None)
+            try:
+                self._attempt(record)
+            except Exception as exc:  # noqa: BLE001 - a bug here must be loud, not fatal
+                record.outcome = rec.DROPPED
+                self._log.emit("error", f"delivery of {record.bucket}/{record.key} broke "
+                               f"inside the emulator: {exc!r}", logging.ERROR,
+                               bucket=record.bucket, key=record.key,
+                               request_id=record.request_id)
+            finally:
+                with self._cond:
+                    self._running -= 1
+                    self._cond.notify_all()
+
+    def _attempt(self, record: rec.InvocationRecord) -> None:
+        number = len(record.attempts) + 1
+        started = time.time()
+        result = self.invoker.invoke(record.event, record.context, record.request_id)
+        attempt = rec.AttemptRecord(number=number, started=started, ok=result.ok,
+                                    duration_s=round(result.duration_s, 4),
+                                    cold_start=result.cold_start, value=result.value,
+                                    failure=result.failure, logs=result.logs)
+        record.attempts.append(attempt)
+        where = {"bucket": record.bucket, "key": record.key, "event_name": record.event_name,
+                 "generation": record.generation, "trigger": record.trigger_index,
+                 "request_id": record.request_id, "attempt": number,
+                 "duration_ms": int(result.duration_s * 1000), "cold_start": result.cold_start}
+        if result.ok:
+            record.outcome = rec.SUCCEEDED
+            self._log.emit("delivered", f"the function handled {record.bucket}/{record.key} "
+                           f"(attempt {number})", **where, result=_preview(result.value))
+            return
+
+        failure = result.failure or FunctionFailure("runtime", "unknown failure")
+        if failure.traceback:  # SCF writes the traceback into the function's log
+            for line in failure.traceback.rstrip("\n").splitlines():
+                attempt.logs.append(line)
+                self._forward_log(record.request_id, line)
+        error = {"kind": failure.kind, "message": failure.message}
+        self._log.emit("failed", f"attempt {number} for {record.bucket}/{record.key} failed: "
+                       f"{failure.message}", logging.WARNING, **where, error=error)
+
+        with self._cond:
+            closed = self._closed
+            retry = not closed and number <= len(self.retry_delays)
+            if retry:
+                delay = self.retry_delays[number - 1]
+                record.outcome = rec.RETRYING
+                self._push(record, delay)
+        if closed:
+            record.outcome = rec.DROPPED
+            self._log.emit("dropped", f"not retrying {record.bucket}/{record.key}: the "
+                           "emulator is shutting down", logging.WARNING, **where)
+        elif retry:
+            self._log.emit("retry_scheduled", f"retrying {record.bucket}/{record.key} in "
+                           f"{delay:g} s (attempt {number + 1} of "
+                           f"{len(self.retry_delays) + 1})", **where, delay_s=delay)
+        else:
+            self._dead_letter(record, failure)
+            self._log.emit("dead_lettered", f"{record.bucket}/{record.key} failed {number} "
+                           f"time(s); event written to {self.dead_letters.path}",
+                           logging.ERROR, **where, error=error,
+                           dead_letter_file=str(self.dead_letters.path))
+
+    def _dead_letter(self, record: rec.InvocationRecord, failure: FunctionFailure) -> None:
+        record.outcome = rec.DEAD_LETTERED
+        self.dead_letters.append({
+            "RequestId": record.request_id,
+            "ErrorCode": ERROR_CODES.get(failure.kind, USER_CODE_ERROR),
+            "ErrorMessage": failure.message,
+            "Body": {
+                "AppId": self.appid, "Uin": self.uin, "FunctionName": self.function_name,
+                "Namespace": self.namespace, "Qualifier": DEFAULT_QUALIFIER,
+                "ClientContext": json.dumps(record.event, ensure_ascii=False),
+                "RetryNum": len(record.attempts) - 1,
+            },
+            "Time": utc_timestamp(),
+            "Attempts": len(record.attempts),
+            "Errors": [{"attempt": a.number, "time": utc_timestamp(a.started),
+                        **(a.failure.to_dict() if a.failure else {})} for a in record.attempts],
+            "Bucket": record.bucket, "Key": record.key, "EventName": record.event_name,
+            "Trigger": record.trigger_index, "Generation": record.generation,
+        })
+
+    def _forward_log(self, request_id: Optional[str], line: str) -> None:
+        tag = f"{self.function_name} {request_id[:8]}" if request_id else self.function_name
+        self._fn_log.info("[%s] %s", tag, line)
+
+    @staticmethod
+    def _describe(trigger) -> Dict[str, Any]:
+        return {"bucket": trigger.bucket, "events": trigger.events,
+                "prefix": trigger.prefix, "suffix": trigger.suffix}
+
+    # --- for tests, the CLI and the demo ----------------------------------------------
+
+    def wait_idle(self, timeout: Optional[float] = None) -> bool:
+        """Block until nothing is queued, scheduled for retry or running. False on timeout."""
+        with self._cond:
+            return self._cond.wait_for(lambda: not self._queue and self._running == 0,
+                                       timeout=timeout)
+
+    @property
+    def invocations(self) -> List[rec.InvocationRecord]:
+        with self._cond:
+            return list(self._records)
+
+    @property
+    def decisions(self) -> List[Dict[str, Any]]:
+        """The structured decision lines, oldest first (see :mod:`.decisions`)."""
+        return self._log.entries
+
+    def close(self, timeout: float = 10.0) -> None:
+        """Stop delivering: queued and scheduled deliveries are dropped (each logged), a
+        running function is killed, and the delivery threads end."""
+        with self._cond:
+            if self._closed:
+                return
+            self._closed = True
+            pending = [item[2] for item in self._queue]
+            self._queue = []
+            self._cond.notify_all()
+        for record in pending:
+            record.outcome = rec.DROPPED
+            self._log.emit("dropped", f"not delivering {record.bucket}/{record.key}: the "
+                           "emulator is shutting down", logging.WARNING, bucket=record.bucket,
+                           key=record.key, request_id=record.request_id,
+                           attempts=len(record.attempts))
+        self.invoker.close()
+        deadline = time.monotonic() + timeout
+        for thread in self._threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+
+    def __enter__(self) -> "TriggerDispatcher":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def _preview(value: Any) -> Any:
+    text = json.dumps(value, ensure_ascii=False, default=str)
+    return value if len(text) <= RESULT_PREVIEW_CHARS else text[:RESULT_PREVIEW_CHARS] + "..."
+
+
+__all__ = ["TriggerDispatcher", "DEFAULT_RETRY_DELAYS", "DEFAULT_MAX_GENERATION",
+           "FUNCTION_LOGGER_NAME"]
