@@ -27,7 +27,16 @@ compat: venv
 lint: venv
 	$(BIN)/ruff check .
 
-test: venv compat lint
+# The page tests drive a real headless Chromium: Debian's package, installed
+# once (playwright's own browser download cannot work offline and is not used).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "installing Debian's chromium for the page tests"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends chromium; }
+
+test: venv compat lint browser
 	$(BIN)/python -m pytest -n 2
 
 demo: venv

@@ -97,7 +97,8 @@ def _prune(root: Path) -> None:
 
 
 def main(argv: Sequence[str] = ()) -> int:
-    parser = argparse.ArgumentParser(prog="python -m picops_cli.package", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m picops_cli.package",
+                                     description=__doc__.split("\n")[0])
     parser.add_argument("--out", default=str(REPO / "build" / "package"),
                         help="directory to (re)create (default: build/package)")
     args = parser.parse_args(list(argv) or None)

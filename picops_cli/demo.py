@@ -1,0 +1,201 @@
+"""``picops demo`` (``make demo``): the main job, end to end, on one machine.
+
+1. Start the local cloud (COS + CI emulator and SCF triggers from the project's
+   serverless.yml and picops.yaml) on a free port with a fresh data folder and
+   a throw-away key pair.
+2. Upload the shipped example images through the real SDK, each under the
+   first route that an enabled trigger covers, exactly as a user would.
+3. Wait for the function (fired by the trigger, isolated in its own process)
+   to have written every derivative.
+4. Print a table of source -> derivatives, a clear line for any upload that
+   failed (the example set includes a text file named .jpg on purpose), and
+   write a page showing originals beside their derivatives.
+
+Exit status 0 when every upload ended cleanly (processed, or failed with a
+clear permanent error); 1 when something crashed, timed out, was
+dead-lettered or lost a derivative.
+"""
+
+import secrets
+import shutil
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Dict, List, Optional, Tuple
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from picops_cli import gallery
+
+CONTENT_TYPES = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png",
+                 ".gif": "image/gif", ".webp": "image/webp"}
+
+
+@dataclass
+class Upload:
+    path: Path
+    bucket: str
+    key: str
+    record: Optional[dict] = None         # the handler's per-record result
+    problem: str = ""                     # why the demo could not get a result
+    local_outputs: List[Tuple[dict, Path]] = field(default_factory=list)
+
+
+def pick_route(cloud) -> Tuple[str, str]:
+    """The (bucket, prefix) of the first route an enabled ObjectCreated trigger covers."""
+    from picops import routing
+
+    triggers = [t for t in cloud.prepared.spec.triggers
+                if t.enable and t.events.startswith("cos:ObjectCreated")]
+    for route in cloud.prepared.config.routes:
+        for trig in triggers:
+            probe = route.prefix + "demo.jpg"
+            if probe.startswith(trig.prefix or "") and routing.match(
+                    cloud.prepared.config, probe) is route:
+                return trig.bucket, route.prefix
+    raise click.ClickException("no route in the config is covered by an enabled "
+                               "cos:ObjectCreated trigger in serverless.yml")
+
+
+def _results_by_key(cloud) -> Dict[str, Tuple[str, Optional[dict], str]]:
+    """key -> (dispatcher outcome, handler record result or None, failure text)."""
+    out = {}
+    for inv in cloud.dispatcher.invocations:
+        value = inv.value if isinstance(inv.value, dict) else {}
+        rec = next((r for r in value.get("results", []) if r.get("key") == inv.key), None)
+        failure = inv.failure.message if inv.failure is not None else ""
+        out[inv.key] = (inv.outcome, rec, failure)
+    return out
+
+
+@click.command()
+@click.option("--images", default="examples/images", show_default=True,
+              type=click.Path(file_okay=False, exists=True, path_type=Path),
+              help="folder of images to upload")
+@click.option("--out", default="build/demo", show_default=True,
+              type=click.Path(file_okay=False, path_type=Path),
+              help="where the derivatives and the page are written")
+@click.option("--timeout", default=180.0, show_default=True,
+              help="seconds to wait for every derivative")
+def demo(images: Path, out: Path, timeout: float) -> None:
+    """Upload example images to the local emulator and show every derivative."""
+    from picops_emulator import local
+
+    console = Console()
+    files = sorted(p for p in images.iterdir()
+                   if p.is_file() and p.suffix.lower() in CONTENT_TYPES)
+    if out.exists():
+        shutil.rmtree(out)
+    out.mkdir(parents=True)
+    options = local.LocalOptions(
+        data_dir=out / "emulator-data", port=0, secret_id="AKIDpicopsdemo" + secrets.token_hex(4),
+        secret_key=secrets.token_hex(16), retry_delays=(0.5, 1.0), fsync=False)
+    with local.start(options) as cloud:
+        console.print(f"local COS + CI emulator at [bold]{cloud.endpoint}[/] "
+                      f"(serverless.yml triggers wired, function from "
+                      f"{cloud.prepared.function_dir.name}/)")
+        bucket, prefix = pick_route(cloud)
+        client = cloud.client()
+        uploads = [Upload(p, bucket, prefix + p.name) for p in files]
+        _upload_and_wait(console, cloud, client, uploads, timeout)
+        _download(client, uploads, out / "derivatives")
+        failed = _report(console, uploads)
+    page = gallery.write_page(_rows(uploads), out, "picops demo: originals and derivatives")
+    console.print(f"\npage: [bold]file://{page.resolve()}[/]")
+    sys.exit(1 if failed else 0)
+
+
+def _upload_and_wait(console, cloud, client, uploads: List[Upload], timeout: float) -> None:
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+               TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=False) as progress:
+        task = progress.add_task("uploading", total=len(uploads))
+        for up in uploads:
+            client.put_object(Bucket=up.bucket, Key=up.key, Body=up.path.read_bytes(),
+                              ContentType=CONTENT_TYPES[up.path.suffix.lower()])
+            progress.advance(task)
+        wait = progress.add_task("waiting for the function", total=len(uploads))
+        deadline = time.monotonic() + timeout
+        while True:
+            done = {k for k, (outcome, _, _) in _results_by_key(cloud).items()
+                    if outcome not in ("pending", "retrying")}
+            progress.update(wait, completed=sum(u.key in done for u in uploads))
+            if all(u.key in done for u in uploads) or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
+    # Derivatives written by CI fire their own events; let those settle too.
+    cloud.wait_idle(max(0.0, deadline - time.monotonic()))
+    results = _results_by_key(cloud)
+    for up in uploads:
+        outcome, rec, failure = results.get(up.key, ("missing", None, ""))
+        up.record = rec
+        if outcome != "succeeded":
+            up.problem = f"the function did not finish ({outcome}) {failure}".strip()
+        elif rec is None:
+            up.problem = "the function returned no result for this key"
+
+
+def _download(client, uploads: List[Upload], folder: Path) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    n = 0
+    for up in uploads:
+        for o in (up.record or {}).get("outputs", []) or []:
+            n += 1
+            target = folder / f"{n:03d}{Path(o['key']).suffix}"
+            body = client.get_object(Bucket=o["bucket"], Key=o["key"])["Body"]
+            target.write_bytes(body.get_raw_stream().read())
+            up.local_outputs.append((o, target))
+
+
+def _report(console, uploads: List[Upload]) -> bool:
+    table = Table(title="derivatives", show_lines=False)
+    for col in ("source", "derivative", "format", "pixels", "bytes"):
+        table.add_column(col, justify="right" if col == "bytes" else "left")
+    failed_badly = False
+    for up in uploads:
+        rec = up.record or {}
+        if rec.get("outcome") == "processed":
+            for i, (o, _) in enumerate(up.local_outputs):
+                table.add_row(up.key if i == 0 else "", f"{o['bucket']}/{o['key']}",
+                              str(o.get("format", "")), f"{o.get('width')}x{o.get('height')}",
+                              f"{o.get('size', 0):,}")
+            if len(up.local_outputs) != len(rec.get("outputs") or []):
+                failed_badly = True
+    console.print(table)
+    for up in uploads:
+        rec = up.record or {}
+        if up.problem:
+            failed_badly = True
+            console.print(f"[red]FAILED[/] {up.key}: {up.problem}")
+        elif rec.get("outcome") == "failed":
+            err = rec.get("error") or {}
+            console.print(f"[yellow]failed[/] {up.key}: {err.get('code')} "
+                          f"(HTTP {err.get('status')}): {err.get('message')}")
+        elif rec.get("outcome") == "skipped":
+            console.print(f"skipped {up.key}: {rec.get('reason')}")
+    return failed_badly
+
+
+def _rows(uploads: List[Upload]) -> List[gallery.Row]:
+    rows = []
+    for up in uploads:
+        rec = up.record or {}
+        original = gallery.Picture(path=up.path, label=up.key, format=up.path.suffix.lstrip("."),
+                                   size=up.path.stat().st_size)
+        derivs = [gallery.Picture(path=p, label=o["key"], format=o.get("format", ""),
+                                  width=o.get("width"), height=o.get("height"),
+                                  size=o.get("size"), quality=o.get("quality"),
+                                  detail=o.get("rule", ""))
+                  for o, p in up.local_outputs]
+        error = ""
+        if up.problem:
+            error = up.problem
+        elif rec.get("outcome") == "failed":
+            err = rec.get("error") or {}
+            error = f"{err.get('code')}: {err.get('message')}"
+        rows.append(gallery.Row(original=original, derivatives=derivs, error=error))
+    return rows

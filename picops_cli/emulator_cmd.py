@@ -1,0 +1,52 @@
+"""``picops emulator``: the local COS + CI + SCF-trigger emulator in the foreground."""
+
+import os
+import sys
+from pathlib import Path
+from typing import Optional
+
+import click
+
+from picops import constants
+from picops.errors import ConfigError
+
+
+@click.command()
+@click.option("--port", default=9000, show_default=True, help="TCP port on 127.0.0.1 (0: any)")
+@click.option("--data-dir", default=".picops", show_default=True,
+              type=click.Path(file_okay=False, path_type=Path),
+              help="where buckets and objects are kept (survives restarts)")
+@click.option("--serverless", "serverless_path", default="serverless.yml", show_default=True,
+              type=click.Path(dir_okay=False, path_type=Path),
+              help="the Serverless Framework file whose COS triggers are wired")
+@click.option("--config", "config_path", default=None,
+              type=click.Path(dir_okay=False, path_type=Path),
+              help="routes config (default: $PICOPS_CONFIG, else the function's picops.yaml)")
+@click.option("--function-dir", default=None, type=click.Path(file_okay=False, path_type=Path),
+              help="the function's source folder (default: functions/image_processor beside "
+                   "serverless.yml)")
+@click.option("--secret-id", default=lambda: os.environ.get(constants.ENV_SECRET_ID, ""),
+              help="the one valid SecretId (default: $TENCENTCLOUD_SECRETID)")
+@click.option("--secret-key", default=lambda: os.environ.get(constants.ENV_SECRET_KEY, ""),
+              help="its SecretKey (default: $TENCENTCLOUD_SECRETKEY)")
+@click.option("--no-auth", is_flag=True, help="accept requests without checking signatures")
+@click.option("--retry-delay", "retry_delays", multiple=True, type=float,
+              help="seconds before each SCF async retry (default 1 and 2; SCF uses 60 and 120)")
+def emulator(port: int, data_dir: Path, serverless_path: Path, config_path: Optional[Path],
+             function_dir: Optional[Path], secret_id: str, secret_key: str, no_auth: bool,
+             retry_delays) -> None:
+    """Serve COS + CI on 127.0.0.1 and run the function on every covered upload."""
+    from picops_emulator import local
+
+    options = local.LocalOptions(
+        serverless_path=serverless_path, config_path=config_path, function_dir=function_dir,
+        data_dir=data_dir, port=port, secret_id=secret_id, secret_key=secret_key,
+        auth=not no_auth)
+    if retry_delays:
+        options.retry_delays = tuple(retry_delays)
+    try:
+        local.serve(options)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            click.echo(f"error: {problem}", err=True)
+        sys.exit(1)

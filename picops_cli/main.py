@@ -1,0 +1,159 @@
+"""The ``picops`` command line.
+
+Commands only wire library pieces together; the logic they show lives in
+``picops`` (config, routing, loop safety, serverless.yml checks), the emulator
+package, or a module of its own here when it is CLI-only (demo, gallery).
+
+Exit status: 0 success, 1 the work found problems (invalid config, failed
+objects), 2 usage errors (click's own).
+"""
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import List, Optional
+
+import click
+
+from picops import constants
+from picops.config import load_config
+from picops.errors import ConfigError, Problem
+from picops.serverless import check_against_config
+from picops_emulator.triggers.loader import load_serverless
+
+DEFAULT_FUNCTION_DIR = Path("functions") / "image_processor"
+DEFAULT_SERVERLESS = Path("serverless.yml")
+
+
+def default_config_path() -> Path:
+    """``PICOPS_CONFIG`` if set, else the function's own picops.yaml (relative to the cwd)."""
+    env = os.environ.get(constants.ENV_CONFIG)
+    return Path(env) if env else DEFAULT_FUNCTION_DIR / "picops.yaml"
+
+
+config_option = click.option(
+    "--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
+    default=None, help="routes config (default: $PICOPS_CONFIG, else "
+                       "functions/image_processor/picops.yaml)")
+serverless_option = click.option(
+    "--serverless", "serverless_path", type=click.Path(dir_okay=False, path_type=Path),
+    default=DEFAULT_SERVERLESS, show_default=True, help="the Serverless Framework file")
+
+
+def _print_problems(problems: List[Problem]) -> None:
+    for p in problems:
+        click.echo(f"error: {p}", err=True)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="picops")
+def cli() -> None:
+    """Route COS uploads to Cloud Infinite image processing, and run it all locally."""
+
+
+@cli.command()
+@config_option
+@serverless_option
+def validate(config_path: Optional[Path], serverless_path: Path) -> None:
+    """Check the routes config (and serverless.yml against it); list every problem."""
+    config_path = config_path or default_config_path()
+    problems: List[Problem] = []
+    config = None
+    try:
+        config = load_config(str(config_path))
+    except ConfigError as exc:
+        problems.extend(exc.problems)
+    except OSError as exc:
+        problems.append(Problem(str(config_path), f"cannot read: {exc.strerror}"))
+    spec = None
+    if serverless_path.exists():
+        try:
+            spec = load_serverless(serverless_path)
+        except ConfigError as exc:
+            problems.extend(exc.problems)
+        if spec is not None and config is not None:
+            problems.extend(check_against_config(spec, config))
+    else:
+        click.echo(f"note: {serverless_path} not found; triggers not checked", err=True)
+    if problems:
+        _print_problems(problems)
+        click.echo(f"{len(problems)} problem(s) found", err=True)
+        sys.exit(1)
+    n_rules = sum(len(r.rules) for r in config.routes)
+    tail = f"; {serverless_path}: {len(spec.triggers)} trigger(s) OK" if spec else ""
+    click.echo(f"{config_path}: OK ({len(config.routes)} route(s), {n_rules} rule(s)){tail}")
+
+
+@cli.command()
+@click.argument("key")
+@click.option("--bucket", default=None,
+              help="source bucket (default: the bucket of the serverless.yml trigger that "
+                   "covers KEY)")
+@config_option
+@serverless_option
+def explain(key: str, bucket: Optional[str], config_path: Optional[Path],
+            serverless_path: Path) -> None:
+    """Show the route for KEY, every output it would produce and the Pic-Operations sent."""
+    from picops import loopsafety, routing
+
+    config_path = config_path or default_config_path()
+    config = _load_or_exit(config_path)
+    if bucket is None:
+        bucket = _bucket_for(key, serverless_path)
+    route = routing.match(config, key)
+    if route is None:
+        click.echo(f"{key}: skipped (no_route): no route's prefix and suffix match this key")
+        return
+    if loopsafety.is_derivative(config, key, bucket=bucket):
+        click.echo(f"{key}: skipped (loop_guard): this key is an output of this config")
+        return
+    plan = routing.plan(config, bucket, key)
+    click.echo(f"key:    {key}")
+    click.echo(f"bucket: {bucket}")
+    click.echo(f"route:  routes[{route.index}] prefix={route.prefix!r}")
+    click.echo("outputs:")
+    for out in plan.outputs:
+        click.echo(f"  {out.bucket}/{out.key}    <- {out.rule}")
+    for i, call in enumerate(plan.calls, 1):
+        click.echo(f"ci_image_process call {i}/{len(plan.calls)}: Pic-Operations:")
+        click.echo("  " + json.dumps(call, ensure_ascii=False))
+
+
+def _bucket_for(key: str, serverless_path: Path) -> str:
+    if serverless_path.exists():
+        try:
+            spec = load_serverless(serverless_path)
+        except ConfigError as exc:
+            _print_problems(list(exc.problems))
+            sys.exit(1)
+        for trig in spec.triggers:
+            if trig.enable and key.startswith(trig.prefix or "") and \
+                    key.lower().endswith((trig.suffix or "").lower()):
+                return trig.bucket
+    raise click.UsageError("no serverless.yml trigger covers this key: pass --bucket")
+
+
+def _load_or_exit(config_path: Path):
+    try:
+        return load_config(str(config_path))
+    except ConfigError as exc:
+        _print_problems(list(exc.problems))
+        sys.exit(1)
+    except OSError as exc:
+        click.echo(f"error: {config_path}: cannot read: {exc.strerror}", err=True)
+        sys.exit(1)
+
+
+# Commands with heavier tooling (aiohttp, pyvips) import it inside their bodies,
+# so `picops validate` stays quick.
+from picops_cli.demo import demo  # noqa: E402
+from picops_cli.emulator_cmd import emulator  # noqa: E402
+from picops_cli.invoke import invoke  # noqa: E402
+from picops_cli.preview import preview  # noqa: E402
+
+for _command in (emulator, demo, invoke, preview):
+    cli.add_command(_command)
+
+if __name__ == "__main__":  # pragma: no cover
+    cli()

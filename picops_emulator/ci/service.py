@@ -1,0 +1,238 @@
+"""The emulator's CI backend: persistent image processing and image styles.
+
+Implements :class:`picops_emulator.server.ci_hook.CiBackend`. For
+``ci_image_process`` (``POST /<key>?image_process``) and ``ci_put_object``
+(``PUT`` with ``Pic-Operations``):
+
+1. validate the header (:mod:`.pic_operations`; every rule parsed by the one
+   grammar parser, fileids resolved by ``picops.routing``), check target buckets
+   and expand ``style/<name>`` stages from the bucket's styles;
+2. run every rule on the imaging engine, in a thread pool sized to the cores
+   (libvips releases the GIL, so rules and requests really run in parallel);
+3. only when every rule succeeded, store the outputs like any object (each
+   commit fires its own ObjectChanged, one generation after the source) and
+   answer the ``UploadResult`` XML.
+
+All-or-nothing is a decision (CI's behaviour on a partly failing request is not
+documented): a failing rule fails the request with that rule's error and
+writes nothing, so no half-finished set of derivatives is ever left behind.
+
+Styles (``ci_put_image_style`` / ``ci_get_image_style`` /
+``ci_delete_image_style``) live in one bucket document, ``styles``:
+``{name: rule body}``; a body is validated by the grammar when it is added.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+from functools import partial
+from typing import Dict, List, Optional
+
+from aiohttp import web
+
+from picops.errors import GrammarError
+from picops.grammar import Rule, parse
+
+from .. import imaging
+from ..imaging.watermark_fetch import Fetch, bucket_fetcher
+from ..server.ci_hook import CiContext
+from ..server.errors import ERRORS, EmulatorError
+from ..server.xml import child_text, children, document, parse as parse_xml, xml_response
+from .pic_operations import PicOperations, PicOperationsError, RuleRequest, parse_pic_operations
+from .upload_result import ImageInfoXml, ProcessedObject, build_upload_result
+
+log = logging.getLogger("picops_emulator.ci")
+
+STYLES_DOC = "styles"
+MAX_STYLE_BODY = 64 * 1024
+CONTENT_TYPES = {
+    "jpg": "image/jpeg", "jpeg": "image/jpeg", "png": "image/png", "webp": "image/webp",
+    "gif": "image/gif", "bmp": "image/bmp", "avif": "image/avif", "heif": "image/heif",
+    "heic": "image/heic", "tiff": "image/tiff",
+}
+
+
+def _pool_size() -> int:
+    return max(1, os.cpu_count() or 1)
+
+
+def _read_if_exists(store, bucket: str, key: str) -> Optional[bytes]:
+    """watermark/1's object reader: the bytes, or None when there is no such object."""
+    try:
+        return store.read_bytes(bucket, key)
+    except EmulatorError as exc:
+        if exc.code == "NoSuchKey":
+            return None
+        raise
+
+
+class CiService:
+    """The backend object the server calls for every CI request."""
+
+    #: What this backend answers; the server refuses the rest (501) before storing anything,
+    #: so a Complete Multipart Upload carrying Pic-Operations never commits half a job.
+    operations = frozenset({"image_process", "put", "style"})
+
+    def __init__(self, limits: Optional[imaging.Limits] = None,
+                 workers: Optional[int] = None):
+        self.limits = limits or imaging.DEFAULT_LIMITS
+        self._pool = ThreadPoolExecutor(max_workers=workers or _pool_size(),
+                                        thread_name_prefix="ci-image")
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+    async def handle(self, ctx: CiContext) -> web.StreamResponse:
+        if ctx.operation == "style":
+            return await self._style(ctx)
+        if ctx.operation in ("image_process", "put"):
+            return await self._process(ctx)
+        raise EmulatorError("NotImplemented",
+                            f"Pic-Operations on {ctx.operation} is not supported by the picops "
+                            f"emulator; use ci_image_process after the upload")
+
+    # ------------------------------------------------------------------ processing
+    async def _run(self, fn, *args):
+        return await asyncio.get_running_loop().run_in_executor(self._pool, fn, *args)
+
+    async def _process(self, ctx: CiContext) -> web.StreamResponse:
+        store = ctx.store
+        source = ctx.stored or await self._run(store.require_object, ctx.bucket, ctx.key)
+        try:
+            ops = parse_pic_operations(ctx.pic_operations, ctx.bucket, ctx.key)
+        except PicOperationsError as exc:
+            raise EmulatorError("InvalidPicOperations", exc.message) from None
+        except GrammarError as exc:
+            raise EmulatorError("InvalidArgument", exc.message) from None
+        rules = [await self._resolve_styles(ctx, r) for r in ops.rules]
+        for r in rules:
+            if not await self._run(store.bucket_exists, r.bucket):
+                raise EmulatorError("NoSuchBucket", f"Pic-Operations.rules[{r.index}].bucket: "
+                                                    f"bucket {r.bucket!r} does not exist")
+
+        data = await self._run(store.read_bytes, ctx.bucket, ctx.key)
+        info = await self._run(self._probe, data) if ops.is_pic_info else None
+        # watermark/1 reads its image from the source's own bucket only (CI's rule).
+        home = await self._run(store.get_bucket, ctx.bucket)
+        fetch = bucket_fetcher(ctx.bucket, partial(_read_if_exists, store, ctx.bucket),
+                               region=home.region)
+        outputs = await asyncio.gather(*(self._run(self._execute, r, data, fetch)
+                                         for r in rules),
+                                       return_exceptions=True)
+        for rule, out in zip(rules, outputs):
+            if isinstance(out, BaseException):
+                raise self._as_http_error(rule, out)
+
+        objects: List[ProcessedObject] = []
+        for rule, out in zip(rules, outputs):
+            meta = await self._run(self._store_output, ctx, rule, out, source.generation)
+            objects.append(ProcessedObject(
+                bucket=rule.bucket, key=rule.output_key, format=out.format, width=out.width,
+                height=out.height, size=out.size, quality=out.quality, etag=meta.etag,
+                frame_count=out.frame_count))
+        # When an output overwrote the source itself, CI reports the new ETag.
+        current = await self._run(store.head_object, ctx.bucket, ctx.key)
+        etag = current.etag if current is not None else source.etag
+        body = build_upload_result(bucket=ctx.bucket, region=ctx.region, key=ctx.key, etag=etag,
+                                   image_info=info, objects=objects)
+        return xml_response(body)
+
+    def _probe(self, data: bytes) -> ImageInfoXml:
+        try:
+            i = imaging.probe(data)
+        except imaging.ImagingError as exc:
+            raise self._as_http_error(None, exc) from None
+        return ImageInfoXml(format=i.format, width=i.width, height=i.height, quality=i.quality,
+                            ave=i.ave, orientation=i.orientation, frame_count=i.frame_count)
+
+    def _execute(self, rule: RuleRequest, data: bytes, fetch: Optional[Fetch] = None):
+        return imaging.execute(rule.rule, data, limits=self.limits, fetch=fetch)
+
+    def _store_output(self, ctx: CiContext, rule: RuleRequest, out, generation: int):
+        return ctx.store.put_bytes(
+            rule.bucket, rule.output_key, out.data,
+            content_type=CONTENT_TYPES.get(out.format, "application/octet-stream"),
+            generation=generation + 1, event_name="cos:ObjectCreated:Put", region=ctx.region,
+            request_id=ctx.request_id)
+
+    @staticmethod
+    def _as_http_error(rule: Optional[RuleRequest], exc: BaseException) -> EmulatorError:
+        where = f"Pic-Operations.rules[{rule.index}] ({rule.rule_text}): " if rule else ""
+        if isinstance(exc, EmulatorError):
+            return exc
+        if isinstance(exc, imaging.ImagingError):
+            code = exc.code if exc.code in ERRORS else "InvalidArgument"
+            return EmulatorError(code, where + exc.message)
+        log.error("CI processing crashed: %s%r", where, exc, exc_info=exc)
+        return EmulatorError("InternalError", where + f"{type(exc).__name__}: {exc}")
+
+    async def _resolve_styles(self, ctx: CiContext, rule: RuleRequest) -> RuleRequest:
+        if not any(s.interface == "style" for s in rule.rule.stages):
+            return rule
+        styles: Dict[str, str] = await self._run(ctx.store.get_bucket_doc, ctx.bucket,
+                                                 STYLES_DOC) or {}
+        stages = []
+        for stage in rule.rule.stages:
+            if stage.interface != "style":
+                stages.append(stage)
+                continue
+            body = styles.get(stage.style)
+            if body is None:
+                raise EmulatorError("NoSuchStyle", f"Pic-Operations.rules[{rule.index}].rule: "
+                                                   f"style {stage.style!r} does not exist in "
+                                                   f"bucket {ctx.bucket} (-60967)")
+            stages.extend(parse(body).stages)
+        if len(stages) > 10:
+            raise EmulatorError("InvalidArgument", f"Pic-Operations.rules[{rule.index}].rule: "
+                                                   f"{len(stages)} stages once styles are "
+                                                   f"expanded; CI allows at most 10")
+        return replace(rule, rule=Rule(stages=tuple(stages)))
+
+    # ------------------------------------------------------------------ styles
+    async def _style(self, ctx: CiContext) -> web.StreamResponse:
+        body = await ctx.request.content.read(MAX_STYLE_BODY + 1)
+        if len(body) > MAX_STYLE_BODY:
+            raise EmulatorError("EntityTooLarge", "style request body over 64 KB")
+        store = ctx.store
+        styles: Dict[str, str] = await self._run(store.get_bucket_doc, ctx.bucket,
+                                                 STYLES_DOC) or {}
+        if ctx.method == "PUT":
+            root = parse_xml(body, "AddStyle")
+            name, rule_body = child_text(root, "StyleName"), child_text(root, "StyleBody")
+            if not name or not rule_body:
+                raise EmulatorError("InvalidArgument", "AddStyle needs StyleName and StyleBody")
+            try:
+                parse(rule_body)
+            except GrammarError as exc:
+                raise EmulatorError("InvalidArgument", f"StyleBody: {exc.message}") from None
+            if name not in styles and len(styles) >= 100:
+                raise EmulatorError("InvalidArgument", "a bucket holds at most 100 styles "
+                                                       "(-60957)")
+            styles[name] = rule_body
+            await self._run(store.put_bucket_doc, ctx.bucket, STYLES_DOC, styles)
+            return web.Response(status=200)
+        if ctx.method == "GET":
+            wanted = child_text(parse_xml(body, "GetStyle"), "StyleName") if body else None
+            if wanted and wanted not in styles:
+                raise EmulatorError("NoSuchStyle", f"style {wanted!r} does not exist")
+            rows = [("StyleRule", [("StyleName", n), ("StyleBody", b)])
+                    for n, b in sorted(styles.items()) if not wanted or n == wanted]
+            return xml_response(document("StyleList", rows))
+        if ctx.method == "DELETE":
+            root = parse_xml(body, "DeleteStyle")
+            names = [n.text or "" for n in children(root, "StyleName")]
+            missing = [n for n in names if n not in styles]
+            if missing:
+                raise EmulatorError("NoSuchStyle", f"style {missing[0]!r} does not exist")
+            for n in names:
+                styles.pop(n)
+            await self._run(store.put_bucket_doc, ctx.bucket, STYLES_DOC, styles)
+            return web.Response(status=204)
+        raise EmulatorError("MethodNotAllowed", f"{ctx.method} is not allowed on ?style")
+
+
+__all__ = ["CiService", "PicOperations"]

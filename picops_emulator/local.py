@@ -1,0 +1,165 @@
+"""The whole local cloud in one call: COS + CI + SCF triggers, wired from serverless.yml.
+
+:func:`prepare` reads serverless.yml and the routes config (both validated; a
+:class:`~picops.errors.ConfigError` lists every problem) and builds the server
+settings: the CI backend plugged in, and every bucket the triggers and routes
+name created at start. :func:`start` runs it in a background thread and
+returns a :class:`LocalCloud`; :func:`serve` runs it in the foreground (the
+``picops emulator`` command). Either way, once the port is bound a
+:class:`~picops_emulator.triggers.dispatcher.TriggerDispatcher` is attached, so
+every committed upload that a trigger covers runs the function from its source
+folder, isolated, with ``COS_ENDPOINT`` pointing back here.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional, Sequence
+
+from picops import constants
+from picops.config import Config, load_config
+from picops.errors import ConfigError, Problem
+from picops.serverless import ServerlessSpec
+
+from . import runner
+from .ci.service import CiService
+from .settings import EmulatorSettings
+from .triggers.dispatcher import DEFAULT_RETRY_DELAYS, TriggerDispatcher
+from .triggers.loader import buckets_to_create, default_function_dir, load_serverless
+
+
+@dataclass
+class LocalOptions:
+    serverless_path: Path = Path("serverless.yml")
+    config_path: Optional[Path] = None     # default: $PICOPS_CONFIG, else the function's
+    function_dir: Optional[Path] = None    # default: functions/image_processor beside it
+    data_dir: Path = Path(".picops")
+    port: int = 9000
+    secret_id: str = ""
+    secret_key: str = ""
+    auth: bool = True
+    retry_delays: Sequence[float] = DEFAULT_RETRY_DELAYS
+    max_generation: int = 3
+    concurrency: int = 2
+    fsync: bool = True
+
+
+@dataclass
+class Prepared:
+    options: LocalOptions
+    spec: ServerlessSpec
+    config: Config
+    config_path: Path
+    function_dir: Path
+    settings: EmulatorSettings
+    ci: CiService = field(repr=False, default=None)
+
+
+def resolve_config_path(options: LocalOptions, function_dir: Path) -> Path:
+    if options.config_path is not None:
+        return Path(options.config_path)
+    env = os.environ.get(constants.ENV_CONFIG)
+    return Path(env) if env else function_dir / "picops.yaml"
+
+
+def prepare(options: LocalOptions) -> Prepared:
+    """Validate everything the local cloud reads; raise ConfigError with every problem."""
+    spec = load_serverless(options.serverless_path)
+    function_dir = Path(options.function_dir or default_function_dir(options.serverless_path))
+    config_path = resolve_config_path(options, function_dir)
+    config = load_config(str(config_path))
+    if options.auth and not (options.secret_id and options.secret_key):
+        raise ConfigError([Problem("credentials", "signature checking is on but no key pair is "
+                                   "set: export TENCENTCLOUD_SECRETID and TENCENTCLOUD_SECRETKEY, "
+                                   "pass --secret-id/--secret-key, or use --no-auth")])
+    ci = CiService()
+    settings = EmulatorSettings(
+        port=options.port, data_dir=Path(options.data_dir), secret_id=options.secret_id,
+        secret_key=options.secret_key, auth=options.auth,
+        buckets_to_create=tuple(sorted(buckets_to_create(spec, config))),
+        region=spec.region or "ap-guangzhou", ci_backend=ci, fsync=options.fsync)
+    return Prepared(options=options, spec=spec, config=config, config_path=config_path,
+                    function_dir=function_dir, settings=settings, ci=ci)
+
+
+def attach_triggers(prepared: Prepared, handle: runner.RunningEmulator) -> TriggerDispatcher:
+    """Start delivering the emulator's committed changes to the function."""
+    o = prepared.options
+    dispatcher = TriggerDispatcher(
+        prepared.spec, prepared.function_dir, handle.endpoint,
+        credentials=(o.secret_id or "local", o.secret_key or "local", ""),
+        data_dir=Path(o.data_dir), retry_delays=o.retry_delays,
+        max_generation=o.max_generation, concurrency=o.concurrency,
+        extra_env={constants.ENV_CONFIG: str(prepared.config_path.resolve())})
+    handle.add_listener(dispatcher.on_change)
+    return dispatcher
+
+
+class LocalCloud:
+    """A running local cloud: the emulator, its trigger dispatcher, and a client maker."""
+
+    def __init__(self, prepared: Prepared, emulator: runner.RunningEmulator,
+                 dispatcher: TriggerDispatcher):
+        self.prepared = prepared
+        self.emulator = emulator
+        self.dispatcher = dispatcher
+
+    @property
+    def endpoint(self) -> str:
+        return self.emulator.endpoint
+
+    def client(self, region: Optional[str] = None):
+        """A real cos-python-sdk-v5 client for this emulator (bucket in the Host header)."""
+        from qcloud_cos import CosConfig, CosS3Client
+
+        o = self.prepared.options
+        conf = CosConfig(Region=region or self.prepared.settings.region,
+                         SecretId=o.secret_id or "local", SecretKey=o.secret_key or "local",
+                         Scheme="http", IP="127.0.0.1", Port=self.emulator.port)
+        return CosS3Client(conf, retry=0)
+
+    def wait_idle(self, timeout: Optional[float] = None) -> bool:
+        return self.dispatcher.wait_idle(timeout)
+
+    def stop(self) -> None:
+        try:
+            self.dispatcher.close()
+        finally:
+            self.emulator.stop()
+            self.prepared.ci.close()
+
+    def __enter__(self) -> "LocalCloud":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+def start(options: LocalOptions) -> LocalCloud:
+    """Start the local cloud in a background thread (ephemeral port with ``port=0``)."""
+    prepared = prepare(options)
+    handle = runner.start_in_thread(prepared.settings)
+    try:
+        dispatcher = attach_triggers(prepared, handle)
+    except BaseException:
+        handle.stop()
+        raise
+    return LocalCloud(prepared, handle, dispatcher)
+
+
+def serve(options: LocalOptions) -> None:
+    """Run in the foreground until Ctrl-C; prints one ready line."""
+    prepared = prepare(options)
+    box = {}
+
+    def ready(handle: runner.RunningEmulator) -> None:
+        box["dispatcher"] = attach_triggers(prepared, handle)
+
+    try:
+        runner.serve(prepared.settings, on_ready=ready)
+    finally:
+        if "dispatcher" in box:
+            box["dispatcher"].close()
+        prepared.ci.close()

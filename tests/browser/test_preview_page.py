@@ -1,0 +1,124 @@
+"""``picops preview --html`` page in a real headless Chromium: it loads, every image decodes."""
+
+import struct
+import textwrap
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from picops_cli.preview import preview
+from tests.browser.pagecheck import ChromiumMissing, check_page, chromium_path, screenshot
+
+IMAGES = Path(__file__).resolve().parents[1] / "data" / "images"
+SOURCES = ["rocket.jpg", "grace_hopper.jpg", "chelsea_exif6.jpg", "chelsea_anim.gif"]
+# A prefix with characters that must be percent-encoded in a URL (space, '#', '%', '?',
+# CJK), so the page's relative links are proven to load, not only to exist on disk.
+PREFIX = "up loads/#1 100%?/照片/"
+CONFIG = textwrap.dedent("""\
+    routes:
+      - prefix: "{prefix}"
+        rules:
+          - fileid: /thumbs/{dir}/{stem}_200.webp
+            rule: imageMogr2/thumbnail/200x/format/webp
+          - fileid: /square/{stem}.png
+            rule: imageView2/1/w/150/h/150/format/png
+          - fileid: /small/{stem}.gif
+            rule: imageMogr2/thumbnail/!50p/format/gif
+    """)
+RULES = 3
+
+pytestmark = pytest.mark.browser
+
+
+def build_page(out_dir: Path, tmp_path: Path, prefix: str = PREFIX) -> Path:
+    """Run ``preview --route --html`` on the sources; return the page's path.
+
+    docs/preview.png is this page, made by hand with ``prefix="uploads/"`` and
+    :func:`~tests.browser.pagecheck.screenshot` (the odd prefix needs CJK fonts to look right).
+    """
+    config = tmp_path / "picops.yaml"
+    config.write_text(CONFIG.replace("{prefix}", prefix), encoding="utf-8")
+    args = ["--route", prefix, "--config", str(config), "--out", str(out_dir), "--html",
+            *(str(IMAGES / s) for s in SOURCES)]
+    result = CliRunner().invoke(preview, args)
+    assert result.exit_code == 0, result.output
+    index = out_dir / "index.html"
+    assert f"page: {index.resolve().as_uri()}" in result.output
+    return index
+
+
+def png_size(path: Path):
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n", f"{path} is not a PNG"
+    return struct.unpack(">II", data[16:24])
+
+
+def test_chromium_is_installed():
+    # Fails (never skips) on a machine where `make test` has not installed it yet.
+    assert Path(chromium_path()).exists()
+
+
+def test_preview_page_loads_and_every_image_decodes(tmp_path):
+    index = build_page(tmp_path / "out", tmp_path)
+    report = check_page(index)
+
+    assert report.ok, report.summary()
+    assert len(report.images) == len(SOURCES) * (1 + RULES), report.summary()
+    assert report.broken == []
+    assert report.console_errors == []
+    assert report.failed_requests == []
+    # Every derivative decoded at the size the rule asked for (the 200px-wide WebP ones).
+    widths = sorted(i.natural_width for i in report.images if "_200.webp" in i.src)
+    assert widths == [160] + [200] * 3  # the animated GIF is never enlarged
+
+    shot = screenshot(index, tmp_path / "preview.png")
+    width, height = png_size(shot)
+    assert width >= 1280 and height > 900  # full page: taller than one viewport
+
+
+class _Imgs(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.srcs = []
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "img":
+            self.srcs.append(dict(attrs)["src"])
+
+
+def test_page_links_are_percent_encoded(tmp_path):
+    # The browser test above would catch a bad link too; this one says which rule broke.
+    index = build_page(tmp_path / "out", tmp_path)
+    parser = _Imgs()
+    parser.feed(index.read_text(encoding="utf-8"))
+    assert parser.srcs, "no <img> on the page"
+    for src in parser.srcs:
+        assert not any(c in src for c in " #?") and "照" not in src, src
+
+
+def test_pagecheck_reports_broken_images_console_errors_and_failed_requests(tmp_path):
+    # The checker itself must be able to fail, or a green page test proves nothing.
+    (tmp_path / "fine.jpg").write_bytes((IMAGES / "rocket.jpg").read_bytes())
+    (tmp_path / "corrupt.png").write_bytes(b"\x89PNG\r\n\x1a\n not really a png")
+    page = tmp_path / "broken.html"
+    page.write_text(
+        '<!doctype html><html><body><img src="fine.jpg"><img src="corrupt.png">'
+        '<img src="missing.png"><script>console.error("boom")</script></body></html>',
+        encoding="utf-8")
+
+    report = check_page(page)
+
+    assert not report.ok
+    assert len(report.images) == 3
+    assert sorted(report.broken) == ["corrupt.png", "missing.png"]
+    assert any("boom" in e for e in report.console_errors)
+    assert any(r.startswith(page.parent.as_uri() + "/missing.png")
+               for r in report.failed_requests), report.failed_requests
+
+
+def test_missing_chromium_is_a_failure_with_instructions(monkeypatch):
+    monkeypatch.setenv("PATH", "/nonexistent")
+    with pytest.raises(ChromiumMissing, match="make test"):
+        chromium_path()
