@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
 import click
+from rich import box
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -152,15 +153,19 @@ def _download(client, uploads: List[Upload], folder: Path) -> None:
 
 
 def _report(console, uploads: List[Upload]) -> bool:
-    table = Table(title="derivatives", show_lines=False)
-    for col in ("source", "derivative", "format", "pixels", "bytes"):
-        table.add_column(col, justify="right" if col == "bytes" else "left")
+    buckets = sorted({o["bucket"] for up in uploads for o, _ in up.local_outputs})
+    source = uploads[0].bucket if uploads else ""
+    table = Table(title=f"derivatives written by CI (emulated): {source} -> "
+                        f"{', '.join(buckets) or '-'}", box=box.SIMPLE_HEAD, title_justify="left")
+    # fold, never truncate: the keys are the point of the table
+    for col in ("source", "derivative key", "format", "pixels", "bytes"):
+        table.add_column(col, justify="right" if col == "bytes" else "left", overflow="fold")
     failed_badly = False
     for up in uploads:
         rec = up.record or {}
         if rec.get("outcome") == "processed":
             for i, (o, _) in enumerate(up.local_outputs):
-                table.add_row(up.key if i == 0 else "", f"{o['bucket']}/{o['key']}",
+                table.add_row(up.path.name if i == 0 else "", o["key"],
                               str(o.get("format", "")), f"{o.get('width')}x{o.get('height')}",
                               f"{o.get('size', 0):,}")
             if len(up.local_outputs) != len(rec.get("outputs") or []):
@@ -197,5 +202,8 @@ def _rows(uploads: List[Upload]) -> List[gallery.Row]:
         elif rec.get("outcome") == "failed":
             err = rec.get("error") or {}
             error = f"{err.get('code')}: {err.get('message')}"
+            if err.get("code") == "InvalidImageFormat":
+                # not an image at all: a placeholder, never a broken <img>
+                original.error = "not a readable image"
         rows.append(gallery.Row(original=original, derivatives=derivs, error=error))
     return rows

@@ -1,0 +1,44 @@
+"""`make demo` end to end: the command a newcomer runs, and the page it leaves behind.
+
+Runs ``picops demo`` exactly as ``make demo`` does (the project's serverless.yml and
+picops.yaml, the shipped example images, the embedded emulator on a free port), then opens
+the page it wrote in a real headless Chromium.
+"""
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from picops_cli.main import cli
+from tests.browser.pagecheck import check_page, screenshot
+
+REPO = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.browser
+
+
+def test_demo_processes_every_example_and_its_page_shows_them(tmp_path, monkeypatch):
+    monkeypatch.chdir(REPO)
+    out = tmp_path / "demo"
+    result = CliRunner().invoke(cli, ["demo", "--out", str(out)], catch_exceptions=False)
+    text = result.output
+    assert result.exit_code == 0, text
+    # every image upload got its derivatives; the text file got one clear failure line
+    examples = sorted(p.name for p in (REPO / "examples" / "images").iterdir()
+                      if p.suffix in {".jpg", ".png", ".gif"})
+    for name in examples:
+        assert name in text, name
+    failure = [line for line in text.splitlines() if "not_an_image.jpg" in line]
+    assert failure and "InvalidImageFormat" in failure[0]
+    assert "Traceback" not in text
+    derivatives = sorted((out / "derivatives").iterdir())
+    assert len(derivatives) >= 4 * (len(examples) - 1)
+
+    page = out / "index.html"
+    report = check_page(page)
+    assert report.ok, report.summary()
+    # every image original plus every derivative (AVIF decodes in Chromium); the text
+    # file named .jpg gets a placeholder, not a broken <img>
+    assert len(report.images) == (len(examples) - 1) + len(derivatives)
+    screenshot(page, tmp_path / "demo.png")
+    assert (tmp_path / "demo.png").stat().st_size > 10_000
