@@ -1,5 +1,6 @@
 """``picops emulator``: the local COS + CI + SCF-trigger emulator in the foreground."""
 
+import logging
 import os
 import sys
 from pathlib import Path
@@ -32,11 +33,21 @@ from picops.errors import ConfigError
 @click.option("--no-auth", is_flag=True, help="accept requests without checking signatures")
 @click.option("--retry-delay", "retry_delays", multiple=True, type=float,
               help="seconds before each SCF async retry (default 1 and 2; SCF uses 60 and 120)")
+@click.option("--access-log", is_flag=True, help="also log every HTTP request")
 def emulator(port: int, data_dir: Path, serverless_path: Path, config_path: Optional[Path],
              function_dir: Optional[Path], secret_id: str, secret_key: str, no_auth: bool,
-             retry_delays) -> None:
+             retry_delays, access_log: bool) -> None:
     """Serve COS + CI on 127.0.0.1 and run the function on every covered upload."""
     from picops_emulator import local
+
+    # Trigger decisions and the function's own JSON lines are INFO records of the
+    # emulator's loggers: show them, one per line, on stderr.
+    # Everything else (libvips' chatter, expected 404s) only from WARNING up.
+    logging.basicConfig(level=logging.WARNING, format="%(message)s", stream=sys.stderr)
+    for name in ("picops_emulator.triggers", "picops_emulator.function"):
+        logging.getLogger(name).setLevel(logging.INFO)
+    if access_log:
+        logging.getLogger("picops_emulator.access").setLevel(logging.INFO)
 
     options = local.LocalOptions(
         serverless_path=serverless_path, config_path=config_path, function_dir=function_dir,
