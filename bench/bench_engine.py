@@ -2,7 +2,8 @@
 
 Side by side in one run (interleaved rounds, medians):
 
-* floor   - libvips decoding the JPEG at 1/8 scale (shrink-on-load), nothing else;
+* floor   - libvips decoding the JPEG at 1/8 scale (shrink-on-load), nothing else, read in
+  place from memory (a ``*_source`` loader: the ``*_buffer`` ones copy the input first);
 * engine  - ``imageMogr2/thumbnail/400x`` through picops' engine (decode, resize, encode);
 * Pillow  - ``Image.thumbnail((400, ...))`` + JPEG encode, the same job in Pillow
   (``thumbnail`` already uses JPEG draft mode, Pillow's own shrink-on-load).
@@ -65,7 +66,8 @@ def main() -> int:
     rule = parse(RULE)
 
     def floor():
-        pyvips.Image.jpegload_buffer(data, shrink=8).avg()
+        # ``data`` outlives the call, so the memory source may borrow it.
+        pyvips.Image.jpegload_source(pyvips.Source.new_from_memory(data), shrink=8).avg()
 
     def engine():
         execute(rule, data)

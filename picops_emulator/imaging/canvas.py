@@ -18,7 +18,7 @@ helpers here crop and embed frame by frame so frames, delays and loop count surv
 
 import copy
 from dataclasses import dataclass, field
-from typing import List, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 from picops.grammar.ast import Quality
 
@@ -56,6 +56,8 @@ class Canvas:
         self.lossy = source.lossy
         self.strip = False                      # sticky: stripped metadata stays stripped
         self.stage = StageSettings()
+        self.stage_input = None                 # the canvas as the current stage found it
+        self.stages_kept = 0                    # completed stages; 0 = still the input file
 
     # --- state ----------------------------------------------------------------------
 
@@ -69,7 +71,7 @@ class Canvas:
         if self._image is None:
             image = self.source.load(frames=self.frames)
             if self._rotate_on_decode:
-                image = image.autorot()
+                image = upright(image, self.source.orientation)
                 self._rotate_on_decode = False
             self._set(image)
         return self._image
@@ -92,6 +94,21 @@ class Canvas:
     def restore(self, snap: "Canvas") -> None:
         self.__dict__.update(snap.__dict__)
 
+    def replace(self, image) -> None:
+        """Make ``image`` the pixels; an animation must be a frame strip with ``page-height``."""
+        self._set(image)
+
+    def map_frames(self, fn, width: Optional[int] = None, height: Optional[int] = None) -> None:
+        """Replace each frame by ``fn(frame)``; every result must be ``width x height``.
+
+        ``width``/``height`` default to the current frame size (a size-keeping ``fn``).
+        Frames are processed apart so neighbourhood filters never bleed across frames.
+        """
+        width = self.width if width is None else width
+        height = self.height if height is None else height
+        image = self.image
+        self._set(_per_frame(image, self.height, self.frames, width, height, fn))
+
     # --- orientation ----------------------------------------------------------------
 
     def auto_orient(self) -> None:
@@ -106,7 +123,7 @@ class Canvas:
             if self.orientation >= 5:  # 5..8 transpose the image
                 self.width, self.height = self.height, self.width
         else:
-            self._set(self._image.autorot())
+            self._set(upright(self._image, self.orientation))
         self.orientation = 0
 
     # --- geometry -------------------------------------------------------------------
@@ -152,6 +169,8 @@ class Canvas:
     # --- per-stage encode settings ---------------------------------------------------
 
     def begin_stage(self) -> None:
+        self.stage_input = None  # never chain snapshots of snapshots
+        self.stage_input = self.snapshot()
         self.stage = StageSettings()
 
     def end_stage(self) -> None:
@@ -171,6 +190,20 @@ class Canvas:
         self.quality = resolve_quality(self.format, self.quality, self.lossy,
                                        self.stage.quality_params)
         self.lossy = self.format in LOSSY
+        self.stages_kept += 1
+
+
+def upright(image, orientation: int):
+    """``image.autorot()``, from memory when the turn reads the pixels out of order.
+
+    Orientations 3 to 8 turn the image or flip it vertically, so libvips asks for rows
+    bottom-up or column by column; a streaming (sequential) decode of a large image refuses
+    that ("out of order read"), so those pixels are materialised first. Orientation 2 is a
+    left-right mirror, which streams.
+    """
+    if orientation > 2:
+        image = image.copy_memory()
+    return image.autorot()
 
 
 def conform(image, fmt: str):
@@ -229,4 +262,4 @@ def _per_frame(image, frame_height: int, frames: int, width: int, height: int, f
     return strip
 
 
-__all__ = ["Canvas", "StageSettings", "conform", "flatten", "WHITE"]
+__all__ = ["Canvas", "StageSettings", "conform", "flatten", "upright", "WHITE"]

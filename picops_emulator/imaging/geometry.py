@@ -16,11 +16,19 @@ Decisions on points the CI documentation leaves open (reference §5.2, §5.8; UN
   1, and the centre crop of modes 1 and 5 is then capped at the scaled size.
 * imageView2 mode 5 = mode 4's scale, then a centre crop to ``Long x Short`` in the source's
   orientation (``Short x Long`` for a portrait source).
+* Gravity places a box inside a larger one on a 3x3 grid; a centred position with an odd
+  remainder leaves the extra pixel on the right/bottom (as ``centre_offset``).
+* ``rotate`` by a non-right angle yields the bounding box of the turned image, each side
+  ``round-half-up(|W cos a| + |H sin a|)`` (and the mirror for the height), never below 1 px;
+  right angles are exact (90 and 270 swap the sides).
+* ``scrop`` (cover then crop) scales by ``max(W/W0, H/H0)``, enlarging small images, so the
+  crop that follows always finds a ``W x H`` box.
 """
 
+import math
 from fractions import Fraction
 from math import floor, isqrt
-from typing import NamedTuple, Optional, Tuple
+from typing import Dict, NamedTuple, Optional, Tuple
 
 from picops.grammar.ast import Geometry
 
@@ -133,5 +141,49 @@ def centre_offset(outer: Size2, inner: Size2) -> Size2:
     return (outer[0] - inner[0]) // 2, (outer[1] - inner[1]) // 2
 
 
+#: Gravity name -> (column, row) on the 3x3 grid: 0 = left/top, 1 = centre, 2 = right/bottom.
+GRAVITY_GRID: Dict[str, Size2] = {
+    "northwest": (0, 0), "north": (1, 0), "northeast": (2, 0),
+    "west": (0, 1), "center": (1, 1), "east": (2, 1),
+    "southwest": (0, 2), "south": (1, 2), "southeast": (2, 2),
+}
+
+
+def gravity_offset(gravity: str, outer: Size2, inner: Size2) -> Size2:
+    """Top-left of an ``inner`` box placed at ``gravity`` inside ``outer`` (no dx/dy)."""
+    column, row = GRAVITY_GRID[gravity]
+    return _place(column, outer[0], inner[0]), _place(row, outer[1], inner[1])
+
+
+def _place(slot: int, outer: int, inner: int) -> int:
+    if slot == 0:
+        return 0
+    if slot == 2:
+        return outer - inner
+    return (outer - inner) // 2
+
+
+def cover_size(w0: int, h0: int, width: int, height: int) -> Size2:
+    """The smallest proportional scale of ``w0 x h0`` covering ``width x height``."""
+    return scale(w0, h0, max(Fraction(width, w0), Fraction(height, h0)))
+
+
+def rotated_size(w: int, h: int, degrees: float) -> Size2:
+    """The bounding box of a ``w x h`` image turned by ``degrees`` (either direction)."""
+    turn = degrees % 360
+    if turn in (0, 180):
+        return w, h
+    if turn in (90, 270):
+        return h, w
+    a = math.radians(turn)
+    c, s = abs(math.cos(a)), abs(math.sin(a))
+    return _round_float(w * c + h * s), _round_float(w * s + h * c)
+
+
+def _round_float(x: float) -> int:
+    # Trim float noise first so an exact .5 from the trigonometry rounds half up as intended.
+    return max(1, floor(round(x, 9) + 0.5))
+
+
 __all__ = ["round_half_up", "scale", "thumbnail_size", "View2Plan", "view2_plan",
-           "centre_offset"]
+           "centre_offset", "GRAVITY_GRID", "gravity_offset", "cover_size", "rotated_size"]

@@ -20,6 +20,7 @@ input does not decode it is InvalidImageFormat (400), else ImagingInternalError 
 """
 
 from dataclasses import dataclass
+from typing import Optional
 
 from picops.grammar.ast import Operation, Rule
 
@@ -30,7 +31,10 @@ from .errors import (ImageResolutionExceed, ImagingError, ImagingInternalError,
 from .libvips import pyvips
 from .limits import DEFAULT_LIMITS, Limits, check_output_size
 from .ops import check_stage, run_stage
+from .ops.watermark import check_rule as check_watermark_count
+from .ops.base import KeepStageInput
 from .source import Source, open_source, vips_detail
+from .watermark_fetch import Fetch
 
 
 @dataclass(frozen=True)
@@ -46,8 +50,12 @@ class Output:
     frame_count: int
 
 
-def execute(rule: Rule, data: bytes, *, limits: Limits = DEFAULT_LIMITS) -> Output:
-    """Run ``rule`` on ``data``; raise an :class:`~.errors.ImagingError` subclass on failure."""
+def execute(rule: Rule, data: bytes, *, limits: Limits = DEFAULT_LIMITS,
+            fetch: Optional[Fetch] = None) -> Output:
+    """Run ``rule`` on ``data``; raise an :class:`~.errors.ImagingError` subclass on failure.
+
+    ``fetch`` reads ``watermark/1`` images (``watermark_fetch.py``); None refuses them.
+    """
     stages = rule.stages
     if not stages:
         raise InvalidArgument("the rule has no stages")
@@ -56,15 +64,17 @@ def execute(rule: Rule, data: bytes, *, limits: Limits = DEFAULT_LIMITS) -> Outp
             check_stage(op)
         except ImagingError as e:
             raise _in_stage(e, i, op, len(stages)) from None
+    check_watermark_count(stages)
     source = open_source(data, limits)
     try:
-        return _run(stages, source, limits)
+        return _run(stages, source, limits, fetch)
     except pyvips.Error as e:
         raise _classify(e, source) from None
 
 
-def _run(stages, source: Source, limits: Limits) -> Output:
+def _run(stages, source: Source, limits: Limits, fetch: Optional[Fetch]) -> Output:
     canvas = Canvas(source, limits)
+    canvas.fetch = fetch  # read by ops/watermark.py
     rolled_back = 0
     for i, op in enumerate(stages):
         snap = canvas.snapshot()
@@ -72,6 +82,9 @@ def _run(stages, source: Source, limits: Limits) -> Output:
             canvas.begin_stage()
             run_stage(canvas, op)
             canvas.end_stage()
+        except KeepStageInput:  # size-limit/<N>!: the stage's input was the smaller file
+            canvas.restore(canvas.stage_input)  # = snap, with the pixels it already read
+            rolled_back += 1
         except (ImageResolutionExceed, InvalidArgument) as e:
             if isinstance(e, UnsupportedOperation) or op.get("ignore-error") != 1:
                 raise _in_stage(e, i, op, len(stages)) from None

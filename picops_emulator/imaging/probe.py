@@ -20,7 +20,7 @@ from .canvas import conform
 from .errors import InvalidImageFormat
 from .libvips import pyvips
 from .limits import DEFAULT_LIMITS, Limits
-from .source import Source, loader_options, open_source, to_working_colour, vips_detail
+from .source import Source, loader_options, open_source, to_working_colour
 
 _AVE_SIZE = 256
 
@@ -42,7 +42,7 @@ def probe(data: bytes, *, limits: Limits = DEFAULT_LIMITS) -> ImageInfo:
         ave = _average_colour(source)
     except pyvips.Error as e:
         raise InvalidImageFormat(
-            f"cannot decode the {source.format} input: {vips_detail(e)}") from None
+            f"cannot decode the {source.format} input: {source.decode_problem(e)}") from None
     return ImageInfo(format=source.format, width=source.width, height=source.height,
                      quality=source.quality, ave=ave, orientation=source.orientation,
                      frame_count=source.frames)

@@ -1,10 +1,11 @@
 """Operation families, one small module each, registered by interface.
 
 ``INTERFACES`` maps a stage's interface to the function that runs it on a canvas:
-``imageMogr2`` (``mogr2.py``, itself a registry of per-param handlers) and ``imageView2``
-(``view2.py``). Everything else the grammar accepts is refused by :func:`run_stage` with an
-:class:`~..errors.UnsupportedOperation` naming it: ``watermark/1``, ``watermark/2`` (a later
-issue), and ``style/<name>``, which the CI layer must replace by the style's rule first.
+``imageMogr2`` (``mogr2.py``, itself a registry of per-param handlers), ``imageView2``
+(``view2.py``) and ``watermark`` (``watermark.py``: modes 1 and 2). Everything else the
+grammar accepts is refused by :func:`run_stage` with an
+:class:`~..errors.UnsupportedOperation` naming it, including ``style/<name>``, which the CI
+layer must replace by the style's rule first.
 """
 
 from typing import Callable, Dict
@@ -13,15 +14,17 @@ from picops.grammar.ast import Operation
 
 from ..canvas import Canvas
 from ..errors import UnsupportedOperation
-from . import mogr2, view2
+from . import mogr2, view2, watermark
 
 INTERFACES: Dict[str, Callable[[Canvas, Operation], None]] = {
     "imageMogr2": mogr2.run,
     "imageView2": view2.run,
+    "watermark": watermark.run,
 }
 _CHECKS: Dict[str, Callable[[Operation], None]] = {
     "imageMogr2": mogr2.check,
     "imageView2": view2.check,
+    "watermark": watermark.check,
 }
 
 

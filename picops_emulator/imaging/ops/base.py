@@ -6,10 +6,20 @@ Order inside one ``imageMogr2`` segment (the reference leaves it UNCONFIRMED; de
    measured on the image as displayed (``thumbnail/200x`` on a portrait photo stored
    sideways gives a 200 px wide *portrait*). Without ``auto-orient`` the pixels stay as
    stored and the EXIF orientation tag is carried to the output (unless ``strip``).
-2. ``GEOMETRY``: resizing (and later cropping, rotating, ...) in written order.
-3. ``ENCODE``: format, quality, strip, interlace: settings for the encode, in written order.
-4. ``MODIFIER``: parameters another handler reads (``pad``, ``color`` for ``thumbnail``;
-   ``ignore-error`` for the pipeline); their own handler only checks they have a partner.
+2. ``FRAMES``: ``cgif`` picks the GIF frames to keep. Choosing frames commutes with every
+   per-frame operation, so doing it early changes no result and saves work on dropped frames.
+3. ``GEOMETRY``: every pixel operation in written order: resizing (``thumbnail``), cropping
+   (``crop`` with its ``gravity``, ``cut``, ``scrop``), masks (``iradius``, ``rradius``),
+   ``rotate``, ``flip`` and the filters (``blur``, ``sharpen``, ``bright``, ``contrast``,
+   ``grayscale``). Written order is the reference's recommendation and what ImageMagick-style
+   option lists do: ``blur/8x5/thumbnail/100x`` blurs the full image and then shrinks it, while
+   ``thumbnail/100x/blur/8x5`` blurs the small one (and keeps shrink-on-load).
+4. ``ENCODE``: format, quality, strip, interlace: settings for the encode, in written order.
+5. ``LIMIT``: ``size-limit`` searches the encode quality, so it needs every pixel operation
+   and every encode setting of the segment settled first.
+6. ``MODIFIER``: parameters another handler reads (``pad``, ``color`` for ``thumbnail``;
+   ``gravity`` for ``crop``; ``ignore-error`` for the pipeline); their own handler only
+   checks they have a partner.
 """
 
 from dataclasses import dataclass
@@ -19,7 +29,7 @@ from picops.grammar.ast import Operation, Param
 
 from ..canvas import Canvas
 
-ORIENT, GEOMETRY, ENCODE, MODIFIER = range(4)
+ORIENT, FRAMES, GEOMETRY, ENCODE, LIMIT, MODIFIER = range(6)
 
 Handler = Callable[[Canvas, Operation, Param], None]
 
@@ -32,8 +42,18 @@ class Step:
     apply: Handler
 
 
+class KeepStageInput(Exception):
+    """Raised by a handler to make the stage's output its input, unchanged.
+
+    Not an error: ``size-limit/<N>!`` raises it when the stage's input file is not larger
+    than what the stage would write. The pipeline rolls the stage back exactly as it does for
+    ``ignore-error/1``, so a rule whose every stage kept its input returns the input bytes.
+    """
+
+
 def no_op(canvas: Canvas, op: Operation, param: Param) -> None:
     """For modifiers whose partner reads them and that need no check of their own."""
 
 
-__all__ = ["ORIENT", "GEOMETRY", "ENCODE", "MODIFIER", "Handler", "Step", "no_op"]
+__all__ = ["ORIENT", "FRAMES", "GEOMETRY", "ENCODE", "LIMIT", "MODIFIER", "Handler", "Step",
+           "KeepStageInput", "no_op"]

@@ -20,7 +20,7 @@ RULE = "imageMogr2/thumbnail/100x"
 @pytest.mark.parametrize("name,message", [
     ("empty.jpg", "empty"),
     ("not_an_image.jpg", "not an image format"),
-    ("truncated.jpg", "premature end"),
+    ("truncated.jpg", "truncated: it ends after"),
 ])
 def test_broken_corpus_files(kit, name, message):
     data = kit.corpus(name)
@@ -150,13 +150,17 @@ def test_a_real_compressed_bomb_is_refused_cheaply(kit):
 
 # --- unsupported operations ----------------------------------------------------------------
 
+# What the engine still cannot do: HEVC output (no encoder in pyvips-binary), bucket styles
+# (the CI layer expands them before the engine sees the rule), and image watermarks when the
+# caller gives no storage to read the watermark from.
+WATERMARK_URL = "aHR0cDovL2EtMTI1MDAwMDAwMC5jb3MuYXAtZ3Vhbmd6aG91Lm15cWNsb3VkLmNvbS93LnBuZw"
+
+
 @pytest.mark.parametrize("rule,named", [
-    ("imageMogr2/blur/8x5", "imageMogr2/blur"),
-    ("imageMogr2/crop/300x400/gravity/center", "imageMogr2/crop"),
-    ("imageMogr2/rotate/90", "imageMogr2/rotate"),
-    ("imageMogr2/thumbnail/100x/sharpen/70", "imageMogr2/sharpen"),
-    ("watermark/2/text/5pWw5o2u5LiH6LGh", "watermark/2"),
+    ("imageMogr2/format/heif", "imageMogr2/format/heif"),
+    ("imageMogr2/thumbnail/100x/format/heic", "imageMogr2/format/heic"),
     ("imageMogr2/thumbnail/100x|style/small", "style/small"),
+    (f"watermark/1/image/{WATERMARK_URL}", "watermark/1"),
 ])
 def test_unsupported_operations_are_named_never_skipped(kit, rule, named, no_full_decode):
     # refused before any decoding (no_full_decode would fail a full decode)
@@ -169,8 +173,8 @@ def test_unsupported_operations_are_named_never_skipped(kit, rule, named, no_ful
 
 
 def test_error_names_the_stage_in_a_pipeline(kit):
-    with pytest.raises(UnsupportedOperation, match=r"^stage 2 \(imageMogr2/blur/8x5\): "):
-        kit.run("imageMogr2/thumbnail/100x|imageMogr2/blur/8x5", kit.corpus("rocket.jpg"))
+    with pytest.raises(UnsupportedOperation, match=r"^stage 2 \(imageMogr2/format/heif\): "):
+        kit.run("imageMogr2/thumbnail/100x|imageMogr2/format/heif", kit.corpus("rocket.jpg"))
 
 
 def test_heif_source_without_format_names_the_problem(kit, monkeypatch):
@@ -204,7 +208,7 @@ def test_ignore_error_rolls_back_only_its_stage(kit):
 
 def test_ignore_error_never_hides_unsupported_or_broken_input(kit):
     with pytest.raises(UnsupportedOperation):
-        kit.run("imageMogr2/blur/8x5/ignore-error/1", kit.corpus("rocket.jpg"))
+        kit.run("imageMogr2/format/heif/ignore-error/1", kit.corpus("rocket.jpg"))
     with pytest.raises(InvalidImageFormat):
         kit.run("imageMogr2/thumbnail/100x/ignore-error/1", kit.corpus("truncated.jpg"))
 
