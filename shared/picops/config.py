@@ -11,18 +11,40 @@ The YAML shape is the public contract (README)::
           - fileid: /thumbs/{dir}/{stem}_400.webp
             rule: imageMogr2/thumbnail/400x/format/webp
             bucket: covers-1250000000    # optional per-rule target bucket
+    manifests:                           # optional; these are the defaults
+      enabled: true                      # write a manifest per processed source
+      prefix: _picops/manifests/         # where, in the source bucket (reserved)
 
 :func:`parse_config` either returns a valid :class:`Config` or raises
 :class:`~picops.errors.ConfigError` holding *every* problem, each placed like
 ``routes[2].rules[0].rule: unknown imageMogr2 parameter 'thumbnial'``: YAML
 syntax (with line and column), unknown fields, types, bucket names, duplicate
 routes, fileid templates, rule strings (the one grammar parser,
-:func:`picops.grammar.parse`) and loop safety (:mod:`picops.loopsafety`).
+:func:`picops.grammar.parse`), loop safety and the reserved manifest prefix
+(:mod:`picops.loopsafety`).
 Parsing is pure; :func:`load_config` is the only function that reads a file.
+
+The JSON sidecar (a cold-start shortcut, not a second config format)
+--------------------------------------------------------------------
+Importing PyYAML costs about a tenth of the COS SDK's own import time, paid on
+every cold start of the function. So ``make package`` runs
+:func:`build_sidecar` and ships ``picops.yaml.json`` beside ``picops.yaml``:
+the parsed YAML document plus the SHA-256 of the exact YAML bytes it came
+from. :func:`load_config` hashes the YAML file's bytes; when the sidecar's
+hash matches, it takes the document from the sidecar (stdlib ``json``) and
+never imports PyYAML. Otherwise (no sidecar, as when running from the
+checkout; a YAML edited after packaging; an unreadable or foreign sidecar) it
+parses the YAML exactly as before. Either way the same validation runs on the
+same document, so the same problems are reported: the builder writes a
+sidecar only for a YAML that parses without YAML-level problems and whose
+document survives a JSON round trip unchanged (no dates, no non-string keys),
+and refuses to package an invalid config at all.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import re
 from typing import Any, Dict, List, Mapping, NamedTuple, Optional, Tuple
@@ -31,15 +53,22 @@ from . import loopsafety
 from .constants import CI_MAX_STAGES, DEFAULT_CONFIG_NAME, ENV_CONFIG
 from .errors import ConfigError, GrammarError, Problem
 from .grammar import Rule, parse
+from .manifest import DEFAULT_MANIFEST_PREFIX
 from .templates import template_problems
 
 #: ``name-appid``: COS bucket names are lower-case letters, digits and inner
 #: hyphens; the APPID is the account's number.
 BUCKET_RE = re.compile(r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?-[0-9]+")
 
-_TOP_FIELDS = ("routes",)
+#: The sidecar of ``picops.yaml`` is ``picops.yaml.json``.
+SIDECAR_SUFFIX = ".json"
+#: Bumped whenever the sidecar's shape changes; another value means "no sidecar".
+SIDECAR_FORMAT = 1
+
+_TOP_FIELDS = ("routes", "manifests")
 _ROUTE_FIELDS = ("prefix", "suffixes", "bucket", "pic_info", "rules")
 _RULE_FIELDS = ("fileid", "rule", "bucket")
+_MANIFEST_FIELDS = ("enabled", "prefix")
 
 
 class RuleSpec(NamedTuple):
@@ -77,9 +106,18 @@ class Route(NamedTuple):
         return f"routes[{self.index}]"
 
 
+class ManifestSettings(NamedTuple):
+    """``manifests:``: whether a manifest is kept per processed source, and under
+    which prefix of the source bucket (reserved: no route or trigger may see it)."""
+
+    enabled: bool = True
+    prefix: str = DEFAULT_MANIFEST_PREFIX
+
+
 class Config(NamedTuple):
     routes: Tuple[Route, ...]
     source: str = ""
+    manifests: ManifestSettings = ManifestSettings()
 
 
 def config_path(env: Mapping[str, str], default_dir: str) -> str:
@@ -97,16 +135,73 @@ def config_path(env: Mapping[str, str], default_dir: str) -> str:
 def load_config(path: str) -> Config:
     """Read and validate the config file at ``path``.
 
+    Uses the document in ``path + SIDECAR_SUFFIX`` instead of parsing the YAML
+    when that sidecar was made from these very bytes (see the module docstring).
+
     Raises:
         ConfigError: the file cannot be read, or is invalid (every problem listed).
     """
     try:
-        with open(path, encoding="utf-8") as f:
-            text = f.read()
+        with open(path, "rb") as f:
+            data = f.read()
+        found, doc = _read_sidecar(path, hashlib.sha256(data).hexdigest())
+        text = "" if found else _decode(data)
     except (OSError, UnicodeDecodeError) as e:
         reason = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
         raise ConfigError([Problem("", f"cannot read config file: {reason}")], path) from None
+    if found:
+        return validate_document(doc, source=path)
     return parse_config(text, source=path)
+
+
+def build_sidecar(data: bytes, source: str = "") -> Optional[str]:
+    """The sidecar text for the YAML file bytes ``data``, for ``make package``.
+
+    Returns None when the document cannot be carried by JSON unchanged (the
+    function then parses the YAML at cold start, which is merely slower).
+
+    Raises:
+        ConfigError: the config is invalid (every problem listed); nothing
+            should be packaged with it.
+        UnicodeDecodeError: ``data`` is not UTF-8.
+    """
+    problems: List[Problem] = []
+    doc = load_yaml(_decode(data), problems)
+    if problems:
+        raise ConfigError(problems, source)
+    validate_document(doc, source)
+    try:
+        carried = json.dumps(doc, ensure_ascii=False, allow_nan=False)
+    except (TypeError, ValueError):  # dates, binary, sets, NaN: YAML types JSON lacks
+        return None
+    # Non-string keys come back as strings, and == tells them apart (1 != "1"):
+    # what equals here is what validation would see from the YAML.
+    if json.loads(carried) != doc:
+        return None
+    return json.dumps({"picops_sidecar": SIDECAR_FORMAT,
+                       "yaml_sha256": hashlib.sha256(data).hexdigest(),
+                       "document": doc}, ensure_ascii=False, allow_nan=False, indent=1) + "\n"
+
+
+def _read_sidecar(path: str, digest: str) -> Tuple[bool, Any]:
+    """(True, document) when ``path``'s sidecar exists and was made from bytes
+    hashing to ``digest``; (False, None) otherwise. Never raises: a missing,
+    stale or damaged sidecar only means the YAML is parsed instead."""
+    try:
+        with open(path + SIDECAR_SUFFIX, "rb") as f:
+            sidecar = json.loads(f.read().decode("utf-8"))
+    except (OSError, ValueError):  # absent, unreadable, not UTF-8, not JSON
+        return False, None
+    if (isinstance(sidecar, dict) and sidecar.get("picops_sidecar") == SIDECAR_FORMAT
+            and sidecar.get("yaml_sha256") == digest and "document" in sidecar):
+        return True, sidecar["document"]
+    return False, None
+
+
+def _decode(data: bytes) -> str:
+    # What open(path, encoding="utf-8").read() gives: universal newlines, so
+    # YAML marks (line, column) are the same whichever way the file was read.
+    return data.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
 
 
 def parse_config(text: str, source: str = "") -> Config:
@@ -119,10 +214,22 @@ def parse_config(text: str, source: str = "") -> Config:
     doc = load_yaml(text, problems)
     if problems:
         raise ConfigError(problems, source)
-    config = Config(routes=_routes(doc, problems), source=source)
+    return validate_document(doc, source)
+
+
+def validate_document(doc: Any, source: str = "") -> Config:
+    """Validate an already parsed config document (YAML's or the sidecar's).
+
+    Raises:
+        ConfigError: the document does not describe a valid config.
+    """
+    problems: List[Problem] = []
+    config = Config(routes=_routes(doc, problems), source=source,
+                    manifests=_manifests(doc, problems))
     # The loop proof runs on whatever parts were valid, so a file with a typo in
     # one route still gets its loop problems reported in the same pass.
     problems.extend(loopsafety.check_config(config))
+    problems.extend(loopsafety.check_manifests(config))
     if problems:
         raise ConfigError(problems, source)
     return config
@@ -192,6 +299,42 @@ def _routes(doc: Any, problems: List[Problem]) -> Tuple[Route, ...]:
             routes.append(route)
     _duplicate_routes(routes, problems)
     return tuple(routes)
+
+
+def _manifests(doc: Any, problems: List[Problem]) -> ManifestSettings:
+    if not isinstance(doc, dict) or "manifests" not in doc:
+        return ManifestSettings()
+    raw = doc["manifests"]
+    if not isinstance(raw, dict):
+        problems.append(Problem("manifests", f"expected a mapping with enabled and/or prefix, "
+                                f"got {_kind(raw)}"))
+        return ManifestSettings()
+    _unknown_fields(raw, _MANIFEST_FIELDS, "manifests", problems)
+    enabled = raw.get("enabled", True)
+    if not isinstance(enabled, bool):
+        problems.append(Problem("manifests.enabled", f"expected true or false, "
+                                f"got {_kind(enabled)}"))
+        enabled = True
+    prefix = raw.get("prefix", DEFAULT_MANIFEST_PREFIX)
+    why = _manifest_prefix_problem(prefix)
+    if why:
+        problems.append(Problem("manifests.prefix", why))
+        prefix = DEFAULT_MANIFEST_PREFIX
+    return ManifestSettings(enabled=enabled, prefix=prefix)
+
+
+def _manifest_prefix_problem(prefix: Any) -> Optional[str]:
+    if not isinstance(prefix, str):
+        return f"expected a string such as {DEFAULT_MANIFEST_PREFIX!r}, got {_kind(prefix)}"
+    if not prefix.endswith("/"):
+        # A folder: "<prefix><source key>.json" must not run into the source key.
+        return f"{prefix!r} must end with '/' (a folder of its own, e.g. " \
+               f"{DEFAULT_MANIFEST_PREFIX!r})"
+    if prefix.startswith("/"):
+        return f"{prefix!r} starts with '/': object keys never do"
+    if any(seg in ("", ".", "..") for seg in prefix[:-1].split("/")):
+        return f"{prefix!r} has an empty, '.' or '..' segment"
+    return None
 
 
 def _route(raw: Any, i: int, problems: List[Problem]) -> Optional[Route]:

@@ -16,6 +16,12 @@ on until someone notices the bill. Three layers, from the earliest:
    lets the handler skip (reason ``loop_guard``) a key that this config could
    have produced, even when a trigger fired for it.
 
+Manifests (:mod:`picops.manifest`) live in the source bucket under a reserved
+prefix, as ``<prefix><source key>.json``. :func:`check_manifests` proves no
+route can process one (and no route lives inside the prefix) and no output can
+overwrite one; :func:`manifest_shape` is what ``picops validate`` checks every
+serverless.yml trigger against (Created and Remove alike).
+
 How the proof works. For a route (prefix P, suffixes S) and a fileid template,
 :func:`output_shape` over-approximates the set of keys the rule can write, for
 *every* source key the route accepts, as an :class:`OutputShape`: a ``lead``
@@ -37,6 +43,7 @@ from typing import TYPE_CHECKING, Dict, List, NamedTuple, Optional, Sequence, Tu
 
 from .constants import EVENT_CREATED_PREFIX
 from .errors import LoopRefusedError, Problem
+from .manifest import MANIFEST_SUFFIX
 from .templates import Slot, parse_template
 
 if TYPE_CHECKING:
@@ -136,6 +143,48 @@ def check_watched(config: "Config", triggers: Sequence) -> List[Problem]:
                             f"and {shape.describe()}, so serverless.yml trigger "
                             f"inputs.events[{t.index}] (prefix {t.prefix!r}, suffix "
                             f"{t.suffix!r}) could fire on it; picops cannot prove it safe")))
+    return problems
+
+
+def manifest_shape(prefix: str) -> OutputShape:
+    """Every manifest key under ``prefix``: it starts with it and ends with ``.json``."""
+    return OutputShape(lead=prefix, tails=(MANIFEST_SUFFIX,))
+
+
+def check_manifests(config: "Config") -> List[Problem]:
+    """Problems between the routes and the manifest prefix (none when manifests are off).
+
+    A route may not live inside the prefix (it is reserved: the handler skips
+    every key there), nor match any ``<prefix>...json`` key; a rule writing to
+    the source bucket may not produce such a key (it could overwrite a manifest).
+    """
+    settings = getattr(config, "manifests", None)
+    if settings is None or not settings.enabled:
+        return []
+    prefix = settings.prefix
+    shape = manifest_shape(prefix)
+    problems = []
+    for route in config.routes:
+        if route.prefix.startswith(prefix):
+            problems.append(Problem(f"{route.where}.prefix", (
+                f"{route.prefix!r} is inside the manifest prefix {prefix!r} (manifests.prefix), "
+                f"which is reserved for picops' manifests: nothing under it is ever processed")))
+        elif shape.could_match(route.prefix, route.suffixes):
+            problems.append(Problem(f"{route.where}.prefix", (
+                f"this route (prefix {route.prefix!r}{_suffix_note(route.suffixes)}) could "
+                f"process manifests: picops keeps one per source object as "
+                f"'{prefix}<source key>{MANIFEST_SUFFIX}' in the source bucket. Give the route "
+                f"a prefix outside {prefix!r} or suffixes that exclude {MANIFEST_SUFFIX!r}, or "
+                f"move the manifests (manifests.prefix)")))
+        for rule in route.rules:
+            if rule.bucket is not None:
+                continue
+            out = output_shape(route.prefix, route.suffixes, rule.fileid)
+            if out.could_match(prefix, (MANIFEST_SUFFIX,)):
+                problems.append(Problem(f"{route.where}.rules[{rule.index}]", (
+                    f"output {rule.fileid!r} goes to the source bucket and {out.describe()}, so "
+                    f"it could overwrite a manifest ('{prefix}<source key>{MANIFEST_SUFFIX}'); "
+                    f"write outputs outside {prefix!r} or to another bucket")))
     return problems
 
 
@@ -354,6 +403,6 @@ def _suffix_note(suffixes: Suffixes) -> str:
     return "" if suffixes is None else ", suffixes " + " ".join(suffixes)
 
 
-__all__ = ["OutputShape", "check_config", "check_watched", "is_derivative", "output_shape",
-           "refuse_output"]
+__all__ = ["OutputShape", "check_config", "check_manifests", "check_watched", "is_derivative",
+           "manifest_shape", "output_shape", "refuse_output"]
 

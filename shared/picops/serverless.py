@@ -10,7 +10,15 @@ against the routes config with :func:`check_against_config`:
 * every route is covered by an enabled ``cos:ObjectCreated:*`` trigger;
 * no two triggers on one bucket overlap for the same event type (COS refuses
   the second, so nested prefixes must share one trigger);
-* no trigger can fire on an output (:func:`picops.loopsafety.check_watched`).
+* no trigger can fire on an output (:func:`picops.loopsafety.check_watched`);
+* when manifests are on, no enabled trigger of any event type (ObjectCreated,
+  ObjectRemove ...) can fire on a manifest key (``<prefix><key>.json``): the
+  function writes and deletes those itself.
+
+``cos:ObjectRemove:*`` triggers are what keep derivatives in step with deleted
+sources; they are optional (without them deletions are not synced) and share
+the overlap rule: COS refuses overlapping filters for the same event type only,
+so a Created and a Remove trigger on one prefix are fine.
 
 Schema facts: reference cos-ci-scf.md §3 (component v0.9.7).
 """
@@ -162,6 +170,7 @@ def check_against_config(spec: ServerlessSpec, config: "Config",
     problems = _uncovered(spec.triggers, config, source)
     problems.extend(_overlaps(spec.triggers, source))
     problems.extend(loopsafety.check_watched(config, spec.triggers))
+    problems.extend(_manifest_triggers(spec.triggers, config, source))
     return problems
 
 
@@ -206,6 +215,24 @@ def _overlaps(triggers: Tuple[CosTrigger, ...], source: str) -> List[Problem]:
                     f"{b.events} (prefixes {pa!r} and {pb!r}, suffixes {a.suffix!r} and "
                     f"{b.suffix!r}): COS refuses overlapping filters for the same event on "
                     f"one bucket; let nested prefixes share the shorter one's trigger")))
+    return problems
+
+
+def _manifest_triggers(triggers: Tuple[CosTrigger, ...], config: "Config",
+                       source: str) -> List[Problem]:
+    settings = getattr(config, "manifests", None)
+    if settings is None or not settings.enabled:
+        return []
+    shape = loopsafety.manifest_shape(settings.prefix)
+    problems = []
+    for t in triggers:
+        # Suffixes compared lower-case: can only find more matches, never fewer.
+        if t.enable and shape.could_match(t.prefix, (t.suffix.lower(),) if t.suffix else None):
+            problems.append(Problem(f"{source}: inputs.events[{t.index}].cos.parameters.filter", (
+                f"{t.events} trigger (prefix {t.prefix!r}, suffix {t.suffix!r}) fires on "
+                f"manifest keys ('{settings.prefix}<source key>.json', written and deleted by "
+                f"the function itself in the source bucket); narrow its filter so it excludes "
+                f"{settings.prefix!r} or move the manifests (manifests.prefix in the config)")))
     return problems
 
 

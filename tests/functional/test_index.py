@@ -31,11 +31,18 @@ def test_main_handler_runs_the_shipped_config(monkeypatch, capsys):
     index = import_index("index_under_test")
     assert index.PROCESSOR.setup_error is None
     ci = FakeCi(FakeClock())
+    manifest = "http://127.0.0.1:9000/_picops/manifests/uploads/2024/cat.jpg.json"
     with responses.RequestsMock() as rsps:
+        rsps.add(responses.GET, manifest, status=404, headers={"x-cos-request-id": "r"},
+                 body="<Error><Code>NoSuchKey</Code><Message>m</Message><Resource>r</Resource>"
+                      "<RequestId>r</RequestId><TraceId>t</TraceId></Error>")
         rsps.add_callback(responses.POST, "http://127.0.0.1:9000/uploads/2024/cat.jpg",
                           callback=ci)
+        put = rsps.add(responses.PUT, manifest, status=200,
+                       headers={"ETag": '"m"', "x-cos-request-id": "r"})
         summary = index.main_handler(event_for("uploads/2024/cat.jpg"), context())
     assert summary["counts"] == {"processed": 1, "skipped": 0, "failed": 0}
+    assert put.call_count == 1  # the shipped config keeps a manifest per source
     (call,) = ci.calls
     assert len(call["ops"]["rules"]) == 4  # the shipped uploads/ route
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]

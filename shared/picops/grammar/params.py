@@ -11,6 +11,11 @@ per-parameter knowledge of its own. Pure code, no I/O.
 Decoders raise :class:`ArgError` with a reason such as ``120 is out of range
 0..100``; the parser prefixes the interface, parameter and stage.
 
+Import cost matters (this module loads on every cold start of the function):
+regular expressions are :class:`LazyPattern` (compiled on first use, so a
+config only pays for the forms it uses) and the spec classes are plain slotted
+classes rather than dataclasses (see ``ast.py`` for why).
+
 Decisions on points the reference (cos-ci-scf.md §5) leaves open or
 UNCONFIRMED; each is a deliberate choice, changed here and nowhere else:
 
@@ -49,11 +54,10 @@ UNCONFIRMED; each is a deliberate choice, changed here and nowhere else:
 import base64
 import binascii
 import re
-from dataclasses import dataclass, field
 from typing import Callable, Dict, Mapping, Optional, Sequence, Tuple
 
 from .ast import (GEOMETRY_KINDS, Base64Text, Blur, Cut, Geometry, Param, ParamValue, Quality,
-                  Size, SizeLimit)
+                  Size, SizeLimit, _Frozen, _set)
 
 MAX_SIDE = 50_000
 MAX_PERCENT = 1000
@@ -82,36 +86,72 @@ class ArgError(Exception):
         self.message = message
 
 
+class LazyPattern:
+    """A regular expression compiled on its first ``fullmatch``, then kept."""
+
+    __slots__ = ("pattern", "_compiled")
+
+    def __init__(self, pattern: str):
+        self.pattern = pattern
+        self._compiled: "Optional[re.Pattern[str]]" = None
+
+    def fullmatch(self, text: str) -> "Optional[re.Match[str]]":
+        if self._compiled is None:
+            self._compiled = re.compile(self.pattern)
+        return self._compiled.fullmatch(text)
+
+
+_INT = LazyPattern(_DIGITS)
+# A negative number where only non-negatives make sense reads better as
+# "out of range" than as "not an integer", so the sign is always accepted here.
+_SIGNED_INT = LazyPattern("-?" + _DIGITS)
+
+
 Decoder = Callable[[str], ParamValue]
 
 
-@dataclass(frozen=True)
-class ArgSpec:
+class ArgSpec(_Frozen):
     """One parameter: how its value is written, what it does, how to decode it.
 
     ``decode is None`` marks a bare flag (``strip``). ``rejected`` marks a name
     that looks plausible but that picops refuses, with the reason.
     """
 
+    __slots__ = ("syntax", "doc", "decode", "rejected")
     syntax: str
     doc: str
-    decode: Optional[Decoder] = None
-    rejected: Optional[str] = None
+    decode: Optional[Decoder]
+    rejected: Optional[str]
+
+    def __init__(self, syntax: str, doc: str, decode: Optional[Decoder] = None,
+                 rejected: Optional[str] = None):
+        _set(self, "syntax", syntax)
+        _set(self, "doc", doc)
+        _set(self, "decode", decode)
+        _set(self, "rejected", rejected)
 
     @property
     def is_flag(self) -> bool:
         return self.decode is None and self.rejected is None
 
 
-@dataclass(frozen=True)
-class InterfaceSpec:
+class InterfaceSpec(_Frozen):
     """One interface: its label in messages, its parameter table and checks."""
 
+    __slots__ = ("label", "params", "check", "hints")
     label: str                        # "imageMogr2", "imageView2", "watermark/1", ...
     params: Mapping[str, ArgSpec]
     check: Callable[[Sequence[Param]], None]
     # Likely slips -> the right name, for "did you mean" hints.
-    hints: Mapping[str, str] = field(default_factory=dict)
+    hints: Mapping[str, str]
+
+    def __init__(self, label: str, params: Mapping[str, ArgSpec],
+                 check: Callable[[Sequence[Param]], None],
+                 hints: Optional[Mapping[str, str]] = None):
+        _set(self, "label", label)
+        _set(self, "params", params)
+        _set(self, "check", check)
+        _set(self, "hints", {} if hints is None else hints)
 
     def accepted(self) -> Tuple[str, ...]:
         return tuple(n for n, a in self.params.items() if a.rejected is None)
@@ -134,12 +174,8 @@ def _to_int(raw: str, lo: int, hi: int, what: str = "") -> int:
 
 
 def _int_range(lo: int, hi: int) -> Decoder:
-    # A negative number where only non-negatives make sense reads better as
-    # "out of range" than as "not an integer", so the sign is always accepted here.
-    pattern = re.compile("-?" + _DIGITS)
-
     def decode(raw: str) -> int:
-        if not pattern.fullmatch(raw):
+        if not _SIGNED_INT.fullmatch(raw):
             raise ArgError(f"{show(raw)} is not an integer (expected {lo}..{hi})")
         return _to_int(raw, lo, hi)
     return decode
@@ -147,7 +183,7 @@ def _int_range(lo: int, hi: int) -> Decoder:
 
 def _int_choice(*allowed: int) -> Decoder:
     def decode(raw: str) -> int:
-        if re.fullmatch(_DIGITS, raw) and len(raw) <= _MAX_DIGITS and int(raw) in allowed:
+        if _INT.fullmatch(raw) and len(raw) <= _MAX_DIGITS and int(raw) in allowed:
             return int(raw)
         if len(allowed) == 1:
             raise ArgError(f"must be {allowed[0]}, got {show(raw)}")
@@ -186,7 +222,10 @@ _GEOMETRY_SYNTAX = {
     "area": (rf"{_N}@", ("area",)),
 }
 assert set(_GEOMETRY_SYNTAX) == set(GEOMETRY_KINDS)
-_GEOMETRY_RES = {k: (re.compile(rx), names) for k, (rx, names) in _GEOMETRY_SYNTAX.items()}
+_GEOMETRY_RES = {k: (LazyPattern(rx), names) for k, (rx, names) in _GEOMETRY_SYNTAX.items()}
+_CARET_GEOMETRY = LazyPattern(rf"{_N}x{_N}\^")
+_SIZE = LazyPattern(rf"({_DIGITS})?x({_DIGITS})?")
+_CUT = LazyPattern(rf"{_N}x{_N}x{_N}x{_N}")
 _FIELD_RANGE = {"width": (1, MAX_SIDE), "height": (1, MAX_SIDE), "percent": (1, MAX_PERCENT),
                 "area": (1, MAX_SIDE * MAX_SIDE)}
 
@@ -197,7 +236,7 @@ def decode_geometry(raw: str) -> Geometry:
         if m:
             nums = {n: _to_int(v, *_FIELD_RANGE[n], what=n) for n, v in zip(names, m.groups())}
             return Geometry(kind, **nums)
-    if re.fullmatch(rf"{_N}x{_N}\^", raw):
+    if _CARET_GEOMETRY.fullmatch(raw):
         raise ArgError(f"invalid geometry {show(raw)}: 'WxH^' is not a CI form; "
                        f"CI writes cover-resize as '!WxHr'")
     raise ArgError(f"invalid geometry {show(raw)} (expected forms: {GEOMETRY_FORMS})")
@@ -205,10 +244,8 @@ def decode_geometry(raw: str) -> Geometry:
 
 def _size(need_both: bool) -> Decoder:
     forms = "WxH" if need_both else "Wx, xH, WxH"
-    rx = re.compile(rf"({_DIGITS})?x({_DIGITS})?")
-
     def decode(raw: str) -> Size:
-        m = rx.fullmatch(raw)
+        m = _SIZE.fullmatch(raw)
         if not m or (m.group(1) is None and m.group(2) is None) or (
                 need_both and None in m.groups()):
             raise ArgError(f"invalid size {show(raw)} (expected {forms})")
@@ -219,7 +256,7 @@ def _size(need_both: bool) -> Decoder:
 
 
 def decode_cut(raw: str) -> Cut:
-    m = re.fullmatch(rf"{_N}x{_N}x{_N}x{_N}", raw)
+    m = _CUT.fullmatch(raw)
     if not m:
         raise ArgError(f"invalid cut {show(raw)} (expected <w>x<h>x<dx>x<dy>)")
     w, h, dx, dy = m.groups()
@@ -229,11 +266,12 @@ def decode_cut(raw: str) -> Cut:
 
 # --- quality, blur, size-limit ---------------------------------------------------------
 
-def _quality(lo: int, allow_forced: bool) -> Decoder:
-    rx = re.compile(rf"({_DIGITS})(!?)")
+_QUALITY = LazyPattern(rf"({_DIGITS})(!?)")
 
+
+def _quality(lo: int, allow_forced: bool) -> Decoder:
     def decode(raw: str) -> Quality:
-        m = rx.fullmatch(raw)
+        m = _QUALITY.fullmatch(raw)
         if not m or (m.group(2) and not allow_forced):
             form = f"{lo}..100, optionally followed by '!'" if allow_forced else f"{lo}..100"
             raise ArgError(f"invalid quality {show(raw)} (expected {form})")
@@ -242,10 +280,12 @@ def _quality(lo: int, allow_forced: bool) -> Decoder:
 
 
 _SIGMA_MIN, _SIGMA_MAX = 0.01, 1000.0
+_BLUR = LazyPattern(rf"{_N}x([0-9]+(?:\.[0-9]+)?)")
+_SIZE_LIMIT = LazyPattern(rf"{_N}([km])(!?)")
 
 
 def decode_blur(raw: str) -> Blur:
-    m = re.fullmatch(rf"{_N}x([0-9]+(?:\.[0-9]+)?)", raw)
+    m = _BLUR.fullmatch(raw)
     if not m:
         raise ArgError(f"invalid blur {show(raw)} (expected <radius>x<sigma>, e.g. 8x5)")
     radius = _to_int(m.group(1), 1, 50, "radius")
@@ -256,7 +296,7 @@ def decode_blur(raw: str) -> Blur:
 
 
 def decode_size_limit(raw: str) -> SizeLimit:
-    m = re.fullmatch(rf"{_N}([km])(!?)", raw)
+    m = _SIZE_LIMIT.fullmatch(raw)
     if not m:
         raise ArgError(f"invalid size limit {show(raw)} (expected <N>k or <N>m, "
                        f"optionally followed by '!')")
@@ -267,7 +307,7 @@ def decode_size_limit(raw: str) -> SizeLimit:
 
 # --- Base64 payloads --------------------------------------------------------------------
 
-_B64 = re.compile(r"[A-Za-z0-9_-]+={0,2}")
+_B64 = LazyPattern(r"[A-Za-z0-9_-]+={0,2}")
 
 
 def decode_base64_text(raw: str) -> str:
@@ -292,7 +332,7 @@ def _base64_text(raw: str) -> Base64Text:
     return Base64Text(decode_base64_text(raw))
 
 
-_COLOR = re.compile(r"#[0-9A-Fa-f]{6}")
+_COLOR = LazyPattern(r"#[0-9A-Fa-f]{6}")
 
 
 def decode_color(raw: str) -> Base64Text:
@@ -302,7 +342,7 @@ def decode_color(raw: str) -> Base64Text:
     return Base64Text(text)
 
 
-_WATERMARK_URL = re.compile(
+_WATERMARK_URL = LazyPattern(
     r"http://[a-z0-9][a-z0-9-]*-[0-9]+\.cos\.[a-z0-9-]+\.myqcloud\.com/[^\s]+")
 
 

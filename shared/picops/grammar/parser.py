@@ -33,13 +33,12 @@ Rules of reading (decisions; per-parameter ones are in ``params.py``):
 * ``style/<name>`` may appear as any stage; the executor expands it.
 """
 
-import difflib
 import re
 from typing import List, Optional, Sequence, Tuple
 
 from ..errors import GrammarError
 from .ast import Operation, Param, Rule
-from .params import INTERFACES, ArgError, InterfaceSpec, show
+from .params import INTERFACES, ArgError, InterfaceSpec, LazyPattern, show
 
 MAX_STAGES = 10  # CI: at most 10 "|" layers per rule (reference §4.6)
 
@@ -48,9 +47,9 @@ _EXPECTED_INTERFACES = "imageMogr2, imageView2, watermark/1, watermark/2 or styl
 _UNSUPPORTED_INTERFACES = ("imageAve", "imageInfo", "exif", "QRcode", "imageSlim", "tpg",
                            "pixel")
 _VIEW2_MODES = range(1, 6)
-_STYLE_NAME = re.compile(r"[A-Za-z0-9_.-]+")
+_STYLE_NAME = LazyPattern(r"[A-Za-z0-9_.-]+")
 # A token that reads like a parameter name rather than a value (used after a flag).
-_NAME_LIKE = re.compile(r"[A-Za-z][A-Za-z-]*")
+_NAME_LIKE = LazyPattern(r"[A-Za-z][A-Za-z-]*")
 
 
 def parse(text: str) -> Rule:
@@ -224,5 +223,9 @@ def _did_you_mean(word: str, choices: Sequence[str]) -> str:
     folded = {c.lower(): c for c in choices}
     if word.lower() in folded:
         return f"; did you mean '{folded[word.lower()]}'? (names are case-sensitive)"
+    # Imported here, not at the top: only a rejected rule needs it, and the module
+    # would otherwise add to every cold start of the function.
+    import difflib
+
     close = difflib.get_close_matches(word, choices, n=1, cutoff=0.75)
     return f"; did you mean '{close[0]}'?" if close else ""

@@ -95,8 +95,15 @@ def test_invoke_runs_main_handler_on_a_synthesized_event(monkeypatch):
                 f"<ProcessResults>{objs}</ProcessResults></UploadResult>")
         return 200, {"x-cos-request-id": "req-1"}, body
 
-    responses.add_callback(responses.POST, re.compile(r"http://127\.0\.0\.1:9/.*"),
-                           callback=answer)
+    endpoint = re.compile(r"http://127\.0\.0\.1:9/.*")
+    responses.add_callback(responses.POST, endpoint, callback=answer)
+    # the handler first looks for the source's manifest (none yet), and writes one after
+    missing = ("<Error><Code>NoSuchKey</Code><Message>m</Message><Resource>r</Resource>"
+               "<RequestId>q</RequestId><TraceId>t</TraceId></Error>")
+    responses.add(responses.GET, endpoint, status=404, body=missing,
+                  headers={"x-cos-request-id": "q"})
+    responses.add(responses.PUT, endpoint, status=200, headers={"ETag": '"m"',
+                                                                  "x-cos-request-id": "q"})
     # WHEN invoke synthesizes an upload event for a routed key
     result = run("invoke", "--bucket", "uploads-1250000000", "--key", "uploads/a b+c.jpg",
                  "--size", "1000")

@@ -44,3 +44,31 @@ def cloud(cloud_factory) -> local.LocalCloud:
 
 def image_path(name: str) -> Path:
     return REPO / "tests" / "data" / "images" / name
+
+
+class CiCallLog:
+    """Every request the cloud's CI backend answers, as (operation, bucket, key).
+
+    Wraps the backend's ``handle`` on this one instance (the server looks it up per
+    request), so tests can count CI calls without touching the emulator.
+    """
+
+    def __init__(self, cloud: local.LocalCloud):
+        self.calls: List[tuple] = []
+        backend = cloud.prepared.ci
+        original = backend.handle
+
+        async def counted(ctx):
+            self.calls.append((ctx.operation, ctx.bucket, ctx.key))
+            return await original(ctx)
+
+        backend.handle = counted
+
+    def __len__(self) -> int:
+        return len(self.calls)
+
+
+@pytest.fixture
+def ci_calls(cloud) -> CiCallLog:
+    """The CI calls of the ``cloud`` fixture's cloud."""
+    return CiCallLog(cloud)

@@ -110,7 +110,7 @@ def test_suffixes_match_case_insensitively():
      "routes[0].rules[0].rule: missing"),
     ("routes:\n  - prefix: a/\n    rules:\n      - /t/{name}\n",
      "routes[0].rules[0]: expected a mapping with fileid and rule, got '/t/{name}' (a string)"),
-    ("route: []\n", "route: unknown field 'route' (expected one of: routes)"),
+    ("route: []\n", "route: unknown field 'route' (expected one of: routes, manifests)"),
     ("routes: {}\n", "routes: expected a list of routes, got a mapping"),
     ("routes: []\n", "routes: empty: no object would be processed"),
     ("", "empty config: expected a mapping with 'routes'"),

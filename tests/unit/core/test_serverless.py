@@ -44,7 +44,9 @@ def test_shipped_serverless_yml_matches_shipped_config():
     assert (spec.component, spec.handler, spec.runtime, spec.src) == (
         "scf", "index.main_handler", "Python3.9", "./build/package")
     assert spec.timeout >= 30 and spec.memory >= 128
-    assert all(t.enable and t.events == "cos:ObjectCreated:*" for t in spec.triggers)
+    assert all(t.enable for t in spec.triggers)
+    # uploads fire processing; deletes fire the manifest-driven clean-up (issue 5)
+    assert {t.events for t in spec.triggers} == {"cos:ObjectCreated:*", "cos:ObjectRemove:*"}
     cfg = load_config(str(ROOT / "functions" / "image_processor" / "picops.yaml"))
     assert check_against_config(spec, cfg) == []
 
@@ -111,7 +113,7 @@ def test_several_problems_at_once():
     assert len(problems_of(copy.deepcopy(d))) == 2
 
 
-ROUTES = config("""
+ROUTES_TEXT = """
     routes:
       - prefix: uploads/
         suffixes: [.jpg, .png]
@@ -124,16 +126,23 @@ ROUTES = config("""
         rules:
           - fileid: /b/{name}
             rule: imageMogr2/strip
-""")
+"""
+ROUTES = config(ROUTES_TEXT)
 
 
 @pytest.mark.parametrize("triggers", [
     [trigger("uploads/")],                                # nested prefixes share one trigger
-    [trigger("")],
     [trigger("up")],
 ])
 def test_routes_covered(triggers):
     assert check_against_config(parse_serverless(doc(*triggers)), ROUTES) == []
+
+
+def test_an_unfiltered_trigger_covers_the_routes_but_would_fire_on_manifests():
+    problems = check_against_config(parse_serverless(doc(trigger(""))), ROUTES)
+    assert len(problems) == 1 and "_picops/manifests/" in problems[0].message
+    no_manifests = config(ROUTES_TEXT + "    manifests: {enabled: false}\n")
+    assert check_against_config(parse_serverless(doc(trigger(""))), no_manifests) == []
 
 
 def test_route_suffixes_covered_by_separate_suffix_triggers():

@@ -1,0 +1,176 @@
+"""Manifests and outputs in COS: read, write and delete them with the SDK client.
+
+``client`` is a cos-python-sdk-v5 ``CosS3Client`` (from
+:func:`picops.ci_client.make_cos_client`, or any equivalent). Every function
+makes plain COS calls, one per object, and maps SDK failures to the typed
+errors of :func:`picops.ci_client.classify` (``CiError`` permanent,
+``TransientCiError`` retryable), with messages naming the object:
+
+* :func:`read_manifest` -- one GET; None when there is no manifest (404);
+  :class:`~picops.manifest.ManifestError` when there is one that cannot be read.
+* :func:`write_manifest` / :func:`delete_manifest` -- one PUT / DELETE.
+* :func:`delete_outputs` -- one DELETE per output, every output tried, one
+  :class:`DeleteResult` each; an output that is already gone counts as deleted.
+* :func:`object_exists` -- one HEAD.
+
+There are no retries here: a transient failure fails the record, and SCF runs
+the event again; every step is safe to repeat. ``timeout`` (seconds) caps each
+HTTP call when the client has picops' budget session, so manifest I/O never
+outlasts the invocation.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from typing import Any, Iterator, List, NamedTuple, Optional, Sequence
+from xml.etree.ElementTree import ParseError
+
+import requests
+from qcloud_cos.cos_exception import CosClientError, CosServiceError
+from urllib3.exceptions import HTTPError as Urllib3Error
+
+from .ci_client import BudgetSession, classify
+from .errors import CiError, TransientCiError
+from .manifest import Manifest, ManifestOutput, dumps, loads, manifest_key
+
+#: What manifests are stored as.
+CONTENT_TYPE = "application/json"
+
+
+class DeleteResult(NamedTuple):
+    """One output's deletion: ``error`` is None when it is gone (now or before)."""
+
+    output: ManifestOutput
+    error: Optional[CiError]
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    def to_dict(self) -> dict:
+        d: dict = {"bucket": self.output.bucket, "key": self.output.key,
+                   "result": "deleted" if self.ok else "failed"}
+        if self.error is not None:
+            d["error"] = {"code": self.error.code, "message": self.error.message,
+                          "status": self.error.status, "retryable": self.error.retryable}
+        return d
+
+
+def read_manifest(client: Any, bucket: str, source_key: str, prefix: str, *,
+                  timeout: Optional[float] = None) -> Optional[Manifest]:
+    """The manifest of ``source_key`` in ``bucket``, or None when there is none.
+
+    Raises:
+        ManifestError: the object exists but is not a valid manifest.
+        CiError / TransientCiError: the GET failed (other than 404).
+    """
+    key = manifest_key(source_key, prefix)
+    where = f"{bucket}/{key}"
+    with _capped(client, timeout):
+        try:
+            response = client.get_object(Bucket=bucket, Key=key)
+            data = response["Body"].get_raw_stream().read()
+        except CosServiceError as e:
+            if e.get_status_code() == 404:
+                return None
+            raise _wrap(e, f"cannot read manifest {where}") from None
+        except (CosClientError, ParseError) as e:
+            raise _wrap(e, f"cannot read manifest {where}") from None
+        except (requests.exceptions.RequestException, Urllib3Error, OSError) as e:
+            raise TransientCiError(f"cannot read manifest {where}: the body broke off ({e})",
+                                   code="ReadFailed") from None
+    return loads(data, where)
+
+
+def write_manifest(client: Any, bucket: str, manifest: Manifest, prefix: str, *,
+                   timeout: Optional[float] = None) -> None:
+    """Store ``manifest`` at its key in ``bucket`` (the source bucket), replacing any.
+
+    Raises:
+        CiError / TransientCiError: the PUT failed.
+    """
+    key = manifest_key(manifest.source_key, prefix)
+    with _capped(client, timeout):
+        try:
+            client.put_object(Bucket=bucket, Key=key, Body=dumps(manifest),
+                              ContentType=CONTENT_TYPE)
+        except (CosServiceError, CosClientError, ParseError) as e:
+            raise _wrap(e, f"cannot write manifest {bucket}/{key}") from None
+
+
+def delete_manifest(client: Any, bucket: str, source_key: str, prefix: str, *,
+                    timeout: Optional[float] = None) -> None:
+    """Delete the manifest of ``source_key``; one that is already gone is fine.
+
+    Raises:
+        CiError / TransientCiError: the DELETE failed.
+    """
+    key = manifest_key(source_key, prefix)
+    error = _delete(client, bucket, key, timeout)
+    if error is not None:
+        raise type(error)(f"cannot delete manifest {bucket}/{key}: {error.message}",
+                          code=error.code, status=error.status, request_id=error.request_id)
+
+
+def delete_outputs(client: Any, outputs: Sequence[ManifestOutput], *,
+                   timeout: Optional[float] = None) -> List[DeleteResult]:
+    """Delete each output (in order, every one tried); one result per output."""
+    return [DeleteResult(o, _delete(client, o.bucket, o.key, timeout)) for o in outputs]
+
+
+def object_exists(client: Any, bucket: str, key: str, *,
+                  timeout: Optional[float] = None) -> bool:
+    """Does ``bucket`` hold ``key`` right now?
+
+    Raises:
+        CiError / TransientCiError: the HEAD failed (other than 404).
+    """
+    with _capped(client, timeout):
+        try:
+            client.head_object(Bucket=bucket, Key=key)
+        except CosServiceError as e:
+            if e.get_status_code() == 404:
+                return False
+            raise _wrap(e, f"cannot check {bucket}/{key}") from None
+        except (CosClientError, ParseError) as e:
+            raise _wrap(e, f"cannot check {bucket}/{key}") from None
+    return True
+
+
+# --- helpers ------------------------------------------------------------------------
+
+def _delete(client: Any, bucket: str, key: str, timeout: Optional[float]) -> Optional[CiError]:
+    with _capped(client, timeout):
+        try:
+            client.delete_object(Bucket=bucket, Key=key)
+        except CosServiceError as e:
+            if e.get_status_code() == 404:
+                return None  # already gone: what we wanted
+            return _wrap(e, f"cannot delete {bucket}/{key}")
+        except (CosClientError, ParseError) as e:
+            return _wrap(e, f"cannot delete {bucket}/{key}")
+    return None
+
+
+def _wrap(exc: Exception, what: str) -> CiError:
+    """The typed error for an SDK failure, its message led by what was being done."""
+    err = classify(exc)
+    return type(err)(f"{what}: {err.message}", code=err.code, status=err.status,
+                     request_id=err.request_id)
+
+
+@contextmanager
+def _capped(client: Any, timeout: Optional[float]) -> Iterator[None]:
+    session = getattr(client, "picops_session", None)
+    if timeout is None or not isinstance(session, BudgetSession):
+        yield
+        return
+    session.cap = max(0.001, timeout)
+    try:
+        yield
+    finally:
+        session.cap = None
+
+
+__all__ = ["DeleteResult", "delete_manifest", "delete_outputs", "object_exists",
+           "read_manifest", "write_manifest"]

@@ -1,0 +1,550 @@
+"""Manifests over the real SDK, HTTP stubbed by ``responses``: which requests are sent.
+
+``FakeCos`` plays the COS object API (GET/PUT/HEAD/DELETE) over an in-memory store
+and records every request; the lead's ``FakeCi`` answers ``POST ?image_process``.
+Each test asserts the exact request sequence: a manifest GET before processing, no
+CI call for a duplicate, DELETEs of exactly the outputs a manifest lists.
+"""
+
+import copy
+import json
+import re
+from typing import Dict, List, Optional, Tuple
+from urllib.parse import unquote, urlsplit
+
+import pytest
+import responses
+
+from picops.errors import TransientCiError
+from picops.manifest import ManifestOutput, build, dumps, loads, rules_hash
+
+from .conftest import APPID, DERIVED, SOURCE, Harness, context, load_event
+
+ETAG = "0d7316832fef232e5dcdcf81f39bfdba"
+MKEY = "_picops/manifests/uploads/a.jpg.json"
+THUMB, COVER = "thumbs/uploads/a_400.webp", "covers/uploads/a.jpg"
+
+CONFIG = """
+routes:
+  - prefix: uploads/
+    suffixes: [.jpg, .png]
+    bucket: derived-1250000000
+    rules:
+      - fileid: /thumbs/{dir}/{stem}_400.webp
+        rule: imageMogr2/thumbnail/400x/format/webp
+      - fileid: /covers/{dir}/{stem}.jpg
+        rule: imageView2/1/w/300/h/300/q/85
+  - prefix: avatars/
+    suffixes: [.png]
+    rules:
+      - fileid: /avatars-small/{stem}.webp
+        rule: imageView2/1/w/64/h/64/format/webp
+manifests:
+  enabled: true
+"""
+# The same route with the cover dropped, the thumbnail kept and a new output added.
+NEW_RULES = CONFIG.replace("""      - fileid: /covers/{dir}/{stem}.jpg
+        rule: imageView2/1/w/300/h/300/q/85
+""", """      - fileid: /small/{dir}/{stem}_100.webp
+        rule: imageMogr2/thumbnail/100x/format/webp
+""")
+
+
+class FakeCos:
+    """COS objects in memory. ``fail[(method, bucket, key)] = (status, code)`` scripts errors."""
+
+    def __init__(self):
+        self.objects: Dict[Tuple[str, str], bytes] = {}
+        self.requests: List[Tuple[str, str, str]] = []
+        self.fail: Dict[Tuple[str, str, str], Tuple[int, str]] = {}
+
+    def __call__(self, request):
+        headers = {k: v.decode() if isinstance(v, bytes) else v for k, v in request.headers.items()}
+        bucket = headers["Host"].split(".cos.")[0]
+        key = unquote(urlsplit(request.url).path)[1:]
+        self.requests.append((request.method, bucket, key))
+        scripted = self.fail.get((request.method, bucket, key))
+        if scripted:
+            return error(*scripted)
+        place = (bucket, key)
+        if request.method == "PUT":
+            body = request.body
+            self.objects[place] = body if isinstance(body, bytes) else body.encode()
+            return 200, {"ETag": '"new"', "x-cos-request-id": "rid-put"}, ""
+        if request.method == "DELETE":
+            self.objects.pop(place, None)
+            return 204, {"x-cos-request-id": "rid-del"}, ""
+        if place not in self.objects:
+            status, headers, body = error(404, "NoSuchKey")
+            return status, headers, "" if request.method == "HEAD" else body
+        data = self.objects[place]
+        head = {"Content-Length": str(len(data)), "ETag": '"x"', "x-cos-request-id": "rid-get"}
+        return 200, head, b"" if request.method == "HEAD" else data
+
+    def manifest(self, key: str = MKEY):
+        return loads(self.objects[(SOURCE, key)], key)
+
+    def put_manifest(self, manifest, key: str = MKEY) -> None:
+        self.objects[(SOURCE, key)] = dumps(manifest)
+
+    def clear(self) -> None:
+        self.requests.clear()
+
+
+def error(status: int, code: str):
+    # The SDK reads Code/Message only when Resource and RequestId are there too.
+    body = (f"<?xml version='1.0' encoding='utf-8' ?><Error><Code>{code}</Code><Message>{code}"
+            f" happened</Message><Resource>r</Resource><RequestId>rid-err</RequestId>"
+            f"<TraceId>t</TraceId></Error>")
+    return status, {"Content-Type": "application/xml", "x-cos-request-id": "rid-err"}, body
+
+
+def event(key: str = "uploads/a.jpg", etag: Optional[str] = ETAG,
+          event_name: str = "cos:ObjectCreated:Put", size: int = 1234) -> dict:
+    base = load_event("cos_put_real.json")
+    rec = copy.deepcopy(base["Records"][0])
+    rec["cos"]["cosObject"].update(key=f"/{APPID}/uploads/{key}", size=size)
+    if etag is None:
+        rec["cos"]["cosObject"].pop("meta")
+    else:
+        rec["cos"]["cosObject"]["meta"]["ETag"] = f'"{etag}"'
+    rec["event"]["eventName"] = event_name
+    return {"Records": [rec]}
+
+
+def delete_event(key: str = "uploads/a.jpg") -> dict:
+    return event(key, etag=None, event_name="cos:ObjectRemove:Delete", size=0)
+
+
+@pytest.fixture
+def cos():
+    return FakeCos()
+
+
+@pytest.fixture
+def world(tmp_path, ci_http, cos):
+    """``world(config_text)`` -> a Harness whose COS and CI are the fakes (shared store)."""
+    ci_http.add_callback(responses.POST, re.compile(r".*"), callback=lambda r: world.ci(r))
+    for method in (responses.GET, responses.PUT, responses.DELETE, responses.HEAD):
+        ci_http.add_callback(method, re.compile(r".*"), callback=cos)
+
+    def world(config_text: str = CONFIG, **kwargs) -> Harness:
+        folder = tmp_path / f"fn{len(made)}"
+        folder.mkdir()
+        h = Harness(folder, config_text=config_text, **kwargs)
+        world.ci = h.ci
+        made.append(h)
+        return h
+
+    made: List[Harness] = []
+    return world
+
+
+def requests_of(h: Harness, cos: FakeCos) -> List[Tuple[str, str, str]]:
+    """COS requests plus CI calls, as (method, bucket, key)."""
+    return cos.requests + [("POST", SOURCE, unquote(c["path"])[1:]) for c in h.ci.calls]
+
+
+def outcome(h: Harness) -> dict:
+    return h.outcomes()[-1]
+
+
+# --- creates -------------------------------------------------------------------------------
+
+def test_first_upload_reads_no_manifest_processes_then_writes_one(world, cos):
+    h = world()
+    summary = h.handle(event())
+
+    assert cos.requests == [("GET", SOURCE, MKEY), ("PUT", SOURCE, MKEY)]
+    assert len(h.ci.calls) == 1
+    line = outcome(h)
+    assert (line["outcome"], line["manifest"]) == ("processed", MKEY)
+    assert summary["counts"] == {"processed": 1, "skipped": 0, "failed": 0}
+
+    m = cos.manifest()
+    route = h.processor.config.routes[0]
+    assert (m.version, m.source_bucket, m.source_key, m.source_etag, m.route_prefix,
+            m.rules_hash, m.complete) == (1, SOURCE, "uploads/a.jpg", ETAG, "uploads/",
+                                          rules_hash(route), True)
+    assert m.outputs == (ManifestOutput(DERIVED, THUMB, "etag0", "webp", 400, 267, 1000),
+                         ManifestOutput(DERIVED, COVER, "etag1", "jpg", 400, 267, 1001))
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", m.created)
+
+
+def test_duplicate_delivery_is_answered_from_the_manifest_without_calling_ci(world, cos):
+    h = world()
+    h.handle(event())
+    cos.clear()
+    calls_before = len(h.ci.calls)
+
+    summary = h.handle(event())
+
+    assert cos.requests == [("GET", SOURCE, MKEY)]   # one GET, nothing written
+    assert len(h.ci.calls) == calls_before            # no POST ?image_process
+    line = outcome(h)
+    assert (line["outcome"], line["reason"], line["source_etag"]) == ("skipped", "up_to_date",
+                                                                      ETAG)
+    assert [o["key"] for o in line["outputs"]] == [THUMB, COVER]
+    assert summary["counts"] == {"processed": 0, "skipped": 1, "failed": 0}
+
+
+def test_after_success_hooks_do_not_run_for_a_duplicate(world, cos):
+    seen = []
+    h = world(after_success=[lambda record, result: seen.append(record.key)])
+    h.handle(event())
+    h.handle(event())
+    assert seen == ["uploads/a.jpg"]
+
+
+def test_overwritten_source_is_processed_again_and_its_manifest_replaced(world, cos):
+    h = world()
+    h.handle(event())
+    cos.clear()
+
+    h.handle(event(etag="ffffffffffffffffffffffffffffffff"))
+
+    # same rules: the outputs are overwritten in place, nothing to delete
+    assert cos.requests == [("GET", SOURCE, MKEY), ("PUT", SOURCE, MKEY)]
+    assert len(h.ci.calls) == 2
+    assert cos.manifest().source_etag == "ffffffffffffffffffffffffffffffff"
+    assert "removed_outputs" not in outcome(h)
+
+
+def test_rules_change_replaces_outputs_and_deletes_exactly_the_dropped_ones(world, cos):
+    world().handle(event())
+    old = cos.manifest()
+    cos.clear()
+
+    h = world(NEW_RULES)
+    h.handle(event())  # the same source, same ETag: the rules hash differs
+
+    small = "small/uploads/a_100.webp"
+    assert [r["fileid"] for r in h.ci.calls[0]["ops"]["rules"]] == ["/" + THUMB, "/" + small]
+    assert cos.requests == [("GET", SOURCE, MKEY), ("DELETE", DERIVED, COVER),
+                            ("PUT", SOURCE, MKEY)]
+    line = outcome(h)
+    assert line["outcome"] == "processed"
+    assert line["removed_outputs"] == [{"bucket": DERIVED, "key": COVER, "result": "deleted"}]
+    new = cos.manifest()
+    assert [o.key for o in new.outputs] == [THUMB, small]
+    assert new.rules_hash != old.rules_hash
+
+
+def test_a_failed_stale_delete_fails_the_record_and_stays_listed(world, cos):
+    world().handle(event())
+    cos.fail[("DELETE", DERIVED, COVER)] = (403, "AccessDenied")
+    h = world(NEW_RULES)
+    h.handle(event())
+
+    line = outcome(h)
+    assert line["outcome"] == "failed"
+    assert line["error"]["code"] == "AccessDenied" and line["error"]["retryable"] is False
+    assert f"cannot delete {DERIVED}/{COVER}" in line["error"]["message"]
+    m = cos.manifest()
+    # still listed, so a later run (or the source's deletion) deletes it
+    assert COVER in [o.key for o in m.outputs] and not m.complete
+
+
+def test_a_partly_failed_run_writes_an_incomplete_manifest_and_is_redone(world, cos):
+    h = world()
+    h.ci.script = [("drop", 1)]
+    h.handle(event())
+    m = cos.manifest()
+    assert not m.complete and [o.key for o in m.outputs] == [THUMB]
+    assert outcome(h)["outcome"] == "failed"
+
+    h.handle(event())  # the same delivery again: not up to date, so processed
+    assert len(h.ci.calls) == 2
+    assert outcome(h)["outcome"] == "processed"
+    assert cos.manifest().complete
+
+
+def test_a_part_way_run_keeps_old_outputs_listed(world, cos):
+    world().handle(event())
+    h = world(NEW_RULES)
+    h.ci.script = [("drop", 1)]  # the new small output does not come back
+    h.handle(event())
+    m = cos.manifest()
+    assert not m.complete
+    assert sorted(o.key for o in m.outputs) == sorted([COVER, THUMB])
+    assert ("DELETE", DERIVED, COVER) not in cos.requests  # nothing deleted part-way
+
+
+def test_manifest_write_failure_fails_the_record_transiently(world, cos):
+    h = world()
+    cos.fail[("PUT", SOURCE, MKEY)] = (503, "ServiceUnavailable")
+    with pytest.raises(TransientCiError):
+        h.handle(event())
+    line = outcome(h)
+    assert line["outcome"] == "failed" and line["error"]["retryable"] is True
+    assert line["error"]["message"].startswith(f"cannot write manifest {SOURCE}/{MKEY}: ")
+    assert [o["key"] for o in line["outputs"]] == [THUMB, COVER]
+
+
+@pytest.mark.parametrize("body, message", [
+    (b"{oops", f"manifest {SOURCE}/{MKEY} is not valid JSON"),
+    (json.dumps({"type": "picops-manifest", "version": 7}).encode(),
+     f"manifest {SOURCE}/{MKEY}: version 7 is not supported"),
+])
+def test_an_unreadable_manifest_fails_the_record_before_any_ci_call(world, cos, body, message):
+    cos.objects[(SOURCE, MKEY)] = body
+    h = world()
+    summary = h.handle(event())
+    assert cos.requests == [("GET", SOURCE, MKEY)] and h.ci.calls == []
+    line = outcome(h)
+    assert line["outcome"] == "failed" and line["level"] == "ERROR"
+    assert line["error"]["code"] == "InvalidManifest" and line["error"]["retryable"] is False
+    assert line["error"]["message"].startswith(message)
+    assert summary["counts"]["failed"] == 1
+    assert cos.objects[(SOURCE, MKEY)] == body  # left for a human to look at
+
+
+def test_a_transient_manifest_read_error_is_retried_by_scf(world, cos):
+    h = world()
+    cos.fail[("GET", SOURCE, MKEY)] = (503, "ServiceUnavailable")
+    with pytest.raises(TransientCiError):
+        h.handle(event())
+    assert h.ci.calls == []
+    assert outcome(h)["error"]["message"].startswith(f"cannot read manifest {SOURCE}/{MKEY}: ")
+
+
+def test_without_an_etag_every_delivery_is_processed(world, cos):
+    h = world()
+    h.handle(event(etag=None))
+    h.handle(event(etag=None))
+    assert len(h.ci.calls) == 2
+    assert cos.manifest().source_etag == ""
+
+
+def test_keys_under_the_manifest_prefix_are_never_processed(world, cos):
+    h = world("""
+        routes:
+          - prefix: ""
+            suffixes: [.jpg]
+            bucket: derived-1250000000
+            rules:
+              - fileid: /t/{key}
+                rule: imageMogr2/strip
+        manifests: {enabled: true}
+    """)
+    h.handle(event("_picops/manifests/x.jpg"))
+    assert cos.requests == [] and h.ci.calls == []
+    assert outcome(h)["reason"] == "manifest_object"
+
+
+def test_manifests_off_sends_no_manifest_request(world, cos):
+    h = world(CONFIG.replace("enabled: true", "enabled: false"))
+    h.handle(event())
+    h.handle(event())
+    h.handle(delete_event())
+    assert cos.requests == [] and len(h.ci.calls) == 2
+    assert "manifest" not in h.outcomes()[0]
+    assert (outcome(h)["outcome"], outcome(h)["reason"]) == ("skipped", "manifests_off")
+
+
+def test_a_configured_prefix_is_used(world, cos):
+    h = world(CONFIG + "  prefix: meta/m/\n")
+    h.handle(event())
+    assert cos.requests == [("GET", SOURCE, "meta/m/uploads/a.jpg.json"),
+                            ("PUT", SOURCE, "meta/m/uploads/a.jpg.json")]
+
+
+# --- deletes -------------------------------------------------------------------------------
+
+def test_deleting_a_source_deletes_exactly_its_listed_outputs_then_the_manifest(world, cos):
+    h = world()
+    h.handle(event())
+    cos.objects[(DERIVED, "thumbs/uploads/other_400.webp")] = b"keep me"
+    cos.clear()
+
+    summary = h.handle(delete_event())
+
+    assert cos.requests == [("GET", SOURCE, MKEY), ("HEAD", SOURCE, "uploads/a.jpg"),
+                            ("DELETE", DERIVED, THUMB), ("DELETE", DERIVED, COVER),
+                            ("DELETE", SOURCE, MKEY)]
+    assert len(h.ci.calls) == 1  # only the upload's
+    line = outcome(h)
+    assert (line["outcome"], line["action"], line["manifest"]) == ("processed", "delete", MKEY)
+    assert line["event_name"] == "cos:ObjectRemove:Delete"
+    assert line["deleted"] == [{"bucket": DERIVED, "key": THUMB, "result": "deleted"},
+                               {"bucket": DERIVED, "key": COVER, "result": "deleted"}]
+    assert summary["counts"] == {"processed": 1, "skipped": 0, "failed": 0}
+    assert (SOURCE, MKEY) not in cos.objects
+    assert cos.objects[(DERIVED, "thumbs/uploads/other_400.webp")] == b"keep me"
+
+
+def test_source_bucket_outputs_are_deleted_too(world, cos):
+    h = world()
+    h.handle(event("avatars/me.png"))
+    cos.clear()
+    h.handle(delete_event("avatars/me.png"))
+    mkey = "_picops/manifests/avatars/me.png.json"
+    assert cos.requests == [("GET", SOURCE, mkey), ("HEAD", SOURCE, "avatars/me.png"),
+                            ("DELETE", SOURCE, "avatars-small/me.webp"),
+                            ("DELETE", SOURCE, mkey)]
+
+
+def test_delete_without_a_manifest_is_skipped_and_deletes_nothing(world, cos):
+    h = world()
+    h.handle(delete_event("uploads/never-processed.jpg"))
+    assert cos.requests == [("GET", SOURCE, "_picops/manifests/uploads/never-processed.jpg.json")]
+    line = outcome(h)
+    assert (line["outcome"], line["reason"], line["action"]) == ("skipped", "no_manifest",
+                                                                 "delete")
+
+
+def test_delete_of_a_source_that_exists_again_keeps_its_derivatives(world, cos):
+    h = world()
+    h.handle(event())
+    cos.objects[(SOURCE, "uploads/a.jpg")] = b"re-uploaded"  # the delete event came late
+    cos.clear()
+    h.handle(delete_event())
+    assert cos.requests == [("GET", SOURCE, MKEY), ("HEAD", SOURCE, "uploads/a.jpg")]
+    assert outcome(h)["reason"] == "source_exists"
+
+
+def test_an_output_already_gone_is_fine(world, cos):
+    h = world()
+    h.handle(event())
+    cos.fail[("DELETE", DERIVED, THUMB)] = (404, "NoSuchKey")
+    h.handle(delete_event())
+    line = outcome(h)
+    assert line["outcome"] == "processed"
+    assert [d["result"] for d in line["deleted"]] == ["deleted", "deleted"]
+    assert (SOURCE, MKEY) not in cos.objects
+
+
+def test_a_failed_output_delete_keeps_the_manifest_for_the_retry(world, cos):
+    h = world()
+    h.handle(event())
+    cos.fail[("DELETE", DERIVED, THUMB)] = (503, "ServiceUnavailable")
+    cos.clear()
+    with pytest.raises(TransientCiError):
+        h.handle(delete_event())
+    # every output tried, the manifest kept
+    assert cos.requests[2:] == [("DELETE", DERIVED, THUMB), ("DELETE", DERIVED, COVER)]
+    line = outcome(h)
+    assert line["outcome"] == "failed" and line["error"]["retryable"] is True
+    assert [d["result"] for d in line["deleted"]] == ["failed", "deleted"]
+    assert (SOURCE, MKEY) in cos.objects
+
+    del cos.fail[("DELETE", DERIVED, THUMB)]
+    h.handle(delete_event())  # SCF's retry finishes the job
+    assert outcome(h)["outcome"] == "processed" and (SOURCE, MKEY) not in cos.objects
+
+
+@pytest.mark.parametrize("outputs, source_key, problem", [
+    ([ManifestOutput(SOURCE, "uploads/a.jpg", "", "", None, None, None)], "uploads/a.jpg",
+     "outputs[0] is the source object itself"),
+    ([ManifestOutput(SOURCE, "_picops/manifests/b.jpg.json", "", "", None, None, None)],
+     "uploads/a.jpg", "outputs[0] ('_picops/manifests/b.jpg.json') is under the manifest "
+                      "prefix"),
+    ([ManifestOutput(DERIVED, THUMB, "", "", None, None, None)], "uploads/b.jpg",
+     f"it belongs to {SOURCE}/uploads/b.jpg, not {SOURCE}/uploads/a.jpg"),
+])
+def test_an_untrustworthy_manifest_deletes_nothing(world, cos, outputs, source_key, problem):
+    cos.put_manifest(build(SOURCE, source_key, ETAG, "h", "uploads/", outputs,
+                           "2024-01-01T00:00:00Z"))
+    h = world()
+    h.handle(delete_event())
+    h.handle(event())
+    assert [r for r in cos.requests if r[0] in ("DELETE", "PUT", "HEAD")] == []
+    assert h.ci.calls == []
+    for line in h.outcomes():
+        assert line["outcome"] == "failed" and line["error"]["code"] == "InvalidManifest"
+        assert line["error"]["message"].startswith(f"manifest {SOURCE}/{MKEY} cannot be "
+                                                   f"trusted: ")
+        assert problem in line["error"]["message"]
+
+
+def test_a_corrupt_manifest_on_delete_fails_naming_it_and_deletes_nothing(world, cos):
+    cos.objects[(SOURCE, MKEY)] = b"\x00not json"
+    h = world()
+    h.handle(delete_event())
+    assert cos.requests == [("GET", SOURCE, MKEY)]
+    line = outcome(h)
+    assert line["outcome"] == "failed" and MKEY in line["error"]["message"]
+
+
+def test_restore_events_are_still_not_ours(world, cos):
+    h = world()
+    h.handle(event(event_name="cos:ObjectRestore:Completed"))
+    assert cos.requests == [] and outcome(h)["reason"] == "not_created"
+
+
+# --- page events ---------------------------------------------------------------------------
+
+def page(*keys, **fields) -> dict:
+    body = {"version": 1, "bucket": SOURCE, "region": "ap-guangzhou",
+            "keys": [{"key": k, "etag": f'"{ETAG}"', "size": 100} for k in keys]}
+    body.update(fields)
+    return {"picops_backfill": body}
+
+
+def test_page_event_processes_each_key_skipping_current_ones(world, cos):
+    h = world()
+    h.handle(event())  # uploads/a.jpg is done already
+    cos.clear()
+
+    summary = h.handle(page("uploads/a.jpg", "uploads/b.png", "uploads/notes.txt",
+                            "avatars/me.png"))
+
+    assert [(r["index"], r["key"], r["outcome"], r.get("reason")) for r in summary["results"]] \
+        == [(0, "uploads/a.jpg", "skipped", "up_to_date"), (1, "uploads/b.png", "processed", None),
+            (2, "uploads/notes.txt", "skipped", "no_route"),
+            (3, "avatars/me.png", "processed", None)]
+    assert summary["counts"] == {"processed": 2, "skipped": 2, "failed": 0}
+    assert [c["path"] for c in h.ci.calls[1:]] == ["/uploads/b.png", "/avatars/me.png"]
+    assert cos.manifest("_picops/manifests/uploads/b.png.json").source_etag == ETAG  # unquoted
+    assert all(line["event_name"] == "picops:backfill" for line in h.outcomes()[1:]
+               if line["outcome"] == "skipped")
+
+
+def test_a_failing_key_does_not_stop_the_page(world, cos):
+    h = world()
+    h.ci.script = [("error", 400, "InvalidImageFormat")]
+    summary = h.handle(page("uploads/bad.jpg", "uploads/good.jpg"))
+    assert [r["outcome"] for r in summary["results"]] == ["failed", "processed"]
+
+
+@pytest.mark.parametrize("mutate, where", [
+    (lambda b: b.update(version=2), "picops_backfill.version: version 2 is not supported"),
+    (lambda b: b.update(bucket="uploads"), "picops_backfill.bucket: expected a bucket name"),
+    (lambda b: b.update(keys=[]), "picops_backfill.keys: empty list"),
+    (lambda b: b["keys"].append({"key": "x.jpg"}), "picops_backfill.keys[1].size: expected a "
+                                                   "byte count, got None"),
+    (lambda b: b["keys"].append({"key": "", "size": 1}), "picops_backfill.keys[1].key"),
+    (lambda b: b["keys"].append("x.jpg"), "picops_backfill.keys[1]: expected an object"),
+])
+def test_malformed_page_events_are_logged_like_malformed_cos_events(world, cos, mutate, where):
+    h = world()
+    event_ = page("uploads/a.jpg")
+    mutate(event_["picops_backfill"])
+    summary = h.handle(event_, context())
+    assert summary["error"]["code"] == "MalformedEvent"
+    assert summary["error"]["message"].startswith(where)
+    assert summary["results"] == [] and cos.requests == [] and h.ci.calls == []
+    (line,) = [ln for ln in h.lines if ln["message"] == "malformed event"]
+    assert line["level"] == "ERROR"
+
+
+def test_page_region_defaults_to_the_functions(world, cos):
+    h = world()
+    body = page("uploads/a.jpg")
+    del body["picops_backfill"]["region"]
+    summary = h.handle(body)
+    assert summary["counts"]["processed"] == 1
+
+
+def test_process_object_is_callable_directly(world, cos):
+    h = world()
+    log = h.processor.log
+    result = h.processor.process_object(SOURCE, "uploads/a.jpg", size=5, etag=ETAG,
+                                        region="ap-guangzhou", deadline=1e9, log=log)
+    assert result["outcome"] == "processed" and "index" not in result
+    again = h.processor.process_object(SOURCE, "uploads/a.jpg", size=5, etag=f'"{ETAG}"',
+                                       region="ap-guangzhou", deadline=1e9, log=log)
+    assert again["reason"] == "up_to_date"
+    gone = h.processor.delete_object(SOURCE, "uploads/a.jpg", region="ap-guangzhou",
+                                     deadline=1e9, log=log)
+    assert gone["outcome"] == "processed" and len(gone["deleted"]) == 2

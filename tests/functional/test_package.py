@@ -1,0 +1,273 @@
+"""The deployable package (``make package``) and the config sidecar it ships.
+
+Part 1, no build: ``load_config`` takes the document from ``picops.yaml.json``
+only when the sidecar's hash matches the YAML's bytes, never imports PyYAML
+then, and reports the same problems either way.
+
+Part 2, one build per session (it pip-installs the manylinux/cp39 wheels of
+requirements.txt, so the package index must be reachable): what the package
+holds and lacks, and the function imported from it by a clean interpreter
+(``-I -S``: no site-packages, only the package directory on sys.path), a
+``python3.9`` when one works, else the current interpreter.
+"""
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+import yaml
+
+from picops import config as config_module
+from picops.config import SIDECAR_FORMAT, SIDECAR_SUFFIX, build_sidecar, load_config
+from picops.errors import ConfigError
+from picops_cli import package
+
+EVENTS_DIR = Path(__file__).resolve().parents[1] / "events"
+
+CONFIG = textwrap.dedent("""\
+    routes:
+      - prefix: uploads/
+        suffixes: [.jpg, .png]
+        bucket: derived-1250000000
+        rules:
+          - fileid: /thumbs/{dir}/{stem}_400.webp
+            rule: imageMogr2/thumbnail/400x/format/webp
+""")
+
+# YAML-valid but wrong in several ways: every problem must come out the same way
+# whether the document was read from the YAML or from a sidecar.
+INVALID = textwrap.dedent("""\
+    routes:
+      - prefix: uploads/
+        colour: red
+        bucket: Derived
+        rules:
+          - fileid: /thumbs/{stem}/
+            rule: imageMogr2/thumbnial/400x
+      - prefix: uploads/
+        rules:
+          - fileid: /uploads/{name}
+            rule: imageView2/0/w/10
+""")
+
+
+def write_config(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "picops.yaml"
+    path.write_bytes(text.encode("utf-8"))
+    return path
+
+
+def write_sidecar(yaml_path: Path, document, digest: str = "") -> Path:
+    """A sidecar as the builder lays it out, with any document and hash."""
+    sidecar = Path(str(yaml_path) + SIDECAR_SUFFIX)
+    sidecar.write_text(json.dumps({
+        "picops_sidecar": SIDECAR_FORMAT,
+        "yaml_sha256": digest or hashlib.sha256(yaml_path.read_bytes()).hexdigest(),
+        "document": document}), encoding="utf-8")
+    return sidecar
+
+
+def prefixes(path: Path):
+    return [r.prefix for r in load_config(str(path)).routes]
+
+
+# --- part 1: the sidecar ------------------------------------------------------------------
+
+def test_build_sidecar_carries_the_document_and_the_yaml_hash(tmp_path):
+    path = write_config(tmp_path, CONFIG)
+    sidecar = json.loads(build_sidecar(path.read_bytes()))
+    assert sidecar == {"picops_sidecar": SIDECAR_FORMAT,
+                       "yaml_sha256": hashlib.sha256(CONFIG.encode()).hexdigest(),
+                       "document": yaml.safe_load(CONFIG)}
+
+
+def test_a_matching_sidecar_is_what_gets_loaded(tmp_path):
+    path = write_config(tmp_path, CONFIG)
+    doc = yaml.safe_load(CONFIG)
+    doc["routes"][0]["prefix"] = "from-the-sidecar/"  # tells the two sources apart
+    write_sidecar(path, doc)
+    config = load_config(str(path))
+    assert [r.prefix for r in config.routes] == ["from-the-sidecar/"]
+    assert config.source == str(path)
+
+
+def test_a_stale_sidecar_is_ignored_for_the_edited_yaml(tmp_path):
+    path = write_config(tmp_path, CONFIG)
+    Path(str(path) + SIDECAR_SUFFIX).write_text(build_sidecar(path.read_bytes()),
+                                                encoding="utf-8")
+    path.write_text(CONFIG.replace("uploads/", "photos/"), encoding="utf-8")  # edited later
+    assert prefixes(path) == ["photos/"]
+
+
+@pytest.mark.parametrize("content", [
+    b"{not json", b"\xff\xfe", b"[]", b'{"picops_sidecar": 99}',
+    json.dumps({"picops_sidecar": SIDECAR_FORMAT, "yaml_sha256": "0" * 64,
+                "document": {"routes": []}}).encode()])
+def test_a_damaged_or_foreign_sidecar_falls_back_to_the_yaml(tmp_path, content):
+    path = write_config(tmp_path, CONFIG)
+    Path(str(path) + SIDECAR_SUFFIX).write_bytes(content)
+    assert prefixes(path) == ["uploads/"]
+
+
+def test_without_a_sidecar_the_yaml_is_parsed(tmp_path):
+    assert prefixes(write_config(tmp_path, CONFIG)) == ["uploads/"]
+
+
+def test_the_same_problems_either_way(tmp_path):
+    yaml_only = write_config(tmp_path, INVALID)
+    with pytest.raises(ConfigError) as from_yaml:
+        load_config(str(yaml_only))
+    other = tmp_path / "with-sidecar"
+    other.mkdir()
+    with_sidecar = write_config(other, INVALID)
+    write_sidecar(with_sidecar, yaml.safe_load(INVALID))
+    with pytest.raises(ConfigError) as from_sidecar:
+        load_config(str(with_sidecar))
+    assert len(from_yaml.value.problems) >= 5
+    assert from_sidecar.value.problems == from_yaml.value.problems
+
+
+def test_the_builder_refuses_an_invalid_config(tmp_path):
+    with pytest.raises(ConfigError) as e:
+        build_sidecar(INVALID.encode(), source="picops.yaml")
+    assert "routes[0].colour" in str(e.value) and e.value.source == "picops.yaml"
+    with pytest.raises(ConfigError, match="duplicate key 'prefix'"):
+        build_sidecar(b"routes:\n  - prefix: a/\n    prefix: b/\n    rules: []\n")
+
+
+def test_no_sidecar_for_a_document_json_cannot_carry(monkeypatch):
+    # A valid config only holds strings, booleans, lists and mappings; the check
+    # guards later fields. Let any document pass validation to reach it.
+    monkeypatch.setattr(config_module, "validate_document", lambda doc, source="": None)
+    assert build_sidecar(b"when: 2024-01-01\n") is None      # a date
+    assert build_sidecar(b"1: one\n") is None                 # a non-string key
+    assert build_sidecar(b"a: [1, true, null]\n") is not None
+
+
+def test_loading_through_the_sidecar_never_imports_pyyaml(tmp_path):
+    path = write_config(tmp_path, CONFIG)
+    Path(str(path) + SIDECAR_SUFFIX).write_text(build_sidecar(path.read_bytes()),
+                                                encoding="utf-8")
+    code = ("import json, sys\nfrom picops.config import load_config\n"
+            "c = load_config(sys.argv[1])\n"
+            "print(json.dumps(['yaml' in sys.modules, [r.prefix for r in c.routes]]))")
+
+    def run():
+        out = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True,
+                             text=True, check=True)
+        return json.loads(out.stdout)
+
+    assert run() == [False, ["uploads/"]]
+    Path(str(path) + SIDECAR_SUFFIX).unlink()
+    assert run() == [True, ["uploads/"]]  # the same check sees the YAML path
+
+
+# --- part 2: the built package --------------------------------------------------------------
+
+FORBIDDEN = ("pytest", "_pytest", "hypothesis", "responses", "pyvips", "aiohttp", "click",
+             "rich", "picops_emulator", "picops_cli", "playwright", "PIL")
+
+
+@pytest.fixture(scope="session")
+def built(tmp_path_factory) -> Path:
+    return package.build(tmp_path_factory.mktemp("scf") / "package")
+
+
+@pytest.fixture(scope="session")
+def clean_python() -> str:
+    return package.find_python39() or sys.executable
+
+
+def _norm(name: str) -> str:
+    return name.lower().replace("-", "_").replace(".", "_")
+
+
+def test_package_holds_the_function_and_its_runtime_dependencies(built):
+    assert (built / "index.py").read_bytes() == (package.FUNCTION_DIR / "index.py").read_bytes()
+    assert (built / "picops" / "__init__.py").is_file()
+    assert (built / "picops" / "handler.py").is_file()
+    assert (built / "picops" / "grammar" / "parser.py").is_file()
+    yaml_bytes = (built / "picops.yaml").read_bytes()
+    assert yaml_bytes == (package.FUNCTION_DIR / "picops.yaml").read_bytes()
+    sidecar = json.loads((built / ("picops.yaml" + SIDECAR_SUFFIX)).read_text(encoding="utf-8"))
+    assert sidecar["yaml_sha256"] == hashlib.sha256(yaml_bytes).hexdigest()
+    assert sidecar["document"] == yaml.safe_load(yaml_bytes)
+
+    installed = {_norm(p.name[:-len(".dist-info")]) for p in built.glob("*.dist-info")}
+    wanted = set()
+    for line in package.read_requirements():
+        name, version = line.split("==")
+        wanted.add(_norm(f"{name}-{version}"))
+    assert wanted <= installed, f"missing: {sorted(wanted - installed)}"
+    assert len(installed) == len(wanted), f"not in requirements.txt: {installed - wanted}"
+    for module in ("qcloud_cos", "yaml", "requests", "urllib3", "xmltodict.py", "six.py",
+                   "Crypto", "crcmod"):
+        assert (built / module).exists(), module
+
+
+def test_package_holds_no_tests_tooling_or_foreign_bytecode(built):
+    names = {p.name for p in built.rglob("*")}
+    assert not names & {"tests", "test", "SelfTest", "conftest.py"}
+    assert not [p for p in built.rglob("test_*.py")]
+    top = {_norm(p.name.split("-")[0].split(".")[0]) for p in built.iterdir()}
+    assert not top & {_norm(f) for f in FORBIDDEN}, top & {_norm(f) for f in FORBIDDEN}
+    # Bytecode only for SCF's interpreter (when a python3.9 compiled it), never
+    # the build machine's, and never legacy .pyc beside the sources.
+    assert set(package.bytecode_tags(built)) <= {"cpython-39"}
+    assert all(p.parent.name == "__pycache__" for p in built.rglob("*.pyc"))
+
+
+CLEAN_RUN = """
+import json, os, sys
+sys.path.insert(0, sys.argv[1])
+import index
+malformed = index.main_handler({"hello": "world"}, {"request_id": "r1"})
+skipped = index.main_handler(json.loads(sys.argv[2]), {"request_id": "r2"})
+import sysconfig
+roots = tuple(os.path.realpath(p) + os.sep for p in (sys.argv[1], sysconfig.get_path("stdlib"),
+                                                      sysconfig.get_path("platstdlib")))
+outside = sorted(m for m, mod in list(sys.modules.items()) if getattr(mod, "__file__", None)
+                 and not os.path.realpath(mod.__file__).startswith(roots))
+print("RESULT " + json.dumps({
+    "version": list(sys.version_info[:2]), "malformed": malformed, "skipped": skipped,
+    "setup_error": str(index.PROCESSOR.setup_error or ""), "yaml": "yaml" in sys.modules,
+    "forbidden": sorted(m for m in sys.argv[3].split(",") if m in sys.modules),
+    "outside": outside, "site": [p for p in sys.path if "-packages" in p],
+    "index": index.__file__}))
+"""
+
+
+def test_a_clean_interpreter_runs_the_packaged_function(built, clean_python):
+    event = json.loads((EVENTS_DIR / "cos_put_real.json").read_text(encoding="utf-8"))
+    event["Records"][0]["cos"]["cosObject"]["key"] = "/1250000000/uploads/docs/readme.txt"
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+           "TENCENTCLOUD_SECRETID": "AKIDpackage", "TENCENTCLOUD_SECRETKEY": "sk",
+           "TENCENTCLOUD_SESSIONTOKEN": "tok", "TENCENTCLOUD_REGION": "ap-guangzhou",
+           "COS_ENDPOINT": "http://127.0.0.1:9"}
+    # -B as SCF's PYTHONDONTWRITEBYTECODE (ignored under -I): the package stays as built.
+    out = subprocess.run([clean_python, "-I", "-S", "-B", "-c", CLEAN_RUN, str(built),
+                          json.dumps(event), ",".join(FORBIDDEN)],
+                         env=env, capture_output=True, text=True, cwd=str(built.parent))
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    result = json.loads(lines[-1][len("RESULT "):])
+    logs = [json.loads(line) for line in lines[:-1]]
+
+    assert result["index"] == str(built / "index.py")
+    assert result["setup_error"] == ""
+    assert result["malformed"]["error"]["code"] == "MalformedEvent"
+    assert result["malformed"]["counts"] == {"processed": 0, "skipped": 0, "failed": 0}
+    assert result["skipped"]["counts"] == {"processed": 0, "skipped": 1, "failed": 0}
+    (record,) = result["skipped"]["results"]
+    assert (record["key"], record["reason"]) == ("docs/readme.txt", "no_route")
+    assert [line["message"] for line in logs if line["level"] == "ERROR"] == ["malformed event"]
+    assert any(line.get("outcome") == "skipped" for line in logs)
+    # Only the package and the standard library were imported, no tooling, and the
+    # shipped sidecar spared the cold start PyYAML.
+    assert result["outside"] == [] and result["site"] == [] and result["forbidden"] == []
+    assert result["yaml"] is False
