@@ -147,12 +147,14 @@ def _load_or_exit(config_path: Path):
 
 # Commands with heavier tooling (aiohttp, pyvips) import it inside their bodies,
 # so `picops validate` stays quick.
+from picops_cli.backfill import backfill  # noqa: E402
 from picops_cli.demo import demo  # noqa: E402
 from picops_cli.emulator_cmd import emulator  # noqa: E402
 from picops_cli.invoke import invoke  # noqa: E402
+from picops_cli.plan import plan  # noqa: E402
 from picops_cli.preview import preview  # noqa: E402
 
-for _command in (emulator, demo, invoke, preview):
+for _command in (emulator, demo, invoke, preview, backfill, plan):
     cli.add_command(_command)
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,0 +1,444 @@
+"""``picops backfill``: process the objects already in a bucket, as the function would.
+
+Usage::
+
+    picops backfill --bucket B [--prefix P] [--concurrency N] [--dry-run] [--limit N]
+                    [--rate R] [--config PATH] [--serverless PATH] [--region R] [--log PATH]
+    picops backfill --bucket B --fan-out FUNCTION [--page-size N] [--namespace NS]
+                    [--qualifier Q] ...
+
+What it does (the loop itself is :mod:`.backfill_runner`): it validates the routes
+config (grammar, fileids, loop safety; with a serverless.yml also that no trigger can
+fire on an output, but NOT that triggers cover the routes: backfill is how a bucket
+without a trigger gets processed), lists the bucket, routes every object with the
+function's own rules, reads each routed object's manifest and sends what is missing or
+stale (new object, changed ETag, changed rules hash) through the handler's
+``Processor.process_object``, ``--concurrency`` at a time, with at most ``--rate`` CI
+calls per second (slowing down when CI answers SlowDown).
+
+Output: a progress bar on stderr (rate, ETA); on stdout a summary table, then the same
+summary as one JSON line, last: ``{"processed": N, "up_to_date": N, "skipped": {reason:
+N}, "failed": {code: N}}``, counting this run only. ``--dry-run`` prints, instead, each
+object's changes (``+`` create, ``~`` replace, ``-`` delete, ``!`` refused), a table per
+route with the CI calls needed, and a JSON line with ``"dry_run": true``; it writes
+nothing anywhere (no CI call, no manifest, no checkpoint). ``--log PATH`` appends the
+handler's JSON outcome line for every processed object.
+
+Resuming: a checkpoint (:mod:`.backfill_checkpoint`, format documented there) under
+the user's cache directory, keyed by bucket, prefix and config, is written as the run
+goes and when Ctrl-C stops it (in-flight objects finish first); running the same
+command again resumes after it. A run that completes removes it.
+
+Fan-out (:mod:`.backfill_fanout`): with ``--fan-out FUNCTION`` the CLI only lists and
+routes, and invokes the deployed function asynchronously once per page of
+``--page-size`` keys; the function processes the page (skipping keys whose manifest is
+current). Credentials: ``TENCENTCLOUD_SECRETID``/``TENCENTCLOUD_SECRETKEY`` (and
+``TENCENTCLOUD_SESSIONTOKEN``), for the listing and the Invoke calls alike.
+
+Exit status: 0 nothing failed (and every dry run), 1 some objects failed (or the
+listing or an invocation failed), 2 usage or config errors (every problem listed),
+130 interrupted by Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import sys
+import threading
+from pathlib import Path
+from typing import Any, Callable, Dict, List, Optional, TextIO
+
+import click
+from rich.console import Console
+from rich.progress import (BarColumn, MofNCompleteColumn, Progress, ProgressColumn,
+                           TextColumn, TimeRemainingColumn)
+from rich.text import Text
+
+from picops import ci_client, constants, loopsafety
+from picops.config import Config, bucket_problem, load_config
+from picops.errors import ConfigError, PicopsError, Problem
+from picops.logs import JsonLogger
+
+from . import backfill_runner as runner
+from .backfill_checkpoint import CheckpointStore
+from .backfill_plan import plan_lines, render_plan_table
+from .backfill_ratelimit import RateLimitedClient, RateLimiter
+from .backfill_scope import config_fingerprint
+from .backfill_summary import render_table
+
+DEFAULT_SERVERLESS = Path("serverless.yml")
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+#: --fan-out prints a progress line every this many pages.
+PAGES_PER_LINE = 50
+#: Columns the progress line needs before its tally (label, bar, 123456/123456, rate, ETA).
+TALLY_OFFSET = 64
+
+#: Called in the main thread with every object's outcome. A test seam: the tests append a
+#: hook raising KeyboardInterrupt to play Ctrl-C at a chosen point.
+result_hooks: List[Callable[[runner.ObjectOutcome], None]] = []
+
+
+class UsageProblems(Exception):
+    """Every usage/config problem found before any work starts (exit 2)."""
+
+    def __init__(self, problems: List[Problem]):
+        super().__init__(f"{len(problems)} problem(s)")
+        self.problems = problems
+
+
+def default_config_path() -> Path:
+    env = os.environ.get(constants.ENV_CONFIG)
+    return Path(env) if env else Path("functions") / "image_processor" / "picops.yaml"
+
+
+def cache_dir() -> Path:
+    """Where checkpoints live: ``platformdirs.user_cache_dir("picops")``."""
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("picops"))
+
+
+# --- checks shared with `picops plan` ---------------------------------------------------
+
+def load_checked_config(path: Path, serverless: Optional[Path],
+                        problems: List[Problem]) -> Optional[Config]:
+    """The validated config, or None with its problems added (each prefixed by the file).
+
+    With ``serverless`` (a path that must exist), the loop-safety proof also runs against
+    its triggers (:func:`picops.loopsafety.check_watched`); trigger coverage is not
+    required.
+    """
+    config = None
+    try:
+        config = load_config(str(path))
+    except ConfigError as e:
+        problems.extend(Problem(_where(path, p.where), p.message) for p in e.problems)
+    if serverless is not None:
+        from picops_emulator.triggers.loader import load_serverless
+
+        if not serverless.exists():
+            problems.append(Problem(str(serverless), "not found"))
+        else:
+            try:
+                spec = load_serverless(serverless)
+            except ConfigError as e:
+                problems.extend(Problem(_where(serverless, p.where), p.message)
+                                for p in e.problems)
+            else:
+                if config is not None:
+                    problems.extend(Problem(_where(path, p.where), p.message)
+                                    for p in loopsafety.check_watched(config, spec.triggers))
+    return config if not problems else None
+
+
+def _where(path: Path, where: str) -> str:
+    return f"{path}: {where}" if where else str(path)
+
+
+def resolve_serverless(path: Optional[Path]) -> Optional[Path]:
+    """The serverless.yml to check: the one given, else ./serverless.yml when present."""
+    if path is not None:
+        return path
+    return DEFAULT_SERVERLESS if DEFAULT_SERVERLESS.exists() else None
+
+
+def resolve_region(region: Optional[str], serverless: Optional[Path],
+                   problems: List[Problem]) -> str:
+    """--region, else $TENCENTCLOUD_REGION, else serverless.yml's region."""
+    if region:
+        return region
+    if os.environ.get(constants.ENV_REGION):
+        return os.environ[constants.ENV_REGION]
+    if serverless is not None and serverless.exists():
+        from picops_emulator.triggers.loader import load_serverless
+
+        try:
+            spec = load_serverless(serverless)
+        except ConfigError:
+            pass  # reported by load_checked_config
+        else:
+            if spec.region:
+                return spec.region
+    problems.append(Problem("--region", f"no region: pass --region, set "
+                                        f"{constants.ENV_REGION}, or keep a serverless.yml"))
+    return ""
+
+
+def check_target(bucket: str, problems: List[Problem]) -> None:
+    why = bucket_problem(bucket)
+    if why:
+        problems.append(Problem("--bucket", why))
+
+
+def report_usage(problems: List[Problem]) -> None:
+    for p in problems:
+        click.echo(f"error: {p}", err=True)
+    click.echo(f"{len(problems)} problem(s) found; nothing was done", err=True)
+
+
+# --- progress ---------------------------------------------------------------------------
+
+class _RateColumn(ProgressColumn):
+    def render(self, task: Any) -> Text:
+        speed = task.finished_speed or task.speed
+        if not speed:
+            return Text("-- obj/s")
+        return Text(f"{speed:.0f} obj/s" if speed >= 10 else f"{speed:.1f} obj/s")
+
+
+class ProgressView:
+    """The rich progress bar, fed by :class:`.backfill_runner.Backfill`'s progress calls."""
+
+    def __init__(self, console: Console, label: str):
+        self._console = console
+        self._progress = Progress(TextColumn("{task.description}"), BarColumn(bar_width=12),
+                                  MofNCompleteColumn(), _RateColumn(), TextColumn("ETA"),
+                                  TimeRemainingColumn(), TextColumn("{task.fields[tally]}"),
+                                  console=console, transient=False,
+                                  # stdout is the report, wherever it is redirected
+                                  redirect_stdout=False, redirect_stderr=False)
+        self._label = label
+        self._task = self._progress.add_task(f"{label}…", total=None, tally="")
+        self._lock = threading.Lock()
+
+    def __enter__(self) -> "ProgressView":
+        self._progress.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._progress.stop()
+
+    def update(self, state: runner.Progress) -> None:
+        s = state.summary
+        parts = [("processed", s.processed), ("current", s.up_to_date),
+                 ("skipped", sum(s.skipped.values())), ("failed", s.failures)]
+        tally = " · ".join(f"{name} {n}" for name, n in parts if n)
+        # on a narrow terminal the tally is cut, never the numbers before it
+        room = self._console.width - TALLY_OFFSET
+        if len(tally) > room:
+            tally = tally[:max(0, room - 1)] + "…" if room > 1 else ""
+        desc = self._label if state.listing_complete else f"{self._label}…"
+        with self._lock:
+            self._progress.update(self._task, completed=state.done, total=max(state.listed,
+                                                                               state.done),
+                                  description=desc, tally=tally)
+
+
+# --- the command ------------------------------------------------------------------------
+
+@click.command()
+@click.option("--bucket", required=True, help="the bucket to backfill (name-appid)")
+@click.option("--prefix", default="", help="only keys starting with this")
+@click.option("--concurrency", type=click.IntRange(min=1, max=64), default=4, show_default=True,
+              help="objects processed at once")
+@click.option("--dry-run", is_flag=True, help="print the plan; write nothing anywhere")
+@click.option("--limit", type=click.IntRange(min=1), default=None,
+              help="process at most N objects this run, then stop (a rerun continues)")
+@click.option("--rate", type=click.FloatRange(min=0, min_open=True), default=100.0,
+              show_default=True, help="at most R CI calls per second (CI's account limit)")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
+              default=None, help="routes config (default: $PICOPS_CONFIG, else "
+                                 "functions/image_processor/picops.yaml)")
+@click.option("--serverless", "serverless_path",
+              type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="also prove no trigger in this serverless.yml fires on an output "
+                   "(default: ./serverless.yml when present)")
+@click.option("--region", default=None,
+              help="the bucket's region (default: $TENCENTCLOUD_REGION, else serverless.yml's)")
+@click.option("--log", "log_path", type=click.Path(dir_okay=False, path_type=Path),
+              default=None, help="append the handler's JSON outcome lines here")
+@click.option("--fan-out", "fan_out", metavar="FUNCTION", default=None,
+              help="invoke this deployed SCF function once per page of keys instead of "
+                   "processing here")
+@click.option("--page-size", type=click.IntRange(min=1, max=1000), default=None,
+              help="keys per page event with --fan-out (default 20; size it to the "
+                   "function's timeout)")
+@click.option("--namespace", default="default", show_default=True,
+              help="SCF namespace of --fan-out's function")
+@click.option("--qualifier", default="$LATEST", show_default=True,
+              help="version or alias of --fan-out's function")
+def backfill(bucket: str, prefix: str, concurrency: int, dry_run: bool, limit: Optional[int],
+             rate: float, config_path: Optional[Path], serverless_path: Optional[Path],
+             region: Optional[str], log_path: Optional[Path], fan_out: Optional[str],
+             page_size: Optional[int], namespace: str, qualifier: str) -> None:
+    """Process the objects already in a bucket: what is missing or stale, as the function would."""
+    problems: List[Problem] = []
+    serverless = resolve_serverless(serverless_path)
+    config = load_checked_config(config_path or default_config_path(), serverless, problems)
+    check_target(bucket, problems)
+    region = resolve_region(region, serverless, problems)
+    problems.extend(ci_client.env_problems(os.environ))
+    if page_size is not None and not fan_out:
+        problems.append(Problem("--page-size", "only means something with --fan-out"))
+    if fan_out:
+        for name, value in (("--limit", limit), ("--log", log_path)):
+            if value is not None:
+                problems.append(Problem(name, "not used with --fan-out: the function "
+                                              "processes the pages and logs each object"))
+    if problems:
+        report_usage(problems)
+        sys.exit(EXIT_USAGE)
+    if not config.manifests.enabled:
+        click.echo("warning: manifests are off in this config: nothing can be found up to "
+                   "date, so every routed object is processed again", err=True)
+    if fan_out:
+        sys.exit(_fan_out(config, bucket, prefix, region, fan_out, page_size, rate, namespace,
+                          qualifier, dry_run))
+    options = runner.RunOptions(bucket=bucket, region=region, prefix=prefix,
+                                concurrency=concurrency, limit=limit, dry_run=dry_run)
+    sys.exit(run_backfill(config, options, rate=rate, log_path=log_path))
+
+
+def run_backfill(config: Config, options: runner.RunOptions, *, rate: float,
+                 log_path: Optional[Path] = None, env: Optional[Dict[str, str]] = None,
+                 out: Optional[Console] = None, err: Optional[Console] = None) -> int:
+    """Run one backfill (or dry run) and print its report; returns the exit status."""
+    env = dict(os.environ if env is None else env)
+    out = out or Console(soft_wrap=True, emoji=False)
+    err = err or Console(stderr=True, emoji=False)
+    limiter = RateLimiter(rate)
+    calls = itertools.count()
+
+    def cos_client() -> Any:
+        return ci_client.make_cos_client(env, options.region)
+
+    log_stream: Optional[TextIO] = None
+    logger: Optional[JsonLogger] = None
+    processor_factory = None
+    if not options.dry_run:
+        from picops.handler import Processor
+
+        def limited(env_: Any, region: str) -> Any:
+            return RateLimitedClient(ci_client.make_cos_client(env_, region), limiter,
+                                     on_call=lambda: next(calls))
+
+        log_stream = open(log_path, "a", encoding="utf-8") if log_path else open(os.devnull, "w")
+        logger = JsonLogger(stream=log_stream)
+
+        def processor_factory() -> Any:
+            return Processor(config, env, client_factory=limited, logger=logger)
+
+    checkpoint = None
+    if not options.dry_run:
+        checkpoint = CheckpointStore(cache_dir(), options.bucket, options.prefix,
+                                     config_fingerprint(config))
+    hooks: List[Callable[[runner.ObjectOutcome], None]] = []
+    if options.dry_run:
+        # Both on one terminal: through the progress bar's console, which prints above the
+        # bar instead of through it. Otherwise stdout, wherever it goes.
+        lines = err if out.is_terminal and err.is_terminal else out
+
+        def show(outcome: runner.ObjectOutcome) -> None:
+            if outcome.plan is not None:
+                for line in plan_lines(outcome.plan):
+                    lines.print(line, markup=False, highlight=False, soft_wrap=True)
+        hooks.append(show)
+    hooks.extend(result_hooks)
+    label = "planning" if options.dry_run else "backfill"
+    try:
+        with ProgressView(err, label) as view:
+            job = runner.Backfill(config, options, client_factory=cos_client,
+                                  processor_factory=processor_factory, checkpoint=checkpoint,
+                                  log=logger,
+                                  on_progress=view.update, on_result=hooks)
+            if checkpoint is not None:
+                err.print(f"checkpoint: {checkpoint.path}", markup=False, highlight=False)
+            result = job.run()
+    finally:
+        if log_stream is not None:
+            log_stream.close()
+    return report(result, out, err, rate=rate, ci_calls=next(calls), limiter=limiter)
+
+
+def report(result: runner.RunResult, out: Console, err: Console, *, rate: float,
+           ci_calls: int, limiter: RateLimiter) -> int:
+    if result.checkpoint_warning:
+        err.print(f"warning: {result.checkpoint_warning}", markup=False, highlight=False)
+    if result.resumed_after:
+        err.print(f"resumed after {result.resumed_after!r} ({result.done_before} object(s) "
+                  "done by earlier runs; the summary counts this run only)", markup=False,
+                  highlight=False)
+    if result.plan is not None:
+        out.print(render_plan_table(result.plan, rate=rate))
+    else:
+        out.print(render_table(result.summary))
+        err.print(f"{ci_calls} CI call(s) made; rate ceiling {rate:g}/s"
+                  + (f", slowed down {limiter.slowdowns} time(s) on SlowDown"
+                     if limiter.slowdowns else ""), markup=False, highlight=False)
+    for key, code, message in result.summary.examples:
+        err.print(f"failed: {key}: {code}: {message}", markup=False, highlight=False)
+    status = EXIT_OK
+    if result.error is not None:
+        e = result.error
+        text = f"{e.code}: {e.message}" if isinstance(e, PicopsError) else repr(e)
+        err.print(f"error: {text}", markup=False, highlight=False)
+        status = EXIT_FAILED
+    if result.interrupted:
+        err.print("interrupted: in-flight objects finished; run the same command again to "
+                  "resume", markup=False, highlight=False)
+        status = EXIT_INTERRUPTED
+    elif result.limited:
+        err.print("stopped at --limit; run the same command again to continue",
+                  markup=False, highlight=False)
+    if result.plan is not None:
+        out.out(json.dumps(result.plan.to_json(), ensure_ascii=False), highlight=False)
+        return status
+    out.out(result.summary.json_line(), highlight=False)
+    if status == EXIT_OK and result.summary.failures:
+        status = EXIT_FAILED
+    return status
+
+
+def _fan_out(config: Config, bucket: str, prefix: str, region: str, function: str,
+             page_size: Optional[int], rate: float, namespace: str, qualifier: str,
+             dry_run: bool) -> int:
+    from .backfill_fanout import DEFAULT_PAGE_SIZE, FanOut, scf_invoker
+
+    err = Console(stderr=True, emoji=False)
+    env = dict(os.environ)
+    sent: List[Dict[str, Any]] = []
+    if dry_run:
+        def invoke(event: Dict[str, Any]) -> str:
+            sent.append(event)
+            return ""
+    else:
+        try:
+            invoke = scf_invoker(function, region, namespace=namespace, qualifier=qualifier,
+                                 env=env)
+        except ConfigError as e:
+            report_usage(list(e.problems))
+            return EXIT_USAGE
+    checkpoint = None if dry_run else CheckpointStore(
+        cache_dir(), bucket, prefix, "fan-out:" + function + ":" + config_fingerprint(config))
+    job = FanOut(config, ci_client.make_cos_client(env, region), invoke, bucket=bucket,
+                 region=region, prefix=prefix, page_size=page_size or DEFAULT_PAGE_SIZE,
+                 rate=rate, checkpoint=checkpoint, on_page=_page_printer(err, dry_run))
+    result = job.run()
+    status = EXIT_OK
+    if result.error is not None:
+        err.print(f"error: {result.error.message}", markup=False, highlight=False)
+        status = EXIT_FAILED
+    if result.resumed_after:
+        err.print(f"resumed after {result.resumed_after!r}", markup=False, highlight=False)
+    if dry_run:
+        err.print(f"dry run: {result.pages} page event(s) would be sent to {function}; "
+                  "nothing was invoked", markup=False, highlight=False)
+    if result.interrupted:
+        err.print("interrupted: run the same command again to send the remaining pages",
+                  markup=False, highlight=False)
+        status = EXIT_INTERRUPTED
+    click.echo(json.dumps(result.to_json(function), ensure_ascii=False))
+    return status
+
+
+def _page_printer(err: Console, dry_run: bool) -> Callable[[Any], None]:
+    """A line for the first page, then one per :data:`PAGES_PER_LINE` pages."""
+    verb = "would be sent" if dry_run else "sent"
+
+    def show(result: Any) -> None:
+        if result.pages == 1 or result.pages % PAGES_PER_LINE == 0:
+            err.print(f"{result.pages} page(s), {result.keys} key(s) {verb}", markup=False,
+                      highlight=False)
+    return show

@@ -1,0 +1,376 @@
+"""The backfill loop: list, route, read manifests, process what is stale, in parallel.
+
+Contract of :meth:`Backfill.run`:
+
+* A lister thread pages through the bucket (:mod:`.backfill_listing`), a bounded number
+  of pages ahead, starting after the checkpoint's watermark when there is one. The
+  manifest prefix is not listed (the listing jumps over it), so manifests are neither
+  examined nor counted.
+* The main thread takes objects in key order. Those the function would not process
+  (:func:`.backfill_scope.skip_reason`) are counted as skipped at once. The others go
+  to a pool of ``concurrency`` workers, at most ``2 * concurrency`` in flight. A worker
+  reads the object's manifest; when it is current (same ETag, same rules hash) the
+  object is *up to date* and nothing is sent to CI. (With manifests off in the config,
+  nothing is ever up to date: every routed object is processed.) Otherwise the worker calls
+  ``Processor.process_object`` (the function's own per-object path: CI calls in
+  batches of five rules, manifest written, outputs the rules no longer make deleted),
+  or, in a dry run, only computes the plan (:mod:`.backfill_plan`).
+* Each worker thread has its own Processor and SDK clients (built by the factories), so
+  no requests session is shared between threads.
+* ``limit``: at most this many objects are sent to processing (or planned); the next
+  stale object is *deferred* (not counted, not done) and the run stops after the
+  in-flight ones, keeping its checkpoint.
+* Ctrl-C (``KeyboardInterrupt`` in the main thread): nothing new starts, in-flight
+  objects finish and are counted, the checkpoint is written, and the result says
+  ``interrupted``. A second Ctrl-C stops waiting (objects still running finish before
+  the interpreter exits; the checkpoint only covers what was seen done).
+* Checkpoint (:mod:`.backfill_checkpoint`): written as the watermark moves (throttled)
+  and when a run stops early; removed when the run completes (listing exhausted, every
+  object done). A dry run never reads or writes one.
+* An exception while examining one object (a bug, a manifest that cannot be read, a
+  network error) fails only that object, with the error's ``code`` as its reason.
+* ``on_result`` callables run in the main thread after each outcome is counted (tests
+  raise ``KeyboardInterrupt`` from one to play Ctrl-C).
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from typing import Any, Callable, Dict, Iterator, Optional, Sequence
+
+from picops import manifest, manifest_store, routing
+from picops.errors import PicopsError
+
+from .backfill_checkpoint import CheckpointStore, DoneTracker
+from .backfill_listing import MAX_KEYS, ListedObject, list_pages
+from .backfill_plan import ObjectPlan, PlanTally, plan_object
+from .backfill_scope import manifest_prefix, skip_reason
+from .backfill_summary import Summary
+
+#: Seconds one object may take (CI calls and their retries), like a function's timeout.
+OBJECT_BUDGET_S = 120.0
+#: How often the main thread wakes to refresh the progress view while waiting.
+REFRESH_S = 0.25
+
+PROCESSED, UP_TO_DATE, SKIPPED, FAILED, PLANNED, DEFERRED = (
+    "processed", "up_to_date", "skipped", "failed", "planned", "deferred")
+
+
+@dataclass(frozen=True)
+class ObjectOutcome:
+    key: str
+    kind: str                    # one of PROCESSED ... DEFERRED
+    reason: str = ""             # skip reason or error code
+    message: str = ""
+    route: str = ""
+    plan: Optional[ObjectPlan] = None
+    result: Optional[Dict[str, Any]] = None  # the handler's outcome dict, when it ran
+
+
+@dataclass
+class RunOptions:
+    bucket: str
+    region: str
+    prefix: str = ""
+    concurrency: int = 4
+    limit: Optional[int] = None
+    dry_run: bool = False
+    object_budget_s: float = OBJECT_BUDGET_S
+    page_size: int = MAX_KEYS
+    lookahead_pages: int = 8
+
+
+@dataclass
+class RunResult:
+    summary: Summary
+    plan: Optional[PlanTally]
+    completed: bool
+    interrupted: bool = False
+    limited: bool = False
+    error: Optional[BaseException] = None   # the listing failed
+    resumed_after: str = ""
+    done_before: int = 0                    # objects done by earlier runs
+    checkpoint_warning: str = ""
+
+
+@dataclass
+class Progress:
+    """What a progress view is told after each outcome and while waiting."""
+
+    listed: int = 0
+    listing_complete: bool = False
+    done: int = 0
+    summary: Summary = field(default_factory=Summary)
+
+
+class Backfill:
+    def __init__(self, config: Any, options: RunOptions, *,
+                 client_factory: Callable[[], Any],
+                 processor_factory: Optional[Callable[[], Any]] = None,
+                 checkpoint: Optional[CheckpointStore] = None,
+                 log: Any = None,
+                 on_progress: Optional[Callable[[Progress], None]] = None,
+                 on_result: Sequence[Callable[[ObjectOutcome], None]] = (),
+                 clock: Callable[[], float] = time.monotonic):
+        if processor_factory is None and not options.dry_run:
+            raise ValueError("a backfill that processes needs a processor_factory")
+        self.config = config
+        self.options = options
+        self.manifests = manifest_prefix(config)
+        self._client_factory = client_factory
+        self._processor_factory = processor_factory
+        self._checkpoint = None if options.dry_run else checkpoint
+        self._log = log
+        self._on_progress = on_progress
+        self._on_result = tuple(on_result)
+        self._clock = clock
+        self._local = threading.local()
+        self._gate = _Gate(options.limit)
+        self._hashes: Dict[int, str] = {}
+        self.summary = Summary()
+        self.plan = PlanTally() if options.dry_run else None
+
+    # --- the main thread ------------------------------------------------------------
+
+    def run(self) -> RunResult:
+        tracker, result = DoneTracker(), RunResult(summary=self.summary, plan=self.plan,
+                                                   completed=False)
+        if self._checkpoint is not None:
+            cp, result.checkpoint_warning = self._checkpoint.load()
+            if cp is not None:
+                tracker = DoneTracker(cp.done_through, cp.objects_done)
+                result.resumed_after, result.done_before = cp.done_through, cp.objects_done
+        lister = _Lister(self._client_factory, self.options.bucket, self.options.prefix,
+                         tracker.done_through, self.options.page_size,
+                         self.options.lookahead_pages, exclude=self.manifests)
+        state = Progress(summary=self.summary)
+        in_flight: Dict[Future, int] = {}
+        window = 2 * max(1, self.options.concurrency)
+        pool = ThreadPoolExecutor(max_workers=max(1, self.options.concurrency),
+                                  thread_name_prefix="picops-backfill")
+        lister.start()
+        stopped = False
+        try:
+            try:
+                for obj in lister:
+                    if self._gate.exhausted:
+                        stopped = True
+                        break
+                    seq = tracker.add(obj.key)
+                    reason = skip_reason(self.config, self.options.bucket, obj.key, obj.size)
+                    if reason is not None:
+                        self._record(tracker, seq, ObjectOutcome(obj.key, SKIPPED, reason),
+                                     lister, state)
+                        continue
+                    while len(in_flight) >= window:
+                        self._collect(in_flight, tracker, lister, state)
+                    in_flight[pool.submit(self._examine, obj)] = seq
+            except PicopsError as e:  # the listing failed: keep what was done
+                result.error = e
+                stopped = True
+            while in_flight:
+                self._collect(in_flight, tracker, lister, state)
+        except KeyboardInterrupt:
+            result.interrupted = True
+            lister.stop()
+            try:
+                while in_flight:
+                    self._collect(in_flight, tracker, lister, state,
+                                  hooks=False)
+            except KeyboardInterrupt:
+                pass  # a second Ctrl-C: stop waiting; the checkpoint covers what is done
+        finally:
+            lister.stop()
+            pool.shutdown(wait=not result.interrupted, cancel_futures=True)
+        result.limited = self._gate.exhausted
+        result.completed = (not stopped and not result.interrupted and not result.limited
+                            and result.error is None and lister.finished
+                            and tracker.pending == 0)
+        if self._checkpoint is not None:
+            if result.completed:
+                self._checkpoint.remove()
+            else:
+                self._checkpoint.save(tracker, force=True)
+        state.listed, state.listing_complete = lister.count, lister.finished
+        self._notify(state)
+        return result
+
+    def _collect(self, in_flight: Dict[Future, int], tracker: DoneTracker, lister: "_Lister",
+                 state: Progress, hooks: bool = True) -> None:
+        done, _ = wait(list(in_flight), timeout=REFRESH_S, return_when=FIRST_COMPLETED)
+        if not done:
+            state.listed, state.listing_complete = lister.count, lister.finished
+            self._notify(state)
+        for fut in done:
+            seq = in_flight.pop(fut)
+            self._record(tracker, seq, fut.result(), lister, state, hooks=hooks)
+
+    def _record(self, tracker: DoneTracker, seq: int, outcome: ObjectOutcome,
+                lister: "_Lister", state: Progress, hooks: bool = True) -> None:
+        kind = outcome.kind
+        if kind == DEFERRED:
+            return  # not done: the watermark stays before it
+        if kind == PROCESSED:
+            self.summary.add_processed()
+        elif kind == UP_TO_DATE:
+            self.summary.add_up_to_date()
+            if self.plan is not None:
+                self.plan.add_up_to_date(outcome.route)
+        elif kind == SKIPPED:
+            self.summary.add_skipped(outcome.reason)
+        elif kind == FAILED:
+            self.summary.add_failed(outcome.key, outcome.reason, outcome.message)
+            if self.plan is not None:
+                self.plan.unreadable += 1
+        elif kind == PLANNED and self.plan is not None and outcome.plan is not None:
+            self.plan.add_plan(outcome.plan)
+        if tracker.finish(seq) and self._checkpoint is not None:
+            self._checkpoint.save(tracker)
+        state.done += 1
+        state.listed, state.listing_complete = lister.count, lister.finished
+        self._notify(state)
+        if hooks:
+            for hook in self._on_result:
+                hook(outcome)
+
+    def _notify(self, state: Progress) -> None:
+        if self._on_progress is not None:
+            self._on_progress(state)
+
+    # --- worker threads --------------------------------------------------------------
+
+    def _examine(self, obj: ListedObject) -> ObjectOutcome:
+        route = routing.match(self.config, obj.key)
+        prefix = route.prefix if route is not None else ""
+        try:
+            stored = None
+            if self.manifests is not None:
+                stored = manifest_store.read_manifest(self._client(), self.options.bucket,
+                                                      obj.key, self.manifests)
+            if manifest.is_current(stored, obj.etag, self._rules_hash(route)):
+                return ObjectOutcome(obj.key, UP_TO_DATE, route=prefix)
+            if not self._gate.take():
+                return ObjectOutcome(obj.key, DEFERRED, route=prefix)
+            if self.options.dry_run:
+                return ObjectOutcome(obj.key, PLANNED, route=prefix,
+                                     plan=plan_object(self.config, self.options.bucket,
+                                                      obj.key, stored))
+            result = self._processor().process_object(
+                self.options.bucket, obj.key, size=obj.size, etag=obj.etag,
+                region=self.options.region,
+                deadline=self._clock() + self.options.object_budget_s, log=self._log)
+        except Exception as e:  # fails this object only; the run goes on
+            code = e.code if isinstance(e, PicopsError) else "InternalError"
+            message = e.message if isinstance(e, PicopsError) else f"{type(e).__name__}: {e}"
+            return ObjectOutcome(obj.key, FAILED, reason=code, message=message, route=prefix)
+        return _from_result(obj.key, prefix, result)
+
+    def _rules_hash(self, route: Any) -> str:
+        h = self._hashes.get(route.index)
+        if h is None:
+            h = self._hashes[route.index] = manifest.rules_hash(route)
+        return h
+
+    def _client(self) -> Any:
+        client = getattr(self._local, "client", None)
+        if client is None:
+            client = self._local.client = self._client_factory()
+        return client
+
+    def _processor(self) -> Any:
+        proc = getattr(self._local, "processor", None)
+        if proc is None:
+            proc = self._local.processor = self._processor_factory()
+        return proc
+
+
+def _from_result(key: str, route: str, result: Dict[str, Any]) -> ObjectOutcome:
+    """The handler's outcome dict as an :class:`ObjectOutcome`."""
+    outcome = result.get("outcome")
+    if outcome == PROCESSED:
+        kind = UP_TO_DATE if result.get("from_manifest") else PROCESSED
+        return ObjectOutcome(key, kind, route=route, result=result)
+    if outcome == SKIPPED:
+        reason = str(result.get("reason") or "skipped")
+        kind = UP_TO_DATE if reason == UP_TO_DATE else SKIPPED
+        return ObjectOutcome(key, kind, reason=reason, route=route, result=result)
+    error = result.get("error") or {}
+    return ObjectOutcome(key, FAILED, reason=str(error.get("code") or "UnknownError"),
+                         message=str(error.get("message") or ""), route=route, result=result)
+
+
+class _Gate:
+    """At most ``limit`` passes (None: no limit); thread-safe."""
+
+    def __init__(self, limit: Optional[int]):
+        self._left = limit
+        self._lock = threading.Lock()
+        self.exhausted = False
+
+    def take(self) -> bool:
+        if self._left is None:
+            return True
+        with self._lock:
+            if self._left <= 0:
+                self.exhausted = True
+                return False
+            self._left -= 1
+            return True
+
+
+_END = object()
+
+
+class _Lister(threading.Thread):
+    """Pages through the bucket ahead of the main thread, into a bounded queue."""
+
+    def __init__(self, client_factory: Callable[[], Any], bucket: str, prefix: str,
+                 start_after: str, page_size: int, lookahead: int,
+                 exclude: Optional[str] = None):
+        super().__init__(name="picops-backfill-lister", daemon=True)
+        self._client_factory = client_factory
+        self._args = (bucket, prefix, start_after, page_size, exclude)
+        self._queue: "queue.Queue[Any]" = queue.Queue(maxsize=max(1, lookahead))
+        self._stop_event = threading.Event()
+        self.count = 0
+        self.finished = False
+        self.error: Optional[BaseException] = None
+
+    def run(self) -> None:
+        bucket, prefix, start_after, page_size, exclude = self._args
+        try:
+            client = self._client_factory()
+            for page in list_pages(client, bucket, prefix, start_after, page_size, exclude):
+                self.count += len(page.objects)
+                if not self._put(page.objects):
+                    return
+            self.finished = True
+        except BaseException as e:  # handed to the main thread
+            self.error = e
+        self._put(_END)
+
+    def _put(self, item: Any) -> bool:
+        while not self._stop_event.is_set():
+            try:
+                self._queue.put(item, timeout=REFRESH_S)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def stop(self) -> None:
+        self._stop_event.set()
+
+    def __iter__(self) -> Iterator[ListedObject]:
+        while True:
+            item = self._queue.get()
+            if item is _END:
+                if self.error is not None:
+                    raise self.error
+                return
+            yield from item
+
