@@ -14,7 +14,10 @@ Decisions on points the reference leaves UNCONFIRMED (keep them here):
 * ``fileid`` is taken literally (not URL- or Base64-decoded), as every SDK
   example sends it; resolution is ``picops.routing.resolve_ci_fileid``, the
   same function the handler uses to predict output keys.
-* An empty or missing ``rules`` list is valid and processes nothing.
+* An empty, missing or null ``rules`` list is valid and processes nothing; any other
+  non-list value is refused.
+* ``rules[].bucket`` absent or null means the source bucket; an empty string or a
+  non-string is refused rather than read as "the source bucket".
 * ``is_pic_info`` accepts 0/1 (and JSON booleans); anything else is an error.
 """
 
@@ -72,9 +75,14 @@ def parse_pic_operations(header: Optional[str], source_bucket: str,
     if info not in (0, 1) or (isinstance(info, float)):
         raise PicOperationsError(f"{where}.is_pic_info: must be 0 or 1, got {info!r}")
 
-    rules = doc.get("rules") or []
+    # Only an absent or null "rules" means "no rules": an empty object or string there is a
+    # malformed header, not a request to process nothing.
+    rules = doc.get("rules")
+    if rules is None:
+        rules = []
     if not isinstance(rules, list):
-        raise PicOperationsError(f"{where}.rules: must be a list")
+        raise PicOperationsError(
+            f"{where}.rules: must be a list of rules, got {type(rules).__name__}")
     if len(rules) > MAX_RULES:
         raise PicOperationsError(
             f"{where}.rules: {len(rules)} rules; CI allows at most {MAX_RULES} per request "
@@ -94,9 +102,14 @@ def _parse_rule(i: int, item: object, source_bucket: str, source_key: str) -> Ru
         value = item.get(name)
         if not isinstance(value, str) or not value:
             raise PicOperationsError(f"{where}.{name}: required, a non-empty string (-60950)")
-    bucket = item.get("bucket") or source_bucket
-    if not isinstance(bucket, str):
-        raise PicOperationsError(f"{where}.bucket: must be a string")
+    # null (what a client serialising an unset field sends) means the source bucket; any
+    # other value must name a bucket, so "" or 0 never silently writes into the source's.
+    bucket = item.get("bucket")
+    if bucket is None:
+        bucket = source_bucket
+    elif not isinstance(bucket, str) or not bucket:
+        raise PicOperationsError(
+            f"{where}.bucket: must be a non-empty bucket name (name-appid), got {bucket!r}")
     try:
         output_key = routing.resolve_ci_fileid(source_key, item["fileid"])
     except PicopsError as exc:

@@ -7,7 +7,8 @@ Implements :class:`picops_emulator.server.ci_hook.CiBackend`. For
 1. validate the header (:mod:`.pic_operations`; every rule parsed by the one
    grammar parser, fileids resolved by ``picops.routing``), check target buckets
    and expand ``style/<name>`` stages from the bucket's styles;
-2. run every rule on the imaging engine, in a thread pool sized to the cores
+2. check the source's stored size against CI's input limit (before reading it),
+   then run every rule on the imaging engine, in a thread pool sized to the cores
    (libvips releases the GIL, so rules and requests really run in parallel);
 3. only when every rule succeeded, store the outputs like any object (each
    commit fires its own ObjectChanged, one generation after the source) and
@@ -30,7 +31,7 @@ import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from functools import partial
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
 from aiohttp import web
 
@@ -38,10 +39,12 @@ from picops.errors import GrammarError
 from picops.grammar import Rule, parse
 
 from .. import imaging
+from ..imaging.limits import check_input_bytes
 from ..imaging.watermark_fetch import Fetch, bucket_fetcher
 from ..server.ci_hook import CiContext
 from ..server.errors import ERRORS, EmulatorError
 from ..server.xml import child_text, children, document, parse as parse_xml, xml_response
+from ..storage import ObjectMeta
 from .pic_operations import PicOperations, PicOperationsError, RuleRequest, parse_pic_operations
 from .upload_result import ImageInfoXml, ProcessedObject, build_upload_result
 
@@ -101,7 +104,8 @@ class CiService:
 
     async def _process(self, ctx: CiContext) -> web.StreamResponse:
         store = ctx.store
-        source = ctx.stored or await self._run(store.require_object, ctx.bucket, ctx.key)
+        if ctx.stored is None:  # a missing source is NoSuchKey, whatever the header says
+            await self._run(store.require_object, ctx.bucket, ctx.key)
         try:
             ops = parse_pic_operations(ctx.pic_operations, ctx.bucket, ctx.key)
         except PicOperationsError as exc:
@@ -114,7 +118,7 @@ class CiService:
                 raise EmulatorError("NoSuchBucket", f"Pic-Operations.rules[{r.index}].bucket: "
                                                     f"bucket {r.bucket!r} does not exist")
 
-        data = await self._run(store.read_bytes, ctx.bucket, ctx.key)
+        source, data = await self._run(self._read_source, store, ctx.bucket, ctx.key)
         info = await self._run(self._probe, data) if ops.is_pic_info else None
         # watermark/1 reads its image from the source's own bucket only (CI's rule).
         home = await self._run(store.get_bucket, ctx.bucket)
@@ -140,6 +144,21 @@ class CiService:
         body = build_upload_result(bucket=ctx.bucket, region=ctx.region, key=ctx.key, etag=etag,
                                    image_info=info, objects=objects)
         return xml_response(body)
+
+    def _read_source(self, store, bucket: str, key: str) -> Tuple[ObjectMeta, bytes]:
+        """The source's metadata and body, of one and the same version.
+
+        CI limits the file size, so an object over it is refused from its stored size,
+        before a byte of it is read (a multi-GB object must not be pulled into memory
+        just to be refused).
+        """
+        meta, body = store.open_object(bucket, key)
+        with body:
+            try:
+                check_input_bytes(meta.size, self.limits)
+            except imaging.ImagingError as exc:
+                raise self._as_http_error(None, exc) from None
+            return meta, body.read()
 
     def _probe(self, data: bytes) -> ImageInfoXml:
         try:
