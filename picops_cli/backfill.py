@@ -9,7 +9,7 @@ Usage::
 
 What it does (the loop itself is :mod:`.backfill_runner`): it validates the routes
 config (grammar, fileids, loop safety; with a serverless.yml also that no trigger can
-fire on an output, but NOT that triggers cover the routes: backfill is how a bucket
+fire on an output or a manifest, but NOT that triggers cover the routes: backfill is how a bucket
 without a trigger gets processed), lists the bucket, routes every object with the
 function's own rules, reads each routed object's manifest and sends what is missing or
 stale (new object, changed ETag, changed rules hash) through the handler's
@@ -60,6 +60,7 @@ from picops import ci_client, constants, loopsafety
 from picops.config import Config, bucket_problem, load_config
 from picops.errors import ConfigError, PicopsError, Problem
 from picops.logs import JsonLogger
+from picops.serverless import check_manifest_triggers
 
 from . import backfill_runner as runner
 from .backfill_checkpoint import CheckpointStore
@@ -107,8 +108,9 @@ def load_checked_config(path: Path, serverless: Optional[Path],
     """The validated config, or None with its problems added (each prefixed by the file).
 
     With ``serverless`` (a path that must exist), the loop-safety proof also runs against
-    its triggers (:func:`picops.loopsafety.check_watched`); trigger coverage is not
-    required.
+    its triggers: no trigger may fire on an output (:func:`picops.loopsafety.check_watched`)
+    or on a manifest (:func:`picops.serverless.check_manifest_triggers`); trigger coverage
+    is not required.
     """
     config = None
     try:
@@ -130,6 +132,10 @@ def load_checked_config(path: Path, serverless: Optional[Path],
                 if config is not None:
                     problems.extend(Problem(_where(path, p.where), p.message)
                                     for p in loopsafety.check_watched(config, spec.triggers))
+                    # backfill writes manifests into the source bucket: no trigger may
+                    # watch them either
+                    problems.extend(check_manifest_triggers(spec.triggers, config,
+                                                            str(serverless)))
     return config if not problems else None
 
 
@@ -191,12 +197,14 @@ class _RateColumn(ProgressColumn):
 class ProgressView:
     """The rich progress bar, fed by :class:`.backfill_runner.Backfill`'s progress calls."""
 
-    def __init__(self, console: Console, label: str):
+    def __init__(self, console: Console, label: str,
+                 get_time: Optional[Callable[[], float]] = None):
+        # get_time: the clock rates and ETAs are computed with (tests pass a fake one)
         self._console = console
         self._progress = Progress(TextColumn("{task.description}"), BarColumn(bar_width=12),
                                   MofNCompleteColumn(), _RateColumn(), TextColumn("ETA"),
                                   TimeRemainingColumn(), TextColumn("{task.fields[tally]}"),
-                                  console=console, transient=False,
+                                  console=console, transient=False, get_time=get_time,
                                   # stdout is the report, wherever it is redirected
                                   redirect_stdout=False, redirect_stderr=False)
         self._label = label

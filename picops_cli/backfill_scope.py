@@ -2,9 +2,10 @@
 
 Contract (pure, no I/O):
 
-* :func:`skip_reason` applies the function's own rules to a listed object, in the
-  handler's order, so backfill processes exactly what an upload event would have:
-  ``manifest`` (the key is under the manifest prefix: picops's own bookkeeping),
+* :func:`skip_reason` applies the function's own rules to a listed object (the
+  handler's :func:`picops.routing.skip_reason`), so backfill processes exactly what an
+  upload event would have:
+  ``manifest_object`` (the key is under the manifest prefix: picops's own bookkeeping),
   ``folder_marker`` (key ends with ``/``), ``empty_object`` (0 bytes), ``loop_guard``
   (the key is an output of this config), ``no_route``. None means "route it".
 * :func:`manifest_prefix` is the config's manifest prefix (the default when the config
@@ -20,7 +21,7 @@ import hashlib
 import json
 from typing import Any, Optional
 
-from picops import loopsafety, manifest, routing
+from picops import manifest, routing
 
 FOLDER_MARKER, EMPTY_OBJECT, MANIFEST_OBJECT, LOOP_GUARD, NO_ROUTE = (
     "folder_marker", "empty_object", "manifest_object", "loop_guard", "no_route")
@@ -33,19 +34,12 @@ def manifest_prefix(config: Any) -> Optional[str]:
 
 
 def skip_reason(config: Any, bucket: str, key: str, size: int) -> Optional[str]:
-    """Why the function would not process ``key`` of ``bucket`` (None: it would)."""
-    if key.endswith("/"):
-        return FOLDER_MARKER
-    if size == 0:
-        return EMPTY_OBJECT
-    prefix = manifest_prefix(config)
-    if prefix is not None and manifest.under_manifest_prefix(key, prefix):
-        return MANIFEST_OBJECT
-    if loopsafety.is_derivative(config, key, bucket):
-        return LOOP_GUARD
-    if routing.match(config, key) is None:
-        return NO_ROUTE
-    return None
+    """Why the function would not process ``key`` of ``bucket`` (None: it would).
+
+    The handler's own function (:func:`picops.routing.skip_reason`), so backfill and
+    the function cannot disagree.
+    """
+    return routing.skip_reason(config, bucket, key, size)
 
 
 def config_fingerprint(config: Any) -> str:

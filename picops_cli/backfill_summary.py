@@ -4,8 +4,8 @@ Contract:
 
 * :class:`Summary` counts outcomes: ``processed``, ``up_to_date`` (its manifest matches
   the object's ETag and the route's rules hash: nothing sent to CI), ``skipped`` by
-  reason (``manifest``, ``folder_marker``, ``empty_object``, ``loop_guard``, ``no_route``,
-  and any reason the handler gives) and ``failed`` by reason (the error ``code``, e.g.
+  reason (``manifest_object``, ``folder_marker``, ``empty_object``, ``loop_guard``,
+  ``no_route``, and any reason the handler gives) and ``failed`` by reason (the error ``code``, e.g.
   ``InvalidImageFormat``). It keeps the first :data:`MAX_EXAMPLES` failures to show.
 * :meth:`Summary.to_json` is exactly
   ``{"processed": N, "up_to_date": N, "skipped": {reason: N}, "failed": {reason: N}}``

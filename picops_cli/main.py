@@ -8,7 +8,6 @@ Exit status: 0 success, 1 the work found problems (invalid config, failed
 objects), 2 usage errors (click's own).
 """
 
-import json
 import os
 import sys
 from pathlib import Path
@@ -38,7 +37,8 @@ config_option = click.option(
                        "functions/image_processor/picops.yaml)")
 serverless_option = click.option(
     "--serverless", "serverless_path", type=click.Path(dir_okay=False, path_type=Path),
-    default=DEFAULT_SERVERLESS, show_default=True, help="the Serverless Framework file")
+    default=None, help="the Serverless Framework file (default: ./serverless.yml; when the "
+                       "default is absent its checks are skipped, a given file must exist)")
 
 
 def _print_problems(problems: List[Problem]) -> None:
@@ -55,10 +55,12 @@ def cli() -> None:
 @cli.command()
 @config_option
 @serverless_option
-def validate(config_path: Optional[Path], serverless_path: Path) -> None:
+def validate(config_path: Optional[Path], serverless_path: Optional[Path]) -> None:
     """Check the routes config (and serverless.yml against it); list every problem."""
     config_path = config_path or default_config_path()
     problems: List[Problem] = []
+    given = serverless_path is not None
+    serverless_path = serverless_path or DEFAULT_SERVERLESS
     config = None
     try:
         config = load_config(str(config_path))
@@ -74,6 +76,9 @@ def validate(config_path: Optional[Path], serverless_path: Path) -> None:
             problems.extend(exc.problems)
         if spec is not None and config is not None:
             problems.extend(check_against_config(spec, config))
+    elif given:
+        # a mistyped --serverless must not quietly skip the trigger checks
+        problems.append(Problem(str(serverless_path), "not found"))
     else:
         click.echo(f"note: {serverless_path} not found; triggers not checked", err=True)
     if problems:
@@ -93,21 +98,25 @@ def validate(config_path: Optional[Path], serverless_path: Path) -> None:
 @config_option
 @serverless_option
 def explain(key: str, bucket: Optional[str], config_path: Optional[Path],
-            serverless_path: Path) -> None:
-    """Show the route for KEY, every output it would produce and the Pic-Operations sent."""
-    from picops import loopsafety, routing
+            serverless_path: Optional[Path]) -> None:
+    """Show the route for KEY, every output it would produce and the Pic-Operations sent.
+
+    Each Pic-Operations line is the header value byte for byte as the function sends
+    it (non-ASCII as \\u escapes). Outputs the function would refuse (a loop, a key
+    that cannot be written) are listed with ``!``: the record would fail.
+    """
+    from picops import routing
 
     config_path = config_path or default_config_path()
     config = _load_or_exit(config_path)
     if bucket is None:
-        bucket = _bucket_for(key, serverless_path)
+        bucket = _bucket_for(key, serverless_path or DEFAULT_SERVERLESS)
+    # The size is unknown here; anything else is decided as the function decides it.
+    reason = routing.skip_reason(config, bucket, key, None)
+    if reason is not None:
+        click.echo(f"{key}: skipped ({reason}): {SKIP_EXPLANATIONS[reason]}")
+        return
     route = routing.match(config, key)
-    if route is None:
-        click.echo(f"{key}: skipped (no_route): no route's prefix and suffix match this key")
-        return
-    if loopsafety.is_derivative(config, key, bucket=bucket):
-        click.echo(f"{key}: skipped (loop_guard): this key is an output of this config")
-        return
     plan = routing.plan(config, bucket, key)
     click.echo(f"key:    {key}")
     click.echo(f"bucket: {bucket}")
@@ -115,12 +124,29 @@ def explain(key: str, bucket: Optional[str], config_path: Optional[Path],
     click.echo("outputs:")
     for out in plan.outputs:
         click.echo(f"  {out.bucket}/{out.key}    <- {out.rule}")
+    for rejected in plan.rejected:
+        click.echo(f"  ! routes[{route.index}].rules[{rejected.rule_index}] -> "
+                   f"{rejected.bucket}: refused ({rejected.error.code}): "
+                   f"{rejected.error.message}")
     for i, call in enumerate(plan.calls, 1):
         click.echo(f"ci_image_process call {i}/{len(plan.calls)}: Pic-Operations:")
-        click.echo("  " + json.dumps(call, ensure_ascii=False))
+        click.echo("  " + routing.pic_operations_header(call))
+    if plan.rejected:
+        click.echo(f"the record would fail: {len(plan.rejected)} output(s) refused")
+
+
+#: What each skip reason of :func:`picops.routing.skip_reason` means, for ``explain``.
+SKIP_EXPLANATIONS = {
+    "folder_marker": "keys ending with '/' are folder markers, never images",
+    "empty_object": "the object is empty",
+    "manifest_object": "this key is under the manifest prefix, reserved for picops' manifests",
+    "loop_guard": "this key is an output of this config",
+    "no_route": "no route's prefix and suffix match this key",
+}
 
 
 def _bucket_for(key: str, serverless_path: Path) -> str:
+    """The bucket of the first serverless.yml upload trigger that fires for ``key``."""
     if serverless_path.exists():
         try:
             spec = load_serverless(serverless_path)
@@ -128,10 +154,9 @@ def _bucket_for(key: str, serverless_path: Path) -> str:
             _print_problems(list(exc.problems))
             sys.exit(1)
         for trig in spec.triggers:
-            if trig.enable and key.startswith(trig.prefix or "") and \
-                    key.lower().endswith((trig.suffix or "").lower()):
+            if trig.fires_on(key, constants.EVENT_CREATED_ANY):
                 return trig.bucket
-    raise click.UsageError("no serverless.yml trigger covers this key: pass --bucket")
+    raise click.UsageError("no serverless.yml upload trigger covers this key: pass --bucket")
 
 
 def _load_or_exit(config_path: Path):

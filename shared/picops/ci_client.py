@@ -21,7 +21,6 @@ Clock, sleep and the jitter source are parameters, so tests never wait.
 
 from __future__ import annotations
 
-import json
 import logging
 import random
 import time
@@ -38,7 +37,7 @@ from .constants import (BACKOFF_BASE_S, BACKOFF_CAP_S, CALL_TIMEOUT_S, ENV_COS_E
                         MIN_ATTEMPT_S)
 from .errors import CiError, ConfigError, Problem, TransientCiError
 from .results import match_outputs, normalize_upload_result
-from .routing import resolve_ci_fileid
+from .routing import pic_operations_header, resolve_ci_fileid
 
 #: Error codes that are worth retrying whatever their status.
 TRANSIENT_CODES = frozenset({"SlowDown", "InternalError", "ServiceUnavailable",
@@ -150,9 +149,7 @@ def process(client: CosS3Client, bucket: str, key: str, payload: dict, deadline:
             left (``code`` ``DeadlineExceeded`` when no attempt could start).
         The error's ``attempts`` attribute says how many calls were made.
     """
-    # ASCII JSON: non-ASCII keys travel as \\u escapes, which every JSON reader
-    # decodes, instead of raw UTF-8 bytes in an HTTP header.
-    header = json.dumps(payload, separators=(",", ":"))
+    header = pic_operations_header(payload)
     sent_keys = [resolve_ci_fileid(key, r["fileid"]) for r in payload.get("rules", ())]
     budget = getattr(client, "picops_session", None)
     attempt = 0

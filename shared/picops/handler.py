@@ -30,6 +30,9 @@ validates the routes config and checks the environment once. Then
     won, so its derivatives stay).
   - anything else (ObjectRestore ...): skipped, ``not_created``.
 
+* Every outcome line (and entry of the summary's ``results``) has ``bucket``,
+  ``key``, ``route`` (the matching route's prefix) and ``duration_ms``; a value
+  is null when unknown (a malformed record) or not applicable (no route).
 * Outcome ``processed`` when every output came back (or every listed output is
   deleted); ``failed`` otherwise, with ``error`` {code, message, status,
   retryable}. A manifest that cannot be read or parsed fails its record
@@ -69,7 +72,7 @@ import time
 import traceback
 from typing import Any, Callable, Dict, List, Mapping, NamedTuple, Optional, Sequence, Tuple
 
-from . import ci_client, loopsafety, routing
+from . import ci_client, routing
 from .config import Config, config_path, is_bucket_name, load_config
 from .constants import (CALL_TIMEOUT_S, DEFAULT_TIME_LIMIT_MS, ENV_FUNCTION_NAME, ENV_REGION,
                         SAFETY_MARGIN_FRACTION, SAFETY_MARGIN_MAX_S, SAFETY_MARGIN_MIN_S)
@@ -281,7 +284,7 @@ class Processor:
         t0 = self._clock()
         etag = _bare_etag(etag)
         head = _head(index, bucket, key)
-        reason = self._create_skip_reason(bucket, key, size)
+        reason = routing.skip_reason(self.config, bucket, key, size)
         if reason is not None:
             route = routing.match(self.config, key) if reason != "no_route" else None
             return self._emit(log, t0, dict(head, outcome=SKIPPED, reason=reason,
@@ -311,20 +314,6 @@ class Processor:
         if result["outcome"] == PROCESSED:
             self._run_hooks(record, result, log)
         return result
-
-    def _create_skip_reason(self, bucket: str, key: str, size: int) -> Optional[str]:
-        if key.endswith("/"):
-            return "folder_marker"
-        if size == 0:
-            return "empty_object"
-        settings = self.config.manifests
-        if settings.enabled and under_manifest_prefix(key, settings.prefix):
-            return "manifest_object"
-        if loopsafety.is_derivative(self.config, key, bucket):
-            return "loop_guard"
-        if routing.match(self.config, key) is None:
-            return "no_route"
-        return None
 
     def _run(self, record: CosRecord, plan: routing.Plan, deadline: float) -> Dict[str, Any]:
         """Send every call of the plan; gather outputs, the original info and errors."""
@@ -438,7 +427,9 @@ class Processor:
         """
         self._require_config()
         t0 = self._clock()
-        result = dict(_head(index, bucket, key), action="delete", event_name=event_name)
+        route = routing.match(self.config, key)
+        result = dict(_head(index, bucket, key), route=route.prefix if route else None,
+                      action="delete", event_name=event_name)
         settings = self.config.manifests
         reason = None
         if not settings.enabled:
@@ -528,6 +519,15 @@ class Processor:
                           error={"type": type(e).__name__, "message": str(e)})
 
     def _emit(self, log: JsonLogger, t0: float, result: Dict[str, Any]) -> Dict[str, Any]:
+        # Every outcome line has the same keys (issue 2), even when a malformed record
+        # or a bug left some unknown (null): a log query never meets a missing field.
+        for name in ("bucket", "key"):
+            result.setdefault(name, None)
+        if "route" not in result:
+            key = result["key"]
+            route = routing.match(self.config, key) \
+                if self.config is not None and isinstance(key, str) else None
+            result["route"] = route.prefix if route else None
         result["duration_ms"] = round((self._clock() - t0) * 1000.0, 1)
         outcome = result["outcome"]
         if outcome == FAILED:

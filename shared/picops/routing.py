@@ -2,21 +2,29 @@
 
 * :func:`match`: among the routes whose prefix and suffix match a key, the one
   with the longest prefix (validation guarantees there is no tie).
+* :func:`skip_reason`: why an uploaded object is not processed at all, in the
+  handler's order (``folder_marker``, ``empty_object``, ``manifest_object``,
+  ``loop_guard``, ``no_route``), or None. The handler, ``picops backfill`` and
+  ``picops explain`` all ask this one function.
 * :func:`render_fileid`: a fileid template filled in for one source key.
 * :func:`resolve_ci_fileid`: CI's rule turning a fileid into an object key. The
   emulator calls this same function, so the function and the emulator cannot
   disagree on where an output lands.
 * :func:`plan`: everything the handler sends for one object: the outputs, the
   ones refused, and the ``Pic-Operations`` payloads in calls of at most
-  ``CI_MAX_RULES_PER_CALL`` rules, in config order, ready for ``json.dumps``.
+  ``CI_MAX_RULES_PER_CALL`` rules, in config order.
+* :func:`pic_operations_header`: a payload as the exact ``Pic-Operations``
+  header value the handler sends (``picops explain`` prints the same string).
 """
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING, List, NamedTuple, Optional, Tuple
 
 from . import loopsafety
 from .constants import CI_MAX_RULES_PER_CALL
+from .manifest import under_manifest_prefix
 from .errors import OutputKeyError
 from .templates import Slot, key_fields, parse_template
 
@@ -69,6 +77,27 @@ def match(config: "Config", key: str) -> Optional["Route"]:
         if route.matches(key) and (best is None or len(route.prefix) > len(best.prefix)):
             best = route
     return best
+
+
+def skip_reason(config: "Config", bucket: str, key: str, size: Optional[int]) -> Optional[str]:
+    """Why object ``key`` of ``bucket`` (``size`` bytes; None = unknown) is skipped, or None.
+
+    The order matters and is the handler's: a folder marker or an empty object is
+    never an image; the manifest prefix is reserved whatever routes say; a key this
+    config could have written is a loop guarded against before routing.
+    """
+    if key.endswith("/"):
+        return "folder_marker"
+    if size == 0:
+        return "empty_object"
+    settings = config.manifests
+    if settings.enabled and under_manifest_prefix(key, settings.prefix):
+        return "manifest_object"
+    if loopsafety.is_derivative(config, key, bucket):
+        return "loop_guard"
+    if match(config, key) is None:
+        return "no_route"
+    return None
 
 
 def render_fileid(template: str, key: str) -> str:
@@ -179,3 +208,12 @@ def pic_operations(outputs: Tuple[Output, ...], source_bucket: str, pic_info: bo
             entry = {"bucket": o.bucket, "fileid": o.fileid, "rule": o.rule}
         rules.append(entry)
     return {"is_pic_info": 1 if pic_info else 0, "rules": rules}
+
+
+def pic_operations_header(payload: dict) -> str:
+    """The ``Pic-Operations`` header value for ``payload``, byte for byte as sent.
+
+    Compact ASCII JSON: non-ASCII keys travel as ``\\u`` escapes, which every JSON
+    reader decodes, instead of raw UTF-8 bytes in an HTTP header.
+    """
+    return json.dumps(payload, separators=(",", ":"))

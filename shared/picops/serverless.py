@@ -170,7 +170,7 @@ def check_against_config(spec: ServerlessSpec, config: "Config",
     problems = _uncovered(spec.triggers, config, source)
     problems.extend(_overlaps(spec.triggers, source))
     problems.extend(loopsafety.check_watched(config, spec.triggers))
-    problems.extend(_manifest_triggers(spec.triggers, config, source))
+    problems.extend(check_manifest_triggers(spec.triggers, config, source))
     return problems
 
 
@@ -218,8 +218,13 @@ def _overlaps(triggers: Tuple[CosTrigger, ...], source: str) -> List[Problem]:
     return problems
 
 
-def _manifest_triggers(triggers: Tuple[CosTrigger, ...], config: "Config",
-                       source: str) -> List[Problem]:
+def check_manifest_triggers(triggers: Tuple[CosTrigger, ...], config: "Config",
+                            source: str = DEFAULT_SOURCE) -> List[Problem]:
+    """Problems for enabled triggers (any event type) that can fire on a manifest key.
+
+    Part of :func:`check_against_config`, and run alone by ``picops backfill``, whose
+    manifest writes must not land in a watched prefix either.
+    """
     settings = getattr(config, "manifests", None)
     if settings is None or not settings.enabled:
         return []
@@ -364,4 +369,4 @@ def triggers_for(spec: ServerlessSpec, key: str,
 
 
 __all__ = ["COS_EVENTS", "CosTrigger", "ServerlessSpec", "check_against_config",
-           "parse_serverless", "triggers_for"]
+           "check_manifest_triggers", "parse_serverless", "triggers_for"]

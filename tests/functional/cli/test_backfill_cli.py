@@ -134,6 +134,34 @@ def test_backfill_refuses_outputs_a_trigger_would_fire_on(tmp_path):
     assert "not covered" not in result.output
 
 
+def test_backfill_refuses_a_trigger_that_would_fire_on_its_manifests(tmp_path):
+    config = write(tmp_path, "picops.yaml", CURRENT)
+    # an unfiltered trigger on the source bucket: every manifest backfill writes there
+    # (_picops/manifests/...) would fire the function
+    serverless = write(tmp_path, "serverless.yml", """
+        component: scf
+        name: t
+        inputs:
+          name: t
+          src: ./build
+          handler: index.main_handler
+          runtime: Python3.9
+          region: ap-guangzhou
+          events:
+            - cos:
+                parameters:
+                  bucket: src-1250000000.cos.ap-guangzhou.myqcloud.com
+                  events: 'cos:ObjectCreated:*'
+                  enable: true
+    """)
+    result = CliRunner().invoke(backfill, ["--bucket", "src-1250000000", "--config", str(config),
+                                           "--serverless", str(serverless)], env=ENV)
+    assert result.exit_code == 2, result.output
+    assert f"{serverless}: inputs.events[0].cos.parameters.filter" in result.output
+    assert "fires on manifest keys" in result.output
+    assert "nothing was done" in result.output
+
+
 def test_page_size_needs_fan_out(tmp_path):
     config = write(tmp_path, "picops.yaml", CURRENT)
     result = CliRunner().invoke(backfill, ["--bucket", "src-1250000000", "--config", str(config),

@@ -353,3 +353,32 @@ def test_fan_out_paces_pages_by_their_ci_calls_and_stops_on_a_failed_invoke(tmp_
     assert [k["key"] for k in sent[0]["picops_backfill"]["keys"]] == ["photos/08.jpg",
                                                                      "photos/09.jpg"]
     assert store.load() == (None, "")
+
+
+# --- the progress bar ------------------------------------------------------------------
+
+def test_progress_bar_shows_count_rate_eta_and_tally():
+    import io
+
+    from rich.console import Console
+
+    from picops_cli import backfill_runner as runner
+    from picops_cli.backfill import ProgressView
+
+    now = [100.0]
+    screen = io.StringIO()
+    console = Console(file=screen, force_terminal=True, width=140, color_system=None)
+    # GIVEN 20 of 100 listed objects done, one every 0.1 s of the fake clock
+    with ProgressView(console, "backfill", get_time=lambda: now[0]) as view:
+        for done in range(1, 21):
+            now[0] += 0.1
+            state = runner.Progress(listed=100, listing_complete=True, done=done)
+            state.summary.skipped["no_route"] = min(done, 2)
+            state.summary.processed = done - state.summary.skipped["no_route"]
+            view.update(state)
+    # THEN the last frame shows the count, the rate, the time left and the tally
+    last = screen.getvalue().rsplit("\r", 1)[-1]
+    assert "20/100" in last
+    assert "10 obj/s" in last
+    assert "ETA 0:00:08" in last  # 80 objects left at 10 per second
+    assert "processed 18 · skipped 2" in last
