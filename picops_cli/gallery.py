@@ -13,14 +13,23 @@ Used by ``picops demo`` and ``picops preview --html``. Contract:
   rule and the error. So the page's ``<img>`` count is exactly the viewable pictures, which
   the page tests (tests/browser/) check in a real browser.
 * Each ``<figure>`` carries ``data-role="original"`` or ``"derivative"`` for those tests.
+* A rule under a picture is shown with its long Base64 values (watermark URLs and texts,
+  colours) cut to their first characters and an ellipsis (:func:`short_rule`), so one
+  caption stays a few lines long; the full rule is the ``<code>`` element's tooltip
+  (``title``).
 """
 
 import html
+import re
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 from urllib.parse import quote
+
+# A run of URL-safe Base64 this long is a payload, not a parameter name or a number.
+_LONG_TOKEN = re.compile(r"[A-Za-z0-9_=-]{17,}")
+_KEEP_CHARS = 10
 
 # Chromium decodes these; anything else is listed but not <img>-embedded.
 BROWSER_FORMATS = {"jpg", "jpeg", "png", "gif", "webp", "avif", "bmp"}
@@ -67,6 +76,11 @@ def _caption(p: Picture) -> str:
     return " · ".join(bits)
 
 
+def short_rule(rule: str) -> str:
+    """``rule`` with every Base64-looking value of 17+ characters cut to 10 and ``…``."""
+    return _LONG_TOKEN.sub(lambda m: m.group()[:_KEEP_CHARS] + "…", rule)
+
+
 def human_size(n: float) -> str:
     """``512 B``, ``37.3 KB``, ``2.6 MB`` (binary units, as file managers show them)."""
     for unit in ("B", "KB", "MB"):
@@ -99,7 +113,9 @@ def _figure(p: Picture, src: Optional[str], role: str) -> str:
     if caption:
         lines.append(html.escape(caption))
     if p.detail:
-        lines.append(f'<code>{html.escape(p.detail)}</code>')
+        shown = short_rule(p.detail)
+        tip = f' title="{html.escape(p.detail)}"' if shown != p.detail else ""
+        lines.append(f'<code{tip}>{html.escape(shown)}</code>')
     if p.error:
         lines.append(f'<span class="error">{html.escape(p.error)}</span>')
     css = ' class="original"' if role == "original" else ""
@@ -112,7 +128,7 @@ body{font-family:system-ui,sans-serif;margin:1.5rem;background:#f6f6f4;color:#22
 h1{font-size:1.3rem} h2{font-size:1rem;margin:0 0 .6rem}
 section{background:#fff;border-radius:8px;padding:1rem;margin:1rem 0;box-shadow:0 1px 3px #0002}
 .row{display:flex;flex-wrap:wrap;gap:1rem;align-items:flex-start}
-figure{margin:0;max-width:240px} img{max-width:240px;max-height:240px;display:block;
+figure{margin:0;max-width:220px} img{max-width:220px;max-height:220px;display:block;
 background:repeating-conic-gradient(#ddd 0 25%,#fff 0 50%) 0 0/16px 16px}
 figcaption{font-size:.8rem;margin-top:.3rem;overflow-wrap:anywhere} code{font-size:.75rem}
 .original{border-right:2px solid #ccc;padding-right:1rem} .error{color:#a00;font-weight:600}

@@ -1,7 +1,7 @@
 """``picops preview``: run CI rules on local files with the emulator's engine and show the results.
 
-    picops preview RULE IMAGE... [--out DIR] [--html]
-    picops preview --route PREFIX IMAGE... [--config PATH] [--out DIR] [--html]
+    picops preview RULE IMAGE... [--out DIR] [--assets DIR] [--html]
+    picops preview --route PREFIX IMAGE... [--config PATH] [--out DIR] [--assets DIR] [--html]
 
 Contract:
 
@@ -23,6 +23,11 @@ Contract:
   or cannot run (unsupported operation, limits) gets its row with the engine's code and
   message. The other images and rules are still processed; the exit status is 1 at the end
   when anything failed, else 0. A progress bar (stderr) shows when there are several jobs.
+* ``watermark/1`` images: in CI they come from the source's bucket; here they are files. The
+  URL's key is looked up under ``--assets DIR`` (default: the folder of the image being
+  processed), first as a path (``DIR/<key>``), then by its file name (``DIR/<name>``); a file
+  outside DIR is never read (``watermark_fetch.directory_fetcher``). A watermark found
+  nowhere fails that rule with a message naming the URL and the paths looked at.
 * ``--html``: one static page, ``DIR/index.html`` (:mod:`picops_cli.gallery`): per source the
   original beside every derivative with its rule and numbers; its ``file://`` URL is printed.
 """
@@ -247,9 +252,14 @@ def _record(d: Derivative, out, out_dir: Path) -> None:
     d.size, d.quality, d.frames = out.size, out.quality, out.frame_count
 
 
-def _run(sources: List[SourceResult], out_dir: Path, err: Console) -> None:
-    """Probe every source and run its rules on a thread pool, writing outputs as they come."""
+def _run(sources: List[SourceResult], out_dir: Path, err: Console,
+         assets: Optional[Path] = None) -> None:
+    """Probe every source and run its rules on a thread pool, writing outputs as they come.
+
+    ``watermark/1`` images are read from ``assets``, else from each source's own folder.
+    """
     from picops_emulator import imaging  # deferred: pyvips loads only when preview runs
+    from picops_emulator.imaging.watermark_fetch import directory_fetcher
 
     for src in sources:
         if src.error:
@@ -281,11 +291,14 @@ def _run(sources: List[SourceResult], out_dir: Path, err: Console) -> None:
                         src.error = _describe(e)
                         progress.advance(task, len(src.derivatives))
                         continue
+                    fetch = directory_fetcher(assets if assets is not None else
+                                              src.path.parent)
                     for d in src.derivatives:
                         if d.error:
                             progress.advance(task)
                         else:
-                            pending[pool.submit(imaging.execute, d.parsed, src.data)] = (src, d)
+                            job = pool.submit(imaging.execute, d.parsed, src.data, fetch=fetch)
+                            pending[job] = (src, d)
                     continue
                 try:
                     _record(d, fut.result(), out_dir)
@@ -381,10 +394,15 @@ def _console(stderr: bool = False) -> Console:
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
               default=DEFAULT_OUT, show_default=True, metavar="DIR",
               help="where the derivatives (and the --html page) go")
+@click.option("--assets", "assets", type=click.Path(exists=True, file_okay=False,
+                                                     path_type=Path),
+              default=None, metavar="DIR",
+              help="folder holding the watermark/1 images, found by their URL's key path "
+                   "or file name [default: each image's own folder]")
 @click.option("--html", "html", is_flag=True,
               help="also write DIR/index.html: each original beside its derivatives")
 def preview(args: Tuple[str, ...], prefix: Optional[str], config_file: Optional[Path],
-            out_dir: Path, html: bool) -> None:
+            out_dir: Path, assets: Optional[Path], html: bool) -> None:
     """Run RULE (or a config route's rules) on local IMAGEs with the emulator's engine.
 
     Writes the derivatives to DIR and prints, per image, each output's format, size in
@@ -413,7 +431,7 @@ def preview(args: Tuple[str, ...], prefix: Optional[str], config_file: Optional[
     out, err = _console(), _console(stderr=True)
     out_dir.mkdir(parents=True, exist_ok=True)
     sources = _plan(images, out_dir, rule, routes, prefix or "")
-    _run(sources, out_dir, err)
+    _run(sources, out_dir, err, assets)
 
     for src in sources:
         if src.error:

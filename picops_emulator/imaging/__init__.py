@@ -11,10 +11,12 @@ with a CI ``code``, an HTTP ``status`` and a message naming what was wrong; the 
 them to XML error responses. The engine is thread-safe and meant to run off the event loop
 (``loop.run_in_executor``).
 
-Module map: ``source`` (safe open: sniff, header-only limits, lazy decode), ``canvas`` (working
-state), ``ops/`` (one module per operation family, registered by interface and param),
-``geometry`` and ``quality`` (pure arithmetic), ``formats`` and ``encode`` (output side),
-``jpegquant``/``webpquant`` (quality estimation), ``limits``, ``libvips`` (safe settings).
+Module map: ``source`` (safe open: ``sniff``/``heifcoding`` identify the codec, header-only
+limits, lazy decode), ``canvas`` (working state), ``ops/`` (one module per operation family,
+registered by interface and param), ``geometry`` and ``quality`` (pure arithmetic),
+``formats`` and ``encode`` (output side), ``jpegquant``/``webpquant`` (quality estimation),
+``watermark_fetch`` (where watermark/1 images come from), ``limits``, ``libvips`` (safe
+settings).
 """
 
 from .errors import (ImageResolutionExceed, ImageTooLarge, ImagingError, ImagingInternalError,

@@ -9,8 +9,9 @@ Decisions (reference §5.5; UNCONFIRMED points noted):
   ``heic`` is the same request as ``heif``.
 * ``heif``/``heic`` output is refused with a clear 400: the bundled libvips (pyvips-binary)
   decodes HEVC but has no HEVC encoder, and an AV1-coded file (really AVIF) labelled HEIF would
-  be a wrong file. The same goes for a HEIF source with no ``/format/``: its default output
-  would be HEIF. Ask for ``avif`` (or ``jpg``) instead.
+  be a wrong file. The same goes for a HEIF (HEVC) source with no ``/format/``: its default
+  output would be HEIF. Ask for ``avif`` (or ``jpg``) instead. A HEIF file whose image is
+  AV1-coded is an AVIF source (``sniff.py``), so its default output is AVIF.
 * ``tpg`` (Tencent's proprietary codec), ``apng`` and ``psd`` have no encoder here: refused.
 * ``bmp`` is written with Pillow (libvips has no BMP saver), 24-bit, alpha flattened on white.
 * Animation survives only into ``gif`` and ``webp`` (CI: animated formats interconvert among

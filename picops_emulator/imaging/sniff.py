@@ -1,15 +1,20 @@
-"""Identify an input's codec from its first bytes (pure, no libvips).
+"""Identify an input's codec from its leading bytes and boxes (pure, no libvips).
 
 The engine trusts these magic numbers, not file names or Content-Type, and uses the answer to
 pick exactly one decoder, so content libvips could otherwise detect (SVG, CSV, matrix, VIPS)
 is refused as an unsupported format.
 
 Codec names are CI's upper-case ``ImageInfo/Format`` spellings: JPEG, PNG, GIF, WEBP, AVIF,
-HEIF, BMP, TIFF. AVIF vs HEIF here goes by the ISO-BMFF brands; the HEIF loader later
-refines it by the actual coding (``av1`` -> AVIF, ``hevc`` -> HEIF).
+HEIF, BMP, TIFF. AVIF vs HEIF goes by the coding of the primary image when the file states
+it (``heifcoding.py``: ``av1`` -> AVIF, ``hevc`` -> HEIF), else by the ISO-BMFF brands.
+Decided (CI's answer for an AV1 image in a ``mif1``-branded HEIF file is UNCONFIRMED): such a
+file is AVIF, in what is reported and in its default output format, because that is what
+its pixels are and what the engine can write back.
 """
 
 from typing import Optional
+
+from .heifcoding import heif_coding
 
 _AVIF_BRANDS = {b"avif", b"avis"}
 _HEIF_BRANDS = {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"hevm", b"hevs",
@@ -43,6 +48,11 @@ def _isobmff(data: bytes) -> Optional[str]:
     size = int.from_bytes(data[0:4], "big")
     box = data[8:min(max(size, 16), 256)]
     brands = {box[0:4]} | {box[i:i + 4] for i in range(8, len(box) - 3, 4)}
+    if not brands & (_AVIF_BRANDS | _HEIF_BRANDS):
+        return None  # another ISO-BMFF file (MP4, ...)
+    coding = heif_coding(data)
+    if coding is not None:
+        return "AVIF" if coding == "av1" else "HEIF"
     if brands & _AVIF_BRANDS:
         return "AVIF"
     if brands & _HEIF_BRANDS:

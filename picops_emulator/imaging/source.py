@@ -189,8 +189,6 @@ def open_source(data: bytes, limits: Limits) -> Source:
         alpha = bool(header.hasalpha())
         pages = header.get("n-pages") if header.get_typeof("n-pages") else 1
         orientation = header.get("orientation") if header.get_typeof("orientation") else 0
-        if fmt in ("AVIF", "HEIF") and header.get_typeof("heif-compression"):
-            fmt = "AVIF" if header.get("heif-compression") == "av1" else "HEIF"
     except pyvips.Error as e:
         raise InvalidImageFormat(f"cannot read the {fmt} header: {vips_detail(e)}") from None
     frames = pages if fmt in _ANIMATED_CODECS and pages > 1 else 1

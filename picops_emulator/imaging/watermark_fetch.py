@@ -3,7 +3,8 @@
 The engine has no storage. ``execute(..., fetch=...)`` takes a :data:`Fetch`: a callable
 that turns the watermark URL of a rule into the watermark's bytes, or raises an
 :class:`~.errors.ImagingError` saying why not. The CI layer builds one per request with
-:func:`bucket_fetcher`, giving it the source object's bucket and a way to read a key.
+:func:`bucket_fetcher`, giving it the source object's bucket and a way to read a key;
+``picops preview`` builds one with :func:`directory_fetcher`, which reads a local folder.
 
 Decided here (the reference, cos-ci-scf.md §5.9, gives the rule, not the mechanics):
 
@@ -16,11 +17,17 @@ Decided here (the reference, cos-ci-scf.md §5.9, gives the rule, not the mechan
   object) is dropped: the emulator reads the object directly.
 * Every refusal is InvalidArgument naming ``watermark/1/image``; a missing object carries
   CI's "failed to fetch image" number, -60987.
+* :func:`directory_fetcher` (local previews, where there is no bucket): the URL must still
+  have CI's form, but its bucket and region are not checked. The key is looked up under the
+  folder, first as a path (``<dir>/<key>``), then by its last segment (``<dir>/<name>``), so
+  a folder can mirror the bucket's layout or simply hold the watermark files. A candidate
+  that resolves outside the folder (``..`` segments, a symbolic link out) is never read.
 """
 
 import re
 from dataclasses import dataclass
-from typing import Callable, Optional
+from pathlib import Path
+from typing import Callable, List, Optional, Union
 from urllib.parse import unquote
 
 from .errors import InvalidArgument
@@ -90,9 +97,58 @@ def bucket_fetcher(bucket: str, read: Callable[[str], Optional[bytes]], *,
     return fetch
 
 
+def directory_fetcher(root: Union[str, Path]) -> Fetch:
+    """A :data:`Fetch` that reads watermarks from files under the folder ``root``.
+
+    See the module doc for the lookup. A watermark found nowhere is an InvalidArgument that
+    names the URL and every path looked at.
+    """
+    folder = Path(root)
+
+    def fetch(url: str) -> bytes:
+        key = parse_watermark_url(url).key
+        looked: List[str] = []
+        for relative in _candidates(key):
+            path = folder / relative
+            if not _inside(path, folder):
+                looked.append(f"{path} (outside {folder}: not read)")
+                continue
+            looked.append(str(path))
+            if not path.is_file():
+                continue
+            try:
+                return path.read_bytes()
+            except OSError as e:
+                raise InvalidArgument(f"{PARAM}: cannot read the watermark {_show(url)} from "
+                                      f"{path}: {e.strerror}", ERRNO_FETCH_FAILED) from None
+        raise InvalidArgument(
+            f"{PARAM}: failed to fetch the watermark {_show(url)}: no file for key {key!r} "
+            f"under {folder} (looked for {' and '.join(looked)})", ERRNO_FETCH_FAILED)
+
+    return fetch
+
+
+def _candidates(key: str) -> List[str]:
+    """The key as a path under the folder, then its last segment alone (when different)."""
+    found = [key.lstrip("/")] if key.lstrip("/") else []
+    name = key.rstrip("/").rsplit("/", 1)[-1]
+    if name and name not in (".", "..") and name not in found:
+        found.append(name)
+    return found
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    """Whether ``path``, symbolic links followed, lies within ``folder``."""
+    try:
+        path.resolve().relative_to(folder.resolve())
+    except (ValueError, OSError, RuntimeError):  # outside, or a symlink loop
+        return False
+    return True
+
+
 def _show(url: str, limit: int = 120) -> str:
     return repr(url if len(url) <= limit else url[:limit] + "...")
 
 
 __all__ = ["Fetch", "WatermarkUrl", "parse_watermark_url", "bucket_fetcher",
-           "ERRNO_FETCH_FAILED"]
+           "directory_fetcher", "ERRNO_FETCH_FAILED"]

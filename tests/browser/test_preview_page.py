@@ -1,11 +1,13 @@
 """``picops preview --html`` page in a real headless Chromium: it loads, every image decodes."""
 
+import base64
 import struct
 import textwrap
 from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+import pyvips
 from click.testing import CliRunner
 
 from picops_cli.preview import preview
@@ -16,6 +18,18 @@ SOURCES = ["rocket.jpg", "grace_hopper.jpg", "chelsea_exif6.jpg", "chelsea_anim.
 # A prefix with characters that must be percent-encoded in a URL (space, '#', '%', '?',
 # CJK), so the page's relative links are proven to load, not only to exist on disk.
 PREFIX = "up loads/#1 100%?/照片/"
+
+
+def _b64(text: str) -> str:
+    return base64.urlsafe_b64encode(text.encode("utf-8")).decode("ascii").rstrip("=")
+
+
+# watermark/1's image comes from --assets (preview has no bucket); watermark/2 needs no file.
+LOGO_URL = "http://examplebucket-1250000000.cos.ap-guangzhou.myqcloud.com/logos/logo.png"
+MARKED = (f"imageMogr2/auto-orient/thumbnail/240x|watermark/1/image/{_b64(LOGO_URL)}"
+          f"/gravity/northeast/dx/6/dy/6/dissolve/85"
+          f"|watermark/2/text/{_b64('picops 预览')}/fontsize/16/fill/{_b64('#FFFFFF')}"
+          f"/shadow/60/gravity/south/dy/6|imageMogr2/format/jpg")
 CONFIG = textwrap.dedent("""\
     routes:
       - prefix: "{prefix}"
@@ -26,8 +40,10 @@ CONFIG = textwrap.dedent("""\
             rule: imageView2/1/w/150/h/150/format/png
           - fileid: /small/{stem}.gif
             rule: imageMogr2/thumbnail/!50p/format/gif
+          - fileid: /marked/{stem}.jpg
+            rule: "{marked}"
     """)
-RULES = 3
+RULES = 4
 
 pytestmark = pytest.mark.browser
 
@@ -36,12 +52,19 @@ def build_page(out_dir: Path, tmp_path: Path, prefix: str = PREFIX) -> Path:
     """Run ``preview --route --html`` on the sources; return the page's path.
 
     docs/preview.png is this page, made by hand with ``prefix="uploads/"`` and
-    :func:`~tests.browser.pagecheck.screenshot` (the odd prefix needs CJK fonts to look right).
+    :func:`~tests.browser.pagecheck.screenshot` (the odd prefix needs CJK fonts to look right),
+    then saved as a 256-colour PNG (libvips ``pngsave`` with ``palette=True, Q=90``) to keep
+    the repository small.
     """
     config = tmp_path / "picops.yaml"
-    config.write_text(CONFIG.replace("{prefix}", prefix), encoding="utf-8")
+    config.write_text(CONFIG.replace("{prefix}", prefix).replace("{marked}", MARKED),
+                      encoding="utf-8")
+    assets = tmp_path / "assets"
+    (assets / "logos").mkdir(parents=True, exist_ok=True)
+    pyvips.Image.thumbnail(str(IMAGES / "coffee_alpha.png"), 64) \
+        .pngsave(str(assets / "logos" / "logo.png"))
     args = ["--route", prefix, "--config", str(config), "--out", str(out_dir), "--html",
-            *(str(IMAGES / s) for s in SOURCES)]
+            "--assets", str(assets), *(str(IMAGES / s) for s in SOURCES)]
     result = CliRunner().invoke(preview, args)
     assert result.exit_code == 0, result.output
     index = out_dir / "index.html"
@@ -72,6 +95,8 @@ def test_preview_page_loads_and_every_image_decodes(tmp_path):
     # Every derivative decoded at the size the rule asked for (the 200px-wide WebP ones).
     widths = sorted(i.natural_width for i in report.images if "_200.webp" in i.src)
     assert widths == [160] + [200] * 3  # the animated GIF is never enlarged
+    marked = sorted(i.natural_width for i in report.images if "marked__" in i.src)
+    assert marked == [160] + [240] * 3  # watermarked through --assets, then decoded
 
     shot = screenshot(index, tmp_path / "preview.png")
     width, height = png_size(shot)

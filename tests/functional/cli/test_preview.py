@@ -1,5 +1,6 @@
 """``picops preview``: rules run on local files with the engine, outputs written and reported."""
 
+import base64
 import os
 import shutil
 import tempfile
@@ -221,6 +222,99 @@ def test_invalid_config_is_exit_2_with_its_problems(tmp_path):
     assert not (tmp_path / "o").exists()
 
 
+# --- watermark/1: its image comes from --assets DIR, else the image's own folder ---------------
+
+MARK_URL = "http://examplebucket-1250000000.cos.ap-guangzhou.myqcloud.com/logos/mark.png"
+
+
+def b64(text: str) -> str:
+    return base64.urlsafe_b64encode(text.encode("utf-8")).decode("ascii").rstrip("=")
+
+
+WATERMARK_RULE = (f"watermark/1/image/{b64(MARK_URL)}/gravity/northwest/dissolve/100"
+                  "|imageMogr2/format/png")
+
+
+def write_mark(path: Path) -> None:
+    """A 40x20 opaque red PNG."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pyvips.Image.black(40, 20).new_from_image([255, 0, 0]).cast("uchar") \
+        .copy(interpretation="srgb").pngsave(str(path))
+
+
+def red_corner(path: Path) -> bool:
+    """Whether the top-left 40x20 of the image is the red mark and the pixel beyond is not."""
+    image = image_at(path)
+    corner = image.crop(0, 0, 40, 20)
+    beyond = image.crop(45, 25, 1, 1)
+    red = [corner[0].avg(), corner[1].avg(), corner[2].avg()]
+    return red[0] > 250 and red[1] < 5 and red[2] < 5 and beyond[1].avg() > 20
+
+
+def test_watermark_1_reads_its_image_from_assets(tmp_path):
+    write_mark(tmp_path / "assets" / "logos" / "mark.png")
+    out = tmp_path / "out"
+    result = run(WATERMARK_RULE, IMAGES / "rocket.jpg", "--assets", tmp_path / "assets",
+                 "--out", out)
+
+    assert result.exit_code == 0, result.output
+    assert red_corner(out / "rocket.png")
+
+
+def test_watermark_1_defaults_to_the_images_folder(tmp_path):
+    images = tmp_path / "images"
+    images.mkdir()
+    shutil.copy(IMAGES / "rocket.jpg", images / "rocket.jpg")
+    write_mark(images / "mark.png")  # found by the key's file name
+    out = tmp_path / "out"
+    result = run(WATERMARK_RULE, images / "rocket.jpg", "--out", out)
+
+    assert result.exit_code == 0, result.output
+    assert red_corner(out / "rocket.png")
+
+
+def test_watermark_1_in_a_route_uses_assets_too(tmp_path):
+    write_mark(tmp_path / "assets" / "logos" / "mark.png")
+    config = tmp_path / "picops.yaml"
+    config.write_text(textwrap.dedent(f"""\
+        routes:
+          - prefix: uploads/
+            rules:
+              - fileid: /marked/{{stem}}.png
+                rule: {WATERMARK_RULE}
+        """), encoding="utf-8")
+    out = tmp_path / "out"
+    result = run("--route", "uploads/", "--config", config, "--assets", tmp_path / "assets",
+                 "--out", out, IMAGES / "rocket.jpg")
+
+    assert result.exit_code == 0, result.output
+    assert red_corner(out / "marked__rocket.png")
+
+
+def test_a_missing_watermark_fails_its_rule_naming_the_url_and_the_paths(tmp_path):
+    assets = tmp_path / "assets"
+    assets.mkdir()
+    result = run(WATERMARK_RULE, IMAGES / "rocket.jpg", IMAGES / "grace_hopper.jpg",
+                 "--assets", assets, "--out", tmp_path / "out")
+
+    assert result.exit_code == 1
+    failures = [x for x in result.stdout.splitlines() if x.strip().startswith("failed: ")]
+    assert len(failures) == 2
+    for line in failures:
+        assert "InvalidArgument: stage 1 (watermark/1/image/" in line
+        assert "): watermark/1/image: failed to fetch the watermark" in line
+        assert MARK_URL in line
+        assert str(assets / "logos" / "mark.png") in line and str(assets / "mark.png") in line
+    assert "2 rule run(s) failed" in result.stderr
+
+
+def test_assets_must_be_an_existing_folder(tmp_path):
+    result = run(WATERMARK_RULE, IMAGES / "rocket.jpg", "--assets", tmp_path / "nope",
+                 "--out", tmp_path / "out")
+    assert result.exit_code == 2
+    assert "--assets" in result.output and "does not exist" in result.output
+
+
 def test_keys_with_unsafe_characters_stay_in_the_out_dir(tmp_path):
     config = tmp_path / "picops.yaml"
     config.write_text(textwrap.dedent("""\
@@ -324,3 +418,39 @@ def test_html_page_can_be_rebuilt_from_its_own_copies(tmp_path):
     assert len(page.imgs) == 1
     assert (out / unquote(page.imgs[0])).read_bytes() == (IMAGES / "rocket.jpg").read_bytes()
     assert not (out / ".img.new").exists()
+
+
+class _Codes(HTMLParser):
+    """Each <code> under a picture: (its text, its title attribute or None)."""
+
+    def __init__(self):
+        super().__init__()
+        self.codes = []
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "code":
+            self.codes.append(["", dict(attrs).get("title")])
+
+    def handle_data(self, data):
+        if self.codes and self.lasttag == "code" and self.codes[-1][0] == "":
+            self.codes[-1][0] = data
+
+
+def test_html_page_shortens_base64_values_and_keeps_the_full_rule_as_a_tooltip(tmp_path):
+    write_mark(tmp_path / "assets" / "mark.png")
+    out = tmp_path / "out"
+    result = run(WATERMARK_RULE, IMAGES / "rocket.jpg", "--assets", tmp_path / "assets",
+                 "--out", out, "--html")
+
+    assert result.exit_code == 0, result.output
+    page = _Codes()
+    page.feed((out / "index.html").read_text(encoding="utf-8"))
+    shown, title = page.codes[-1]
+    assert title == WATERMARK_RULE
+    assert shown == f"watermark/1/image/{b64(MARK_URL)[:10]}…/gravity/northwest/dissolve/100" \
+                    "|imageMogr2/format/png"
+    # a rule without long values is shown as it is, with no tooltip
+    result = run("imageMogr2/thumbnail/20x", IMAGES / "rocket.jpg", "--out", out, "--html")
+    page = _Codes()
+    page.feed((out / "index.html").read_text(encoding="utf-8"))
+    assert page.codes[-1] == ["imageMogr2/thumbnail/20x", None]

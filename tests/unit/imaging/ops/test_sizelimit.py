@@ -83,6 +83,8 @@ def test_unreachable_limit_gives_the_smallest_quality(kit):
     src = kit.pyvips.Image.new_from_buffer(kit.corpus("coffee.png"), "").jpegsave_buffer(Q=90)
     out = kit.run("imageMogr2/size-limit/1k", src)
     assert (out.width, out.height, out.quality) == (600, 400, 1) and out.size > 1024
+    # the documented fallback: exactly the quality-1 encode, the smallest this knob reaches
+    assert out.data == kit.run("imageMogr2/quality/1!", src).data
 
 
 def test_webp_output_is_searched_too(kit):
