@@ -9,7 +9,7 @@ from typing import Awaitable, Callable, Dict
 from aiohttp import web
 
 from ..server.context import Call
-from . import buckets, ci, listing, multidelete, multipart, objects
+from . import buckets, ci, listing, multidelete, multipart, objects, post_object
 
 Handler = Callable[[Call], Awaitable[web.StreamResponse]]
 
@@ -21,6 +21,7 @@ HANDLERS: Dict[str, Handler] = {
     "list_objects": listing.list_objects,
     "list_multipart_uploads": multipart.list_multipart_uploads,
     "delete_objects": multidelete.delete_objects,
+    "post_object": post_object.post_object,
     "put_object": objects.put_object,
     "get_object": objects.get_object,
     "head_object": objects.head_object,

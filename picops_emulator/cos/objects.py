@@ -17,8 +17,8 @@ Contract (COS semantics the SDK relies on):
 Decisions on what is not modelled (documented, not hidden): request headers for features the
 emulator has no notion of — ACL (``x-cos-acl``, ``x-cos-grant-*``), tagging, server-side
 encryption, ``x-cos-traffic-limit`` — are accepted and have no effect; objects of archive
-storage classes are readable without a restore; POST Object (browser form upload, the
-``cos:ObjectCreated:Post`` path) answers ``NotImplemented`` through the routing table.
+storage classes are readable without a restore. POST Object (browser form upload, the
+``cos:ObjectCreated:Post`` path) lives in :mod:`.post_object`.
 """
 
 from __future__ import annotations

@@ -34,6 +34,10 @@ ERRORS: Dict[str, Tuple[int, str]] = {
     "InvalidPartOrder": (400, "The list of parts was not in ascending order."),
     "MalformedXML": (400, "The XML you provided was not well-formed."),
     "MetadataTooLarge": (400, "User metadata exceeds the 2 KB limit."),
+    # POST Object (browser form upload)
+    "MalformedPOSTRequest": (400, "The body of the POST request is not well-formed "
+                                  "multipart/form-data."),
+    "InvalidPolicyDocument": (400, "The policy of the POST Object form is not valid."),
     # CI (persistent image processing) codes, raised by the CI layer
     "InvalidPicOperations": (400, "The Pic-Operations header is not valid."),
     "InvalidImageFormat": (400, "The image format is not supported or the image is corrupt."),

@@ -32,6 +32,7 @@ ROUTES: Dict[Tuple[str, str, Optional[str]], str] = {
     ("GET", BUCKET, None): "list_objects",
     ("GET", BUCKET, "uploads"): "list_multipart_uploads",
     ("POST", BUCKET, "delete"): "delete_objects",
+    ("POST", BUCKET, None): "post_object",          # browser form upload (multipart/form-data)
     ("PUT", OBJECT, None): "put_object",            # also copy (x-cos-copy-source) and CI
     ("GET", OBJECT, None): "get_object",
     ("HEAD", OBJECT, None): "head_object",
@@ -45,9 +46,7 @@ ROUTES: Dict[Tuple[str, str, Optional[str]], str] = {
 }
 
 # COS operations that exist but are not modelled, by (method, level, subresource).
-UNMODELLED_OPERATIONS: Dict[Tuple[str, str, Optional[str]], str] = {
-    ("POST", BUCKET, None): "POST Object (browser form upload)",
-}
+UNMODELLED_OPERATIONS: Dict[Tuple[str, str, Optional[str]], str] = {}
 
 _SELECTORS = frozenset({"uploads", "uploadId", "partNumber", "delete", "image_process",
                         "style"})
