@@ -19,6 +19,7 @@ from picops import constants
 from picops.config import load_config
 from picops.errors import ConfigError, Problem
 from picops.serverless import check_against_config
+from picops_cli.advice import config_advice
 from picops_emulator.triggers.loader import load_serverless
 
 DEFAULT_FUNCTION_DIR = Path("functions") / "image_processor"
@@ -85,6 +86,8 @@ def validate(config_path: Optional[Path], serverless_path: Optional[Path]) -> No
         _print_problems(problems)
         click.echo(f"{len(problems)} problem(s) found", err=True)
         sys.exit(1)
+    for note in config_advice(config):
+        click.echo(f"note: {note}", err=True)
     n_rules = sum(len(r.rules) for r in config.routes)
     tail = f"; {serverless_path}: {len(spec.triggers)} trigger(s) OK" if spec else ""
     click.echo(f"{config_path}: OK ({len(config.routes)} route(s), {n_rules} rule(s)){tail}")

@@ -323,3 +323,29 @@ def test_invoke_says_when_an_event_file_is_not_json(tmp_path):
     result = CliRunner().invoke(cli, ["invoke", str(path)])
     assert result.exit_code == 1
     assert "event.json: not valid JSON" in result.output
+
+
+def test_validate_notes_imagemogr2_rules_without_auto_orient_but_passes(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # no ./serverless.yml: triggers not checked
+    cfg = tmp_path / "picops.yaml"
+    cfg.write_text(textwrap.dedent("""
+        routes:
+          - prefix: in/
+            bucket: derived-1250000000
+            rules:
+              - fileid: /t/{stem}.webp
+                rule: imageMogr2/thumbnail/400x/format/webp
+              - fileid: /o/{stem}.webp
+                rule: imageMogr2/auto-orient/thumbnail/400x/format/webp
+              - fileid: /v/{stem}.jpg
+                rule: imageView2/1/w/100/h/100
+    """), encoding="utf-8")
+    result = CliRunner().invoke(cli, ["validate", "--config", str(cfg)])
+    assert result.exit_code == 0, result.output
+    notes = [line for line in result.stderr.splitlines() if "auto-orient" in line]
+    assert len(notes) == 1 and notes[0].startswith("note: routes[0].rules[0]: no auto-orient")
+
+
+def test_the_shipped_config_needs_no_orientation_advice():
+    result = run("validate", "--config", CONFIG, "--serverless", SERVERLESS)
+    assert result.exit_code == 0 and "auto-orient" not in result.stderr
