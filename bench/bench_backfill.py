@@ -54,7 +54,7 @@ def _serve(data_dir: str, conn) -> None:
     from picops_emulator.runner import start_in_thread
     from picops_emulator.settings import EmulatorSettings
 
-    ci = CiService()
+    ci = CiService(qps=0)  # measure the emulator, not CI's 100/s account ceiling
     running = start_in_thread(EmulatorSettings(
         port=0, data_dir=Path(data_dir), secret_id=SECRET_ID, secret_key=SECRET_KEY,
         region=REGION, ci_backend=ci, buckets_to_create=(SOURCE, DERIVED), fsync=False))

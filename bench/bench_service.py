@@ -41,7 +41,7 @@ def start(data_dir: Path, fsync: bool):
 
     settings = EmulatorSettings(port=0, data_dir=data_dir, secret_id=SECRET_ID,
                                 secret_key=SECRET_KEY, buckets_to_create=(BUCKET,),
-                                ci_backend=CiService(), fsync=fsync)
+                                ci_backend=CiService(qps=0), fsync=fsync)  # no CI QPS ceiling
     return start_in_thread(settings)
 
 

@@ -33,10 +33,14 @@ from picops.errors import ConfigError
 @click.option("--no-auth", is_flag=True, help="accept requests without checking signatures")
 @click.option("--retry-delay", "retry_delays", multiple=True, type=float,
               help="seconds before each SCF async retry (default 1 and 2; SCF uses 60 and 120)")
+@click.option("--ci-qps", default=100.0, show_default=True, type=click.FloatRange(min=0),
+              help="CI persistent-processing requests per second per account before the "
+                   "emulator answers 503 SlowDown (CI's default limit is 100/s per account; "
+                   "0: no limit)")
 @click.option("--access-log", is_flag=True, help="also log every HTTP request")
 def emulator(port: int, data_dir: Path, serverless_path: Path, config_path: Optional[Path],
              function_dir: Optional[Path], secret_id: str, secret_key: str, no_auth: bool,
-             retry_delays, access_log: bool) -> None:
+             retry_delays, ci_qps: float, access_log: bool) -> None:
     """Serve COS + CI on 127.0.0.1 and run the function on every covered upload."""
     from picops_emulator import local
 
@@ -52,7 +56,7 @@ def emulator(port: int, data_dir: Path, serverless_path: Path, config_path: Opti
     options = local.LocalOptions(
         serverless_path=serverless_path, config_path=config_path, function_dir=function_dir,
         data_dir=data_dir, port=port, secret_id=secret_id, secret_key=secret_key,
-        auth=not no_auth)
+        auth=not no_auth, ci_qps=ci_qps)
     if retry_delays:
         options.retry_delays = tuple(retry_delays)
     try:

@@ -24,6 +24,7 @@ from picops.errors import ConfigError, Problem
 from picops.serverless import ServerlessSpec
 
 from . import runner
+from .ci.ratelimit import DEFAULT_QPS
 from .ci.service import CiService
 from .settings import EmulatorSettings
 from .triggers.dispatcher import DEFAULT_RETRY_DELAYS, TriggerDispatcher
@@ -44,6 +45,9 @@ class LocalOptions:
     max_generation: int = 3
     concurrency: int = 2
     fsync: bool = True
+    # CI persistent-processing requests per second per account (CI's documented limit
+    # is 100); over it the CI backend answers 503 SlowDown. 0: no limit.
+    ci_qps: float = DEFAULT_QPS
 
 
 @dataclass
@@ -74,7 +78,11 @@ def prepare(options: LocalOptions) -> Prepared:
         raise ConfigError([Problem("credentials", "signature checking is on but no key pair is "
                                    "set: export TENCENTCLOUD_SECRETID and TENCENTCLOUD_SECRETKEY, "
                                    "pass --secret-id/--secret-key, or use --no-auth")])
-    ci = CiService()
+    if options.ci_qps < 0:
+        raise ConfigError([Problem("ci_qps", f"{options.ci_qps!r} is not a request rate: "
+                                   "0 (no limit) or a positive number of requests per "
+                                   "second")])
+    ci = CiService(qps=options.ci_qps)
     settings = EmulatorSettings(
         port=options.port, data_dir=Path(options.data_dir), secret_id=options.secret_id,
         secret_key=options.secret_key, auth=options.auth,

@@ -4,6 +4,10 @@ Implements :class:`picops_emulator.server.ci_hook.CiBackend`. For
 ``ci_image_process`` (``POST /<key>?image_process``) and ``ci_put_object``
 (``PUT`` with ``Pic-Operations``):
 
+0. admit the request under CI's request-rate ceiling (:mod:`.ratelimit`, per account =
+   the bucket's APPID, ``qps`` per second, 100 by default as CI documents, 0 = none);
+   over it, answer 503 ``SlowDown`` naming the limit before any other work (for ``put``
+   the upload itself was already stored by the server; only its processing is refused);
 1. validate the header (:mod:`.pic_operations`; every rule parsed by the one
    grammar parser, fileids resolved by ``picops.routing``), check target buckets
    and expand ``style/<name>`` stages from the bucket's styles;
@@ -28,10 +32,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from functools import partial
-from typing import Dict, List, Optional, Tuple
+from typing import Callable, Dict, List, Optional, Tuple
 
 from aiohttp import web
 
@@ -46,6 +51,7 @@ from ..server.errors import ERRORS, EmulatorError
 from ..server.xml import child_text, children, document, parse as parse_xml, xml_response
 from ..storage import ObjectMeta
 from .pic_operations import PicOperations, PicOperationsError, RuleRequest, parse_pic_operations
+from .ratelimit import DEFAULT_QPS, RequestCeiling
 from .upload_result import ImageInfoXml, ProcessedObject, build_upload_result
 
 log = logging.getLogger("picops_emulator.ci")
@@ -79,10 +85,14 @@ class CiService:
     #: What this backend answers; the server refuses the rest (501) before storing anything,
     #: so a Complete Multipart Upload carrying Pic-Operations never commits half a job.
     operations = frozenset({"image_process", "put", "style"})
+    #: What counts against the request-rate ceiling: persistent processing, not styles.
+    rate_limited = frozenset({"image_process", "put"})
 
     def __init__(self, limits: Optional[imaging.Limits] = None,
-                 workers: Optional[int] = None):
+                 workers: Optional[int] = None, *, qps: float = DEFAULT_QPS,
+                 clock: Callable[[], float] = time.monotonic):
         self.limits = limits or imaging.DEFAULT_LIMITS
+        self.ceiling = RequestCeiling(qps, clock=clock)
         self._pool = ThreadPoolExecutor(max_workers=workers or _pool_size(),
                                         thread_name_prefix="ci-image")
 
@@ -90,6 +100,8 @@ class CiService:
         self._pool.shutdown(wait=False, cancel_futures=True)
 
     async def handle(self, ctx: CiContext) -> web.StreamResponse:
+        if ctx.operation in self.rate_limited:
+            self._admit(ctx)
         if ctx.operation == "style":
             return await self._style(ctx)
         if ctx.operation in ("image_process", "put"):
@@ -97,6 +109,17 @@ class CiService:
         raise EmulatorError("NotImplemented",
                             f"Pic-Operations on {ctx.operation} is not supported by the picops "
                             f"emulator; use ci_image_process after the upload")
+
+    def _admit(self, ctx: CiContext) -> None:
+        """Raise SlowDown when the bucket's account is over the request-rate ceiling."""
+        # A bucket is "<name>-<appid>" and CI's limit is per account: the APPID names it.
+        account = ctx.bucket.rsplit("-", 1)[-1]
+        if not self.ceiling.admit(account):
+            raise EmulatorError("SlowDown", f"CI persistent processing ({ctx.operation} on "
+                                            f"{ctx.bucket}/{ctx.key}) is over the request "
+                                            f"rate of account {account}: the limit is "
+                                            f"{self.ceiling.describe()} (-60949); retry "
+                                            f"with backoff")
 
     # ------------------------------------------------------------------ processing
     async def _run(self, fn, *args):

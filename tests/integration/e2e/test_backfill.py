@@ -110,7 +110,8 @@ class AccessLog(logging.Handler):
 class World:
     def __init__(self, tmp_path: Path, monkeypatch):
         self.tmp = tmp_path
-        self.ci = CountingCi(CiService())
+        # no CI QPS ceiling: the test counts calls exactly (SlowDown has its own test)
+        self.ci = CountingCi(CiService(qps=0))
         self.emulator = start_in_thread(EmulatorSettings(
             port=0, data_dir=tmp_path / "data", secret_id=SECRET_ID, secret_key=SECRET_KEY,
             region=REGION, ci_backend=self.ci, buckets_to_create=(SOURCE, DERIVED),
