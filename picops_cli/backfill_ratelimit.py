@@ -7,7 +7,10 @@ Contract:
   at most ``burst`` (default a tenth of a second's worth, at least 1), so no one-second
   window sees much more than ``rate * 1.1`` calls.
 * ``slow_down()`` (called when CI answers ``SlowDown``) halves the current rate at once,
-  for everyone, down to ``min_rate``, and restarts the cool-off. After ``cooloff``
+  for everyone, down to ``min_rate``, and restarts the cool-off. SlowDowns within
+  ``settle`` seconds of a halving only restart the cool-off: they answer calls that were
+  already in flight at the old rate, so they report the same overload, and halving once
+  per worker would sink far below CI's ceiling. After ``cooloff``
   seconds without another SlowDown, the rate climbs back linearly, by ``rate / cooloff``
   per second, to the ceiling (additive increase, multiplicative decrease). The handler's
   own retries already back off per call; this keeps the other threads from piling on.
@@ -30,7 +33,7 @@ SLOW_DOWN = "SlowDown"
 
 class RateLimiter:
     def __init__(self, rate: float, burst: Optional[float] = None, *,
-                 min_rate: float = 1.0, cooloff: float = 10.0,
+                 min_rate: float = 1.0, cooloff: float = 10.0, settle: float = 1.0,
                  clock: Callable[[], float] = time.monotonic,
                  sleep: Callable[[float], None] = time.sleep):
         if rate <= 0:
@@ -40,7 +43,9 @@ class RateLimiter:
         self.burst = float(burst) if burst is not None else max(1.0, rate / 10.0)
         self.min_rate = min(float(min_rate), self.ceiling)
         self.cooloff = float(cooloff)
+        self.settle = float(settle)
         self.slowdowns = 0
+        self._last_halving: Optional[float] = None
         self._clock, self._sleep = clock, sleep
         self._lock = threading.Lock()
         self._tokens = self.burst
@@ -67,7 +72,9 @@ class RateLimiter:
         with self._lock:
             now = self._clock()
             self._refill(now)
-            self.rate = max(self.min_rate, self.rate / 2.0)
+            if self._last_halving is None or now - self._last_halving >= self.settle:
+                self.rate = max(self.min_rate, self.rate / 2.0)
+                self._last_halving = now
             self._tokens = min(self._tokens, 0.0)  # no banked burst right after a SlowDown
             self._last_slowdown = now
             self.slowdowns += 1

@@ -169,15 +169,18 @@ def test_limiter_holds_calls_to_the_rate():
 
 def test_slow_down_halves_the_rate_for_everyone_then_recovers():
     ft = FakeTime()
-    limiter = RateLimiter(100, clock=ft.clock, sleep=ft.sleep, cooloff=10)
+    limiter = RateLimiter(100, clock=ft.clock, sleep=ft.sleep, cooloff=10, settle=1.0)
     limiter.slow_down()
+    limiter.slow_down()  # the same overload, answered to a call already in flight
+    assert limiter.rate == 50 and limiter.slowdowns == 2
+    ft.now = 1.0  # a SlowDown a settle period later is news: halve again
     limiter.slow_down()
-    assert limiter.rate == 25 and limiter.slowdowns == 2
+    assert limiter.rate == 25 and limiter.slowdowns == 3
     t0 = ft.now
     for _ in range(25):
         limiter.acquire()
     assert ft.now - t0 == pytest.approx(1.0)
-    ft.now = 13.0  # 10 s cool-off after the last SlowDown (t=0), then 3 s of recovery
+    ft.now = 14.0  # 10 s cool-off after the last SlowDown (t=1), then 3 s of recovery
     limiter.acquire()
     assert limiter.rate == pytest.approx(25 + 3 * 100 / 10)
     ft.now += 100
