@@ -52,7 +52,7 @@ from ..server.xml import child_text, children, document, parse as parse_xml, xml
 from ..storage import ObjectMeta
 from .pic_operations import PicOperations, PicOperationsError, RuleRequest, parse_pic_operations
 from .ratelimit import DEFAULT_QPS, RequestCeiling
-from .upload_result import ImageInfoXml, ProcessedObject, build_upload_result
+from .upload_result import ProcessedObject, build_upload_result
 
 log = logging.getLogger("picops_emulator.ci")
 
@@ -183,13 +183,11 @@ class CiService:
                 raise self._as_http_error(None, exc) from None
             return meta, body.read()
 
-    def _probe(self, data: bytes) -> ImageInfoXml:
+    def _probe(self, data: bytes) -> imaging.ImageInfo:
         try:
-            i = imaging.probe(data)
+            return imaging.probe(data)
         except imaging.ImagingError as exc:
             raise self._as_http_error(None, exc) from None
-        return ImageInfoXml(format=i.format, width=i.width, height=i.height, quality=i.quality,
-                            ave=i.ave, orientation=i.orientation, frame_count=i.frame_count)
 
     def _execute(self, rule: RuleRequest, data: bytes, fetch: Optional[Fetch] = None):
         return imaging.execute(rule.rule, data, limits=self.limits, fetch=fetch)

@@ -20,18 +20,8 @@ store's own value, so a later HEAD agrees); ``Object/Format`` is lower-case,
 from dataclasses import dataclass
 from typing import List, Optional, Sequence
 
+from ..imaging import ImageInfo
 from ..server.xml import Child, document
-
-
-@dataclass(frozen=True)
-class ImageInfoXml:
-    format: str
-    width: int
-    height: int
-    quality: int
-    ave: str
-    orientation: int
-    frame_count: int = 1
 
 
 @dataclass(frozen=True)
@@ -52,7 +42,7 @@ def location(bucket: str, region: str, key: str) -> str:
 
 
 def build_upload_result(*, bucket: str, region: str, key: str, etag: str,
-                        image_info: Optional[ImageInfoXml],
+                        image_info: Optional[ImageInfo],
                         objects: Sequence[ProcessedObject], root: str = "UploadResult") -> bytes:
     original: List[Child] = [("Key", key), ("Location", location(bucket, region, key)),
                              ("ETag", f'"{etag}"')]
