@@ -11,6 +11,8 @@
 * :func:`process` makes one ``ci_image_process`` call, retrying transient
   failures with exponential backoff and full jitter while the invocation has
   time left, and returns a :class:`CallResult` with the normalised results.
+* :func:`capped_timeout` keeps every HTTP call in its block within a number of
+  seconds (used by :func:`process` and :mod:`picops.manifest_store`).
 * :func:`classify` maps SDK exceptions to :class:`~picops.errors.CiError`
   (permanent: 4xx, retrying cannot help) or
   :class:`~picops.errors.TransientCiError` (5xx, SlowDown, timeouts,
@@ -24,7 +26,8 @@ from __future__ import annotations
 import logging
 import random
 import time
-from typing import Any, Callable, Dict, List, Mapping, NamedTuple, Optional
+from contextlib import contextmanager
+from typing import Any, Callable, Dict, Iterator, List, Mapping, NamedTuple, Optional
 from urllib.parse import urlsplit
 from xml.etree.ElementTree import ParseError
 
@@ -44,6 +47,9 @@ TRANSIENT_CODES = frozenset({"SlowDown", "InternalError", "ServiceUnavailable",
                              "RequestTimeout", "RequestTimeTooSkewed"})
 #: Statuses below 500 that are still worth retrying.
 TRANSIENT_STATUSES = frozenset({408, 429})
+#: What the SDK raises for a failed call: an error answer, a broken connection, a
+#: 200 whose body is not XML. :func:`classify` maps each.
+SDK_ERRORS = (CosServiceError, CosClientError, ParseError)
 
 
 class CallResult(NamedTuple):
@@ -64,8 +70,8 @@ class CallResult(NamedTuple):
 class BudgetSession(requests.Session):
     """A requests session whose timeouts never outlast the invocation.
 
-    :func:`process` sets ``cap`` (seconds) before each attempt; the SDK passes
-    its own timeout, which is clamped to it.
+    :func:`capped_timeout` sets ``cap`` (seconds) around each call; the SDK
+    passes its own timeout, which is clamped to it.
     """
 
     cap: Optional[float] = None
@@ -151,7 +157,6 @@ def process(client: CosS3Client, bucket: str, key: str, payload: dict, deadline:
     """
     header = pic_operations_header(payload)
     sent_keys = [resolve_ci_fileid(key, r["fileid"]) for r in payload.get("rules", ())]
-    budget = getattr(client, "picops_session", None)
     attempt = 0
     while True:
         remaining = deadline - clock()
@@ -162,11 +167,11 @@ def process(client: CosS3Client, bucket: str, key: str, payload: dict, deadline:
             err.attempts = attempt
             raise err
         attempt += 1
-        if isinstance(budget, BudgetSession):
-            budget.cap = min(CALL_TIMEOUT_S, remaining)
         try:
-            headers, data = client.ci_image_process(Bucket=bucket, Key=key, PicOperations=header)
-        except (CosServiceError, CosClientError, ParseError) as e:
+            with capped_timeout(client, min(CALL_TIMEOUT_S, remaining)):
+                headers, data = client.ci_image_process(Bucket=bucket, Key=key,
+                                                        PicOperations=header)
+        except SDK_ERRORS as e:
             err = classify(e)
             err.attempts = attempt
             if not err.retryable or attempt >= MAX_ATTEMPTS:
@@ -176,14 +181,29 @@ def process(client: CosS3Client, bucket: str, key: str, payload: dict, deadline:
                 raise err from None
             sleep(delay)
             continue
-        finally:
-            if isinstance(budget, BudgetSession):
-                budget.cap = None
         original, objects = normalize_upload_result(data)
         matched, missing = match_outputs(sent_keys, objects)
         return CallResult(request_id=_header(headers, "x-cos-request-id"), sent_keys=sent_keys,
                           outputs=matched, missing=missing, original=original,
                           attempts=attempt)
+
+
+@contextmanager
+def capped_timeout(client: Any, seconds: Optional[float]) -> Iterator[None]:
+    """Within the block, no HTTP call of ``client`` waits longer than ``seconds``.
+
+    Only a client from :func:`make_cos_client` (its :class:`BudgetSession`) can be
+    capped; for any other client, or ``seconds`` None, this does nothing.
+    """
+    session = getattr(client, "picops_session", None)
+    if seconds is None or not isinstance(session, BudgetSession):
+        yield
+        return
+    session.cap = max(0.001, seconds)
+    try:
+        yield
+    finally:
+        session.cap = None
 
 
 def classify(exc: Exception) -> CiError:

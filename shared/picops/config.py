@@ -50,7 +50,7 @@ import re
 from typing import Any, Dict, List, Mapping, NamedTuple, Optional, Tuple
 
 from . import loopsafety
-from .constants import CI_MAX_STAGES, DEFAULT_CONFIG_NAME, ENV_CONFIG
+from .constants import DEFAULT_CONFIG_NAME, ENV_CONFIG
 from .errors import ConfigError, GrammarError, Problem
 from .grammar import Rule, parse
 from .manifest import DEFAULT_MANIFEST_PREFIX
@@ -342,40 +342,33 @@ def _route(raw: Any, i: int, problems: List[Problem]) -> Optional[Route]:
     if not isinstance(raw, dict):
         problems.append(Problem(at, f"expected a mapping, got {_kind(raw)}"))
         return None
-    before = len(problems)
     _unknown_fields(raw, _ROUTE_FIELDS, at, problems)
 
-    prefix = raw.get("prefix")
-    if "prefix" not in raw:
-        problems.append(Problem(f"{at}.prefix", "missing (use \"\" to match every key)"))
-    elif not isinstance(prefix, str):
-        problems.append(Problem(f"{at}.prefix", f"expected a string, got {_kind(prefix)}"))
-    elif prefix.startswith("/"):
+    prefix = _text(raw, "prefix", at, problems, missing="missing (use \"\" to match every key)")
+    if prefix is not None and prefix.startswith("/"):
         problems.append(Problem(f"{at}.prefix", f"{prefix!r} starts with '/': object keys "
                                 "never do (write 'uploads/', not '/uploads/')"))
 
+    before = len(problems)
     suffixes = _suffixes(raw.get("suffixes"), "suffixes" in raw, f"{at}.suffixes", problems)
+    suffixes_ok = len(problems) == before
 
+    _check_bucket(raw, at, problems)
     bucket = raw.get("bucket")
-    if bucket is not None or "bucket" in raw:
-        why = bucket_problem(bucket)
-        if why:
-            problems.append(Problem(f"{at}.bucket", why))
+    bucket = bucket if isinstance(bucket, str) else None
 
     pic_info = raw.get("pic_info", False)
     if not isinstance(pic_info, bool):
         problems.append(Problem(f"{at}.pic_info", f"expected true or false, got {_kind(pic_info)}"))
         pic_info = False
 
-    rules = _rules(raw, at, bucket if isinstance(bucket, str) else None, problems)
+    rules = _rules(raw, at, bucket, problems)
     # A route whose own matching fields are valid is kept (with its valid rules)
     # even when other fields are not, so duplicate and loop checks still see it;
     # a config with any problem is never returned, so nothing runs on it.
-    if not isinstance(prefix, str) or any(p.where.startswith(f"{at}.suffixes")
-                                          for p in problems[before:]):
+    if prefix is None or not suffixes_ok:
         return None
-    return Route(prefix=prefix, suffixes=suffixes,
-                 bucket=bucket if isinstance(bucket, str) else None, pic_info=pic_info,
+    return Route(prefix=prefix, suffixes=suffixes, bucket=bucket, pic_info=pic_info,
                  rules=rules, index=i)
 
 
@@ -429,39 +422,46 @@ def _rule(raw: Any, at: str, j: int, route_bucket: Optional[str],
     before = len(problems)
     _unknown_fields(raw, _RULE_FIELDS, at, problems)
 
-    fileid = raw.get("fileid")
-    if "fileid" not in raw:
-        problems.append(Problem(f"{at}.fileid", "missing"))
-    elif not isinstance(fileid, str):
-        problems.append(Problem(f"{at}.fileid", f"expected a string, got {_kind(fileid)}"))
-    else:
+    fileid = _text(raw, "fileid", at, problems)
+    if fileid is not None:
         problems.extend(Problem(f"{at}.fileid", m) for m in template_problems(fileid))
 
-    text = raw.get("rule")
+    text = _text(raw, "rule", at, problems)
     parsed = None
-    if "rule" not in raw:
-        problems.append(Problem(f"{at}.rule", "missing"))
-    elif not isinstance(text, str):
-        problems.append(Problem(f"{at}.rule", f"expected a string, got {_kind(text)}"))
-    else:
+    if text is not None:
+        # The parser also enforces CI's stage limit (CI_MAX_STAGES).
         try:
             parsed = parse(text)
         except GrammarError as e:
             problems.append(Problem(f"{at}.rule", e.message))
-        else:
-            if len(parsed.stages) > CI_MAX_STAGES:
-                problems.append(Problem(f"{at}.rule", f"{len(parsed.stages)} stages; CI allows "
-                                        f"at most {CI_MAX_STAGES}"))
 
-    bucket = raw.get("bucket")
-    if "bucket" in raw:
-        why = bucket_problem(bucket)
-        if why:
-            problems.append(Problem(f"{at}.bucket", why))
+    _check_bucket(raw, at, problems)
     if len(problems) > before or parsed is None:
         return None
+    bucket = raw.get("bucket")
     return RuleSpec(fileid=fileid, rule=text, parsed=parsed,
                     bucket=bucket if bucket is not None else route_bucket, index=j)
+
+
+def _text(raw: dict, name: str, at: str, problems: List[Problem],
+          missing: str = "missing") -> Optional[str]:
+    """The required string field ``name`` of ``raw``, or None (and a problem)."""
+    if name not in raw:
+        problems.append(Problem(f"{at}.{name}", missing))
+        return None
+    value = raw[name]
+    if not isinstance(value, str):
+        problems.append(Problem(f"{at}.{name}", f"expected a string, got {_kind(value)}"))
+        return None
+    return value
+
+
+def _check_bucket(raw: dict, at: str, problems: List[Problem]) -> None:
+    """A problem when ``raw`` has a ``bucket`` that is not a bucket name (null included)."""
+    if "bucket" in raw:
+        why = bucket_problem(raw["bucket"])
+        if why:
+            problems.append(Problem(f"{at}.bucket", why))
 
 
 def _duplicate_routes(routes: List[Route], problems: List[Problem]) -> None:

@@ -158,8 +158,8 @@ def check_manifests(config: "Config") -> List[Problem]:
     every key there), nor match any ``<prefix>...json`` key; a rule writing to
     the source bucket may not produce such a key (it could overwrite a manifest).
     """
-    settings = getattr(config, "manifests", None)
-    if settings is None or not settings.enabled:
+    settings = config.manifests
+    if not settings.enabled:
         return []
     prefix = settings.prefix
     shape = manifest_shape(prefix)

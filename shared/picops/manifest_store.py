@@ -21,15 +21,13 @@ outlasts the invocation.
 
 from __future__ import annotations
 
-from contextlib import contextmanager
-from typing import Any, Iterator, List, NamedTuple, Optional, Sequence
-from xml.etree.ElementTree import ParseError
+from typing import Any, List, NamedTuple, Optional, Sequence
 
 import requests
-from qcloud_cos.cos_exception import CosClientError, CosServiceError
+from qcloud_cos.cos_exception import CosServiceError
 from urllib3.exceptions import HTTPError as Urllib3Error
 
-from .ci_client import BudgetSession, classify
+from .ci_client import SDK_ERRORS, capped_timeout, classify
 from .errors import CiError, TransientCiError
 from .manifest import Manifest, ManifestOutput, dumps, loads, manifest_key
 
@@ -66,15 +64,13 @@ def read_manifest(client: Any, bucket: str, source_key: str, prefix: str, *,
     """
     key = manifest_key(source_key, prefix)
     where = f"{bucket}/{key}"
-    with _capped(client, timeout):
+    with capped_timeout(client, timeout):
         try:
             response = client.get_object(Bucket=bucket, Key=key)
             data = response["Body"].get_raw_stream().read()
-        except CosServiceError as e:
-            if e.get_status_code() == 404:
+        except SDK_ERRORS as e:
+            if _not_found(e):
                 return None
-            raise _wrap(e, f"cannot read manifest {where}") from None
-        except (CosClientError, ParseError) as e:
             raise _wrap(e, f"cannot read manifest {where}") from None
         except (requests.exceptions.RequestException, Urllib3Error, OSError) as e:
             raise TransientCiError(f"cannot read manifest {where}: the body broke off ({e})",
@@ -90,11 +86,11 @@ def write_manifest(client: Any, bucket: str, manifest: Manifest, prefix: str, *,
         CiError / TransientCiError: the PUT failed.
     """
     key = manifest_key(manifest.source_key, prefix)
-    with _capped(client, timeout):
+    with capped_timeout(client, timeout):
         try:
             client.put_object(Bucket=bucket, Key=key, Body=dumps(manifest),
                               ContentType=CONTENT_TYPE)
-        except (CosServiceError, CosClientError, ParseError) as e:
+        except SDK_ERRORS as e:
             raise _wrap(e, f"cannot write manifest {bucket}/{key}") from None
 
 
@@ -106,10 +102,9 @@ def delete_manifest(client: Any, bucket: str, source_key: str, prefix: str, *,
         CiError / TransientCiError: the DELETE failed.
     """
     key = manifest_key(source_key, prefix)
-    error = _delete(client, bucket, key, timeout)
+    error = _delete(client, bucket, key, timeout, what="manifest ")
     if error is not None:
-        raise type(error)(f"cannot delete manifest {bucket}/{key}: {error.message}",
-                          code=error.code, status=error.status, request_id=error.request_id)
+        raise error
 
 
 def delete_outputs(client: Any, outputs: Sequence[ManifestOutput], *,
@@ -125,30 +120,31 @@ def object_exists(client: Any, bucket: str, key: str, *,
     Raises:
         CiError / TransientCiError: the HEAD failed (other than 404).
     """
-    with _capped(client, timeout):
+    with capped_timeout(client, timeout):
         try:
             client.head_object(Bucket=bucket, Key=key)
-        except CosServiceError as e:
-            if e.get_status_code() == 404:
+        except SDK_ERRORS as e:
+            if _not_found(e):
                 return False
-            raise _wrap(e, f"cannot check {bucket}/{key}") from None
-        except (CosClientError, ParseError) as e:
             raise _wrap(e, f"cannot check {bucket}/{key}") from None
     return True
 
 
 # --- helpers ------------------------------------------------------------------------
 
-def _delete(client: Any, bucket: str, key: str, timeout: Optional[float]) -> Optional[CiError]:
-    with _capped(client, timeout):
+def _not_found(exc: Exception) -> bool:
+    return isinstance(exc, CosServiceError) and exc.get_status_code() == 404
+
+
+def _delete(client: Any, bucket: str, key: str, timeout: Optional[float],
+            what: str = "") -> Optional[CiError]:
+    with capped_timeout(client, timeout):
         try:
             client.delete_object(Bucket=bucket, Key=key)
-        except CosServiceError as e:
-            if e.get_status_code() == 404:
+        except SDK_ERRORS as e:
+            if _not_found(e):
                 return None  # already gone: what we wanted
-            return _wrap(e, f"cannot delete {bucket}/{key}")
-        except (CosClientError, ParseError) as e:
-            return _wrap(e, f"cannot delete {bucket}/{key}")
+            return _wrap(e, f"cannot delete {what}{bucket}/{key}")
     return None
 
 
@@ -157,19 +153,6 @@ def _wrap(exc: Exception, what: str) -> CiError:
     err = classify(exc)
     return type(err)(f"{what}: {err.message}", code=err.code, status=err.status,
                      request_id=err.request_id)
-
-
-@contextmanager
-def _capped(client: Any, timeout: Optional[float]) -> Iterator[None]:
-    session = getattr(client, "picops_session", None)
-    if timeout is None or not isinstance(session, BudgetSession):
-        yield
-        return
-    session.cap = max(0.001, timeout)
-    try:
-        yield
-    finally:
-        session.cap = None
 
 
 __all__ = ["DeleteResult", "delete_manifest", "delete_outputs", "object_exists",

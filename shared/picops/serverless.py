@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple
 
 from . import loopsafety
+from .config import BUCKET_RE, is_bucket_name
 from .constants import EVENT_CREATED_ANY
 from .errors import ConfigError, Problem
 
@@ -40,9 +41,8 @@ if TYPE_CHECKING:
 DEFAULT_SOURCE = "serverless.yml"
 
 #: ``<name>-<appid>.cos.<region>.myqcloud.com``, the only form the docs show.
-_BUCKET_HOST = re.compile(r"(?P<bucket>[a-z0-9](?:[a-z0-9-]*[a-z0-9])?-[0-9]+)"
+_BUCKET_HOST = re.compile(rf"(?P<bucket>{BUCKET_RE.pattern})"
                           r"\.cos\.(?P<region>[a-z0-9-]+)\.myqcloud\.com")
-_BUCKET = re.compile(r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?-[0-9]+")
 _HANDLER = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*\.[A-Za-z_][A-Za-z0-9_]*")
 _ENV_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 _RUNTIME = re.compile(r"Python3\.(\d+)")
@@ -225,8 +225,8 @@ def check_manifest_triggers(triggers: Tuple[CosTrigger, ...], config: "Config",
     Part of :func:`check_against_config`, and run alone by ``picops backfill``, whose
     manifest writes must not land in a watched prefix either.
     """
-    settings = getattr(config, "manifests", None)
-    if settings is None or not settings.enabled:
+    settings = config.manifests
+    if not settings.enabled:
         return []
     shape = loopsafety.manifest_shape(settings.prefix)
     problems = []
@@ -320,7 +320,7 @@ def _cos_trigger(raw: Any, i: int, region: str, bad) -> Optional[CosTrigger]:
     m = _BUCKET_HOST.fullmatch(host) if isinstance(host, str) else None
     if m is not None:
         bucket, bucket_region = m.group("bucket"), m.group("region")
-    elif isinstance(host, str) and _BUCKET.fullmatch(host):
+    elif isinstance(host, str) and is_bucket_name(host):
         bucket = host
     else:
         bad(f"{at}.bucket", f"expected '<name>-<appid>.cos.<region>.myqcloud.com', got {host!r}")
@@ -362,11 +362,5 @@ def _cos_trigger(raw: Any, i: int, region: str, bad) -> Optional[CosTrigger]:
                       index=i)
 
 
-def triggers_for(spec: ServerlessSpec, key: str,
-                 event_name: str = EVENT_CREATED_ANY) -> List[CosTrigger]:
-    """The triggers that would fire for ``key`` (any bucket), in file order."""
-    return [t for t in spec.triggers if t.fires_on(key, event_name)]
-
-
 __all__ = ["COS_EVENTS", "CosTrigger", "ServerlessSpec", "check_against_config",
-           "check_manifest_triggers", "parse_serverless", "triggers_for"]
+           "check_manifest_triggers", "parse_serverless"]

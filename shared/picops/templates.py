@@ -52,10 +52,6 @@ class Template(NamedTuple):
     absolute: bool
     segments: Tuple[Tuple[Part, ...], ...]
 
-    @property
-    def slots(self) -> Tuple[str, ...]:
-        return tuple(p.name for seg in self.segments for p in seg if isinstance(p, Slot))
-
 
 def template_problems(text: str) -> List[str]:
     """Everything wrong with a fileid template, as messages (empty when valid)."""

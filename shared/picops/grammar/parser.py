@@ -36,11 +36,12 @@ Rules of reading (decisions; per-parameter ones are in ``params.py``):
 import re
 from typing import List, Optional, Sequence, Tuple
 
+from ..constants import CI_MAX_STAGES
 from ..errors import GrammarError
 from .ast import Operation, Param, Rule
 from .params import INTERFACES, ArgError, InterfaceSpec, LazyPattern, show
 
-MAX_STAGES = 10  # CI: at most 10 "|" layers per rule (reference §4.6)
+MAX_STAGES = CI_MAX_STAGES  # CI: at most 10 "|" layers per rule (reference §4.6)
 
 _EXPECTED_INTERFACES = "imageMogr2, imageView2, watermark/1, watermark/2 or style/<name>"
 # Real CI interfaces picops does not implement: named as such rather than "unknown".
