@@ -27,7 +27,8 @@ from . import runner
 from .ci.ratelimit import DEFAULT_QPS
 from .ci.service import CiService
 from .settings import EmulatorSettings
-from .triggers.dispatcher import DEFAULT_RETRY_DELAYS, TriggerDispatcher
+from .triggers.dispatcher import (DEFAULT_MAX_GENERATION, DEFAULT_RETRY_DELAYS,
+                                  TriggerDispatcher)
 from .triggers.loader import buckets_to_create, default_function_dir, load_serverless
 
 
@@ -42,7 +43,7 @@ class LocalOptions:
     secret_key: str = ""
     auth: bool = True
     retry_delays: Sequence[float] = DEFAULT_RETRY_DELAYS
-    max_generation: int = 3
+    max_generation: int = DEFAULT_MAX_GENERATION
     concurrency: int = 2
     fsync: bool = True
     # CI persistent-processing requests per second per account (CI's documented limit

@@ -15,10 +15,11 @@ from typing import Any, List, Optional, Tuple
 from picops.errors import ConfigError, Problem
 
 from .storage.layout import check_bucket_name
+from .storage.store import DEFAULT_MAX_OBJECT_BYTES
 from .server.errors import EmulatorError
 
 LOOPBACK_HOSTS = ("127.0.0.1", "::1", "localhost")
-COS_SINGLE_PUT_LIMIT = 5 * 1024 ** 3
+COS_SINGLE_PUT_LIMIT = DEFAULT_MAX_OBJECT_BYTES  # the store's default cap is that limit
 
 
 @dataclass

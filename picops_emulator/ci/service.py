@@ -40,6 +40,7 @@ from typing import Callable, Dict, List, Optional, Tuple
 
 from aiohttp import web
 
+from picops.constants import CI_MAX_STAGES
 from picops.errors import GrammarError
 from picops.grammar import Rule, parse
 
@@ -185,7 +186,7 @@ class CiService:
 
     def _probe(self, data: bytes) -> imaging.ImageInfo:
         try:
-            return imaging.probe(data)
+            return imaging.probe(data, limits=self.limits)
         except imaging.ImagingError as exc:
             raise self._as_http_error(None, exc) from None
 
@@ -226,10 +227,10 @@ class CiService:
                                                    f"style {stage.style!r} does not exist in "
                                                    f"bucket {ctx.bucket} (-60967)")
             stages.extend(parse(body).stages)
-        if len(stages) > 10:
+        if len(stages) > CI_MAX_STAGES:
             raise EmulatorError("InvalidArgument", f"Pic-Operations.rules[{rule.index}].rule: "
                                                    f"{len(stages)} stages once styles are "
-                                                   f"expanded; CI allows at most 10")
+                                                   f"expanded; CI allows at most {CI_MAX_STAGES}")
         return replace(rule, rule=Rule(stages=tuple(stages)))
 
     # ------------------------------------------------------------------ styles

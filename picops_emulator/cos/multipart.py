@@ -114,8 +114,9 @@ async def list_parts(call: Call) -> web.StreamResponse:
     upload_id = q["uploadId"]
     marker = int_param(q, "part-number-marker", 0, 10 ** 9)
     max_parts = int_param(q, "max-parts", 1000, 1000)
-    info = call.store.multipart.get(call.bucket, upload_id, call.key)
-    parts = [p for p in call.store.multipart.list_parts(call.bucket, upload_id, call.key)
+    info = await call.blocking(call.store.multipart.get, call.bucket, upload_id, call.key)
+    parts = [p for p in await call.blocking(call.store.multipart.list_parts, call.bucket,
+                                            upload_id, call.key)
              if p.number > marker]
     page, truncated = parts[:max_parts], len(parts) > max_parts
     children: list = [("Bucket", call.bucket)]

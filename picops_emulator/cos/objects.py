@@ -37,8 +37,8 @@ from ..server import xml
 from ..storage.layout import check_key
 from .ci import call_backend, require_backend
 from .common import (CHUNK, attrs_from_headers, check_body_headers, check_conditions,
-                     check_md5, expected_md5, iso_date, object_headers, receive_body,
-                     write_headers)
+                     check_md5, expected_md5, http_date, iso_date, object_headers,
+                     receive_body, write_headers)
 
 log = logging.getLogger("picops_emulator.server")
 
@@ -205,7 +205,7 @@ async def _read(call: Call, *, with_body: bool) -> web.StreamResponse:
         except EmulatorError as exc:
             if exc.code == "NotModified":
                 exc.headers.update({"ETag": meta.quoted_etag,
-                                    "Last-Modified": object_headers(meta)["Last-Modified"]})
+                                    "Last-Modified": http_date(meta.last_modified)})
             raise
         headers = _response_headers(call, meta)
         span = parse_range(call.headers.get("Range"), meta.size)

@@ -51,7 +51,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Dict, Optional, Tuple
-from urllib.parse import quote, urlencode
+from urllib.parse import urlencode
 
 from aiohttp import BodyPartReader, web
 from multidict import CIMultiDict
@@ -339,8 +339,7 @@ async def receive_file(part: BodyPartReader, pending: PendingWrite,
 
 
 def _location(call: Call, key: str) -> str:
-    return "http://" + call.location(quote(key.encode("utf-8", "surrogatepass"),
-                                           safe="/-_.~"))
+    return "http://" + call.location(xml.url_encode(key))
 
 
 def respond(call: Call, upload: Upload, meta) -> web.Response:

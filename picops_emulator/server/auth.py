@@ -106,16 +106,33 @@ def is_form_upload(method: str, sign_path: str, headers: Mapping[str, str]) -> b
         "multipart/form-data")
 
 
-def _check_key_time(name: str, value: str, now: float, skew: float) -> None:
+def _window(name: str, value: str) -> Tuple[int, int]:
     window = _TIME.match(value)
     if not window:
         raise EmulatorError("AccessDenied", f"{name} {value!r} must be '<start>;<end>' in Unix "
                                             "seconds")
-    start, end = int(window.group(1)), int(window.group(2))
+    return int(window.group(1)), int(window.group(2))
+
+
+def _check_window(name: str, value: str, now: float, skew: float) -> None:
+    start, end = _window(name, value)
     if not start - skew <= now <= end + skew:
         raise EmulatorError("RequestTimeTooSkewed",
                             f"{name} {start};{end} does not contain the server time "
                             f"{int(now)} (allowed skew {int(skew)} s)")
+
+
+def _secret_key(fields: Mapping[str, str], credentials: Mapping[str, str], where: str) -> str:
+    """The SecretKey of a sha1 signature's ``q-ak``; ``where`` prefixes the field names."""
+    if fields["q-sign-algorithm"].lower() != "sha1":
+        raise EmulatorError("AccessDenied", f"{where}q-sign-algorithm "
+                                            f"{fields['q-sign-algorithm']!r} is not supported "
+                                            "(only sha1)")
+    secret_key = credentials.get(fields["q-ak"])
+    if secret_key is None:
+        raise EmulatorError("InvalidAccessKeyId", f"{where}q-ak: SecretId {fields['q-ak']!r} is "
+                                                  "not known to this emulator")
+    return secret_key
 
 
 def verify_form(fields: Mapping[str, str], policy_text: bytes,
@@ -130,16 +147,8 @@ def verify_form(fields: Mapping[str, str], policy_text: bytes,
         raise EmulatorError("AccessDenied", "the POST Object form lacks the signature field(s) "
                                             f"{', '.join(missing)} (anonymous uploads are not "
                                             "allowed)")
-    if fields["q-sign-algorithm"].lower() != "sha1":
-        raise EmulatorError("AccessDenied", f"form field q-sign-algorithm "
-                                            f"{fields['q-sign-algorithm']!r} is not supported "
-                                            "(only sha1)")
-    ak = fields["q-ak"]
-    secret_key = credentials.get(ak)
-    if secret_key is None:
-        raise EmulatorError("InvalidAccessKeyId", f"form field q-ak: SecretId {ak!r} is not "
-                                                  "known to this emulator")
-    _check_key_time("form field q-key-time", fields["q-key-time"], now, skew)
+    secret_key = _secret_key(fields, credentials, "form field ")
+    _check_window("form field q-key-time", fields["q-key-time"], now, skew)
     to_sign = hashlib.sha1(policy_text).hexdigest()
     expected = sign(secret_key, fields["q-key-time"], to_sign)
     provided = fields["q-signature"].lower().encode("utf-8", "surrogateescape")
@@ -149,7 +158,7 @@ def verify_form(fields: Mapping[str, str], policy_text: bytes,
             "The POST Object form's q-signature does not match the one we calculated from its "
             f"policy. StringToSign (sha1 of the decoded policy): {to_sign!r}; q-key-time: "
             f"{fields['q-key-time']!r}")
-    return ak
+    return fields["q-ak"]
 
 
 def verify(method: str, sign_path: str, headers: Mapping[str, str],
@@ -168,23 +177,9 @@ def verify(method: str, sign_path: str, headers: Mapping[str, str],
                            "q-signature") if not fields.get(f)]
     if missing:
         raise EmulatorError("AccessDenied", f"the signature lacks {', '.join(missing)}")
-    if fields["q-sign-algorithm"].lower() != "sha1":
-        raise EmulatorError("AccessDenied", f"q-sign-algorithm {fields['q-sign-algorithm']!r} "
-                                            "is not supported (only sha1)")
-    ak = fields["q-ak"]
-    secret_key = credentials.get(ak)
-    if secret_key is None:
-        raise EmulatorError("InvalidAccessKeyId", f"SecretId {ak!r} is not known to this "
-                                                  "emulator")
-    window = _TIME.match(fields["q-sign-time"])
-    if not window or not _TIME.match(fields["q-key-time"]):
-        raise EmulatorError("AccessDenied", "q-sign-time and q-key-time must be "
-                                            "'<start>;<end>' in Unix seconds")
-    start, end = int(window.group(1)), int(window.group(2))
-    if not start - skew <= now <= end + skew:
-        raise EmulatorError("RequestTimeTooSkewed",
-                            f"q-sign-time {start};{end} does not contain the server time "
-                            f"{int(now)} (allowed skew {int(skew)} s)")
+    secret_key = _secret_key(fields, credentials, "")
+    _window("q-key-time", fields["q-key-time"])
+    _check_window("q-sign-time", fields["q-sign-time"], now, skew)
 
     # params: the declared names, values from the received query (name match after encoding)
     received: Dict[str, str] = {}
@@ -211,7 +206,7 @@ def verify(method: str, sign_path: str, headers: Mapping[str, str],
         sts = string_to_sign(fields["q-sign-time"], http)
         expected = sign(secret_key, fields["q-key-time"], sts)
         if hmac.compare_digest(expected.encode("ascii"), provided):
-            return ak
+            return fields["q-ak"]
         if not first_http:
             first_http, first_sts = http, sts
     raise EmulatorError(
