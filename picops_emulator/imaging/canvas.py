@@ -27,6 +27,7 @@ from .libvips import pyvips
 from .limits import Limits, check_output_size
 from .quality import resolve_quality
 from .source import Source
+from .watermark_fetch import Fetch
 
 WHITE = (255, 255, 255)
 
@@ -40,9 +41,10 @@ class StageSettings:
 
 
 class Canvas:
-    def __init__(self, source: Source, limits: Limits):
+    def __init__(self, source: Source, limits: Limits, fetch: Optional[Fetch] = None):
         self.source = source
         self.limits = limits
+        self.fetch = fetch                      # reads watermark/1 images (ops/watermark.py)
         self._image = None                      # pyvips.Image once something needed pixels
         self._rotate_on_decode = False          # auto-orient waiting for the first decode
         self.width = source.width               # one frame, as currently oriented

@@ -12,7 +12,7 @@ side <= 9 999 px. Tests pass smaller ``Limits`` to exercise the checks cheaply.
 
 from dataclasses import dataclass
 
-from .errors import ERRNO_OUTPUT_SIDE, ERRNO_RESOLUTION, ImageResolutionExceed, ImageTooLarge
+from .errors import ERRNO_OUTPUT_SIDE, ImageResolutionExceed, ImageTooLarge
 
 
 @dataclass(frozen=True)
@@ -37,18 +37,15 @@ def check_input_header(fmt: str, width: int, height: int, frames: int, limits: L
     """Refuse an input whose header claims too many pixels, too long a side or too many frames."""
     if width > limits.max_input_side or height > limits.max_input_side:
         raise ImageResolutionExceed(
-            f"input is {width}x{height}; each side must be at most {limits.max_input_side} px",
-            ERRNO_RESOLUTION)
+            f"input is {width}x{height}; each side must be at most {limits.max_input_side} px")
     pixels = width * height * max(frames, 1)
     if pixels > limits.max_input_pixels:
         what = f"{width}x{height}x{frames} frames" if frames > 1 else f"{width}x{height}"
         raise ImageResolutionExceed(
-            f"input {what} is {pixels} pixels; at most {limits.max_input_pixels} allowed",
-            ERRNO_RESOLUTION)
+            f"input {what} is {pixels} pixels; at most {limits.max_input_pixels} allowed")
     if fmt == "GIF" and frames > limits.max_gif_frames:
         raise ImageResolutionExceed(
-            f"input GIF has {frames} frames; at most {limits.max_gif_frames} allowed",
-            ERRNO_RESOLUTION)
+            f"input GIF has {frames} frames; at most {limits.max_gif_frames} allowed")
 
 
 def check_output_size(width: int, height: int, limits: Limits, where: str = "output") -> None:

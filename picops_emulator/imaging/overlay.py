@@ -28,35 +28,27 @@ under a coloured layer becomes sRGB.
 import math
 from typing import Optional, Tuple
 
+from .errors import InvalidArgument
+from .geometry import GRAVITY_GRID, gravity_offset
 from .libvips import pyvips
 
 Position = Tuple[int, int]
 
-_WEST = ("northwest", "west", "southwest")
-_EAST = ("northeast", "east", "southeast")
-_NORTH = ("northwest", "north", "northeast")
-_SOUTH = ("southwest", "south", "southeast")
-
 
 def place(gravity: str, dx: int, dy: int, layer: Tuple[int, int],
           frame: Tuple[int, int]) -> Position:
-    """Top-left corner of a ``layer``-sized box anchored at ``gravity`` inside ``frame``."""
-    w, h = layer
-    fw, fh = frame
-    g = gravity.lower()
-    if g in _WEST:
-        x = dx
-    elif g in _EAST:
-        x = fw - w - dx
-    else:
-        x = (fw - w) // 2
-    if g in _NORTH:
-        y = dy
-    elif g in _SOUTH:
-        y = fh - h - dy
-    else:
-        y = (fh - h) // 2
-    return x, y
+    """Top-left corner of a ``layer``-sized box anchored at ``gravity`` inside ``frame``.
+
+    The anchor is ``geometry.gravity_offset``'s; the margins then push the box away from
+    the edge it is anchored to (a centred column or row ignores its margin).
+    """
+    gravity = gravity.lower()
+    if gravity not in GRAVITY_GRID:
+        raise InvalidArgument(f"watermark gravity {gravity!r} is not one of "
+                              f"{', '.join(GRAVITY_GRID)}")
+    column, row = GRAVITY_GRID[gravity]
+    x, y = gravity_offset(gravity, frame, layer)
+    return x + (1 - column) * dx, y + (1 - row) * dy
 
 
 def with_opacity(layer, dissolve: int):

@@ -73,22 +73,20 @@ def execute(rule: Rule, data: bytes, *, limits: Limits = DEFAULT_LIMITS,
 
 
 def _run(stages, source: Source, limits: Limits, fetch: Optional[Fetch]) -> Output:
-    canvas = Canvas(source, limits)
-    canvas.fetch = fetch  # read by ops/watermark.py
+    canvas = Canvas(source, limits, fetch)
     rolled_back = 0
     for i, op in enumerate(stages):
-        snap = canvas.snapshot()
+        canvas.begin_stage()  # snapshots the canvas as canvas.stage_input
         try:
-            canvas.begin_stage()
             run_stage(canvas, op)
             canvas.end_stage()
         except KeepStageInput:  # size-limit/<N>!: the stage's input was the smaller file
-            canvas.restore(canvas.stage_input)  # = snap, with the pixels it already read
+            canvas.restore(canvas.stage_input)
             rolled_back += 1
         except (ImageResolutionExceed, InvalidArgument) as e:
             if isinstance(e, UnsupportedOperation) or op.get("ignore-error") != 1:
                 raise _in_stage(e, i, op, len(stages)) from None
-            canvas.restore(snap)
+            canvas.restore(canvas.stage_input)
             rolled_back += 1
         except ImagingError as e:
             raise _in_stage(e, i, op, len(stages)) from None

@@ -20,7 +20,7 @@ from .canvas import conform
 from .errors import InvalidImageFormat
 from .libvips import pyvips
 from .limits import DEFAULT_LIMITS, Limits
-from .source import Source, loader_options, open_source, to_working_colour
+from .source import Source, from_memory, loader_options, open_source, to_working_colour
 
 _AVE_SIZE = 256
 
@@ -52,9 +52,9 @@ def _average_colour(source: Source) -> str:
     if source.format == "BMP":
         image = source.load()
     else:
-        image = to_working_colour(pyvips.Image.thumbnail_buffer(
-            source.data, _AVE_SIZE, height=_AVE_SIZE, size="down", auto_rotate=False,
-            option_string=loader_options()))
+        image = to_working_colour(from_memory(
+            "thumbnail_source", source.data, _AVE_SIZE, height=_AVE_SIZE, size="down",
+            auto_rotate=False, option_string=loader_options()))
     # 8-bit, first frame, alpha kept (and ignored below); in memory, as it is read 3 times.
     image = conform(image, "gif").copy_memory()
     colour = image[0:3] if image.bands >= 3 else image[0].bandjoin([image[0], image[0]])

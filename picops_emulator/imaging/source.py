@@ -21,7 +21,7 @@ BMP has no libvips loader in pyvips-binary; Pillow decodes it (header first, too
 """
 
 import io
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Optional, Tuple
 
 from . import jpegquant, webpquant
@@ -58,10 +58,8 @@ class Source:
     orientation: int            # EXIF orientation 1..8, 0 when the file has none
     quality: int                # estimated encoder quality; 100 for lossless codecs
     lossy: bool
-    bands: int
-    alpha: bool = False
+    has_alpha: bool = False
     sample_format: str = "uchar"  # libvips band format: uchar, ushort, float, ...
-    header: Optional[object] = field(default=None, repr=False)  # pyvips.Image (header only)
 
     @property
     def default_output(self) -> str:
@@ -71,10 +69,6 @@ class Source:
     def sixteen_bit(self) -> bool:
         """More than 8 bits per sample (16-bit PNG/TIFF; float TIFF counts too)."""
         return self.sample_format != "uchar"
-
-    @property
-    def has_alpha(self) -> bool:
-        return self.alpha
 
     # --- decoding -------------------------------------------------------------------
 
@@ -184,8 +178,7 @@ def open_source(data: bytes, limits: Limits) -> Source:
             raise InvalidImageFormat(problem)
     try:
         header = from_memory(_LOADERS[fmt], data, access="sequential", fail_on=FAIL_ON)
-        width, height, bands = header.width, header.height, header.bands
-        sample_format = header.format
+        width, height, sample_format = header.width, header.height, header.format
         alpha = bool(header.hasalpha())
         pages = header.get("n-pages") if header.get_typeof("n-pages") else 1
         orientation = header.get("orientation") if header.get_typeof("orientation") else 0
@@ -195,8 +188,8 @@ def open_source(data: bytes, limits: Limits) -> Source:
     check_input_header(fmt, width, height, frames, limits)
     quality, lossy = _quality(fmt, data)
     return Source(data=data, format=fmt, width=width, height=height, frames=frames,
-                  orientation=int(orientation), quality=quality, lossy=lossy, bands=bands,
-                  alpha=alpha, sample_format=sample_format, header=header)
+                  orientation=int(orientation), quality=quality, lossy=lossy,
+                  has_alpha=alpha, sample_format=sample_format)
 
 
 def _quality(fmt: str, data: bytes):
@@ -224,6 +217,12 @@ def from_memory(operation: str, data: bytes, *args, **options):
     ``_references`` list every image carries and passes on to images derived from it (the
     same list its own ``new_from_source`` uses). Appending the source there ties ``data``'s
     lifetime to the image and everything computed from it.
+
+    No public pyvips call does this here (checked in pyvips 3.2): an operation called with a
+    Source argument keeps no reference to it (only Image arguments pass theirs on), and the
+    public ``Image.new_from_source``, which does, picks the loader by libvips' own content
+    detection (the engine runs only the loader ``sniff`` chose, see ``libvips.py``) and has
+    no ``thumbnail_source`` counterpart for the shrink-on-load path.
     """
     source = pyvips.Source.new_from_memory(data)
     image = getattr(pyvips.Image, operation)(source, *args, **options)
@@ -294,9 +293,8 @@ def _open_bmp(data: bytes, limits: Limits) -> Source:
     check_input_header("BMP", width, height, 1, limits)
     pil = _pil_open(data)
     alpha = pil.mode in ("RGBA", "LA") or "transparency" in pil.info
-    bands = (2 if alpha else 1) if pil.mode in ("L", "LA", "1") else (4 if alpha else 3)
     return Source(data=data, format="BMP", width=width, height=height, frames=1,
-                  orientation=0, quality=100, lossy=False, bands=bands, alpha=alpha)
+                  orientation=0, quality=100, lossy=False, has_alpha=alpha)
 
 
 def _pil_open(data: bytes):

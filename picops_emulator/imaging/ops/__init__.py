@@ -3,7 +3,7 @@
 ``INTERFACES`` maps a stage's interface to the function that runs it on a canvas:
 ``imageMogr2`` (``mogr2.py``, itself a registry of per-param handlers), ``imageView2``
 (``view2.py``) and ``watermark`` (``watermark.py``: modes 1 and 2). Everything else the
-grammar accepts is refused by :func:`run_stage` with an
+grammar accepts is refused by :func:`check_stage` with an
 :class:`~..errors.UnsupportedOperation` naming it, including ``style/<name>``, which the CI
 layer must replace by the style's rule first.
 """
@@ -42,7 +42,8 @@ def check_stage(op: Operation) -> None:
 
 
 def run_stage(canvas: Canvas, op: Operation) -> None:
-    check_stage(op)
+    """Run ``op`` on ``canvas``; ``op`` has passed :func:`check_stage` (the pipeline checks
+    every stage before anything is decoded)."""
     INTERFACES[op.interface](canvas, op)
 
 

@@ -29,7 +29,6 @@ def check(op: Operation) -> None:
 
 
 def run(canvas: Canvas, op: Operation) -> None:
-    check(op)
     head = f"imageView2/{op.mode}"
     w, h = op.get("w"), op.get("h")
     if w is None and h is None:

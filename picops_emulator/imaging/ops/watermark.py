@@ -29,6 +29,7 @@ from ..errors import InvalidArgument, UnsupportedOperation
 from ..libvips import pyvips
 from ..overlay import blend, clip, place, rotate, tile, with_opacity
 from ..source import vips_detail
+from .thumbnail import parse_colour
 from .watermark_image import load_layer
 from .watermark_text import DEFAULT_FILL, DEFAULT_FONTSIZE, text_layer, text_of
 
@@ -65,7 +66,6 @@ def check_rule(stages: Sequence[Operation]) -> None:
 
 
 def run(canvas: Canvas, op: Operation) -> None:
-    check(op)
     canvas.auto_orient()
     frame = (canvas.width, canvas.height)
     if op.mode == 1:
@@ -75,7 +75,8 @@ def run(canvas: Canvas, op: Operation) -> None:
         layer = text_layer(text_of(op.get("text")),
                            text_of(op.get("font")) if op.has("font") else None,
                            op.get("fontsize", DEFAULT_FONTSIZE),
-                           text_of(op.get("fill", DEFAULT_FILL)), op.get("shadow", 0))
+                           parse_colour(op.get("fill", DEFAULT_FILL), "watermark/2/fill"),
+                           op.get("shadow", 0))
         param = "watermark/2/text"
     layer = with_opacity(layer, op.get("dissolve", DEFAULT_DISSOLVE))
     dx, dy = op.get("dx", 0), op.get("dy", 0)
@@ -99,7 +100,7 @@ def run(canvas: Canvas, op: Operation) -> None:
 
 
 def _image_layer(canvas: Canvas, op: Operation, frame):
-    fetch = getattr(canvas, "fetch", None)  # set by pipeline.execute(fetch=...)
+    fetch = canvas.fetch  # given to pipeline.execute(fetch=...)
     if fetch is None:
         raise UnsupportedOperation("watermark/1", "needs a storage to read the watermark "
                                    "image from, and this caller of the engine gave none")

@@ -15,6 +15,7 @@ Decisions (CI's rendering details are UNCONFIRMED):
 
 import html
 import math
+from typing import Sequence
 
 from picops.grammar.ast import Base64Text
 
@@ -30,8 +31,8 @@ SHADOW_OFFSET = 0.06   # of the font size
 SHADOW_SIGMA = 0.04    # of the font size
 
 
-def text_layer(text: str, font_name, fontsize: int, fill: str, shadow: int):
-    """An 8-bit RGBA (or grey + alpha) layer of ``text``; see the module doc."""
+def text_layer(text: str, font_name, fontsize: int, rgb: Sequence[int], shadow: int):
+    """An 8-bit RGBA (or grey + alpha) layer of ``text`` in colour ``rgb``; see the module doc."""
     font = resolve_font(font_name)
     try:
         mask = pyvips.Image.text(html.escape(text, quote=False), font=font.description(fontsize),
@@ -39,7 +40,6 @@ def text_layer(text: str, font_name, fontsize: int, fill: str, shadow: int):
     except pyvips.Error as e:
         raise InvalidArgument(f"watermark/2/text: cannot render {_show(text)}: "
                               f"{vips_detail(e)}") from None
-    rgb = _rgb(fill)
     grey = rgb[0] == rgb[1] == rgb[2]
     layer = _paint(mask, rgb[:1] if grey else rgb)
     if shadow:
@@ -73,11 +73,6 @@ def _paint(mask, colour):
     """A constant-colour image with ``mask`` as its alpha."""
     ink = mask.new_from_image(list(colour)).cast("uchar")
     return ink.bandjoin(mask).copy(interpretation="b-w" if len(colour) == 1 else "srgb")
-
-
-def _rgb(fill: str):
-    digits = fill.lstrip("#")
-    return [int(digits[i:i + 2], 16) for i in (0, 2, 4)]
 
 
 def _show(text: str, limit: int = 40) -> str:
