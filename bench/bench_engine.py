@@ -10,50 +10,22 @@ Side by side in one run (interleaved rounds, medians):
 
 Targets (issue 3): engine <= 1.25x the floor and faster than Pillow; peak memory
 for one thumbnail under 30 MB above the process's baseline, measured in a fresh
-process whose peak-RSS counter is reset after start-up (``/proc/self/clear_refs``).
+process whose peak-RSS counter is reset after start-up (:mod:`bench.memory`).
 
     python -m bench.bench_engine
 """
 
 import io
-import json
-import subprocess
 import sys
 from pathlib import Path
 
+from bench.memory import peak_memory
 from bench.timing import compare, ms, verdict
 
 IMAGE = Path(__file__).parent / "data" / "coffee_12mp.jpg"
 RULE = "imageMogr2/thumbnail/400x"
 TARGET_FLOOR_RATIO = 1.25
 TARGET_PEAK_MB = 30.0
-
-_MEMORY_PROBE = r"""
-import json, sys
-from picops.grammar import parse
-from picops_emulator.imaging import execute, probe
-data = open(sys.argv[1], "rb").read()
-rule = parse(sys.argv[2])
-probe(data)  # libvips initialised and warm, as in the emulator's workers
-def status(field):
-    for line in open("/proc/self/status"):
-        if line.startswith(field + ":"):
-            return int(line.split()[1]) / 1024.0
-with open("/proc/self/clear_refs", "w") as f:
-    f.write("5")  # reset VmHWM (peak RSS) to the current RSS
-base = status("VmRSS")
-out = execute(rule, data)
-print(json.dumps({"baseline_mb": base, "peak_mb": status("VmHWM"), "width": out.width}))
-"""
-
-
-def peak_memory_mb() -> dict:
-    # Imports and a first libvips call happen before the reset: the baseline is a
-    # warm process already holding the input bytes.
-    res = subprocess.run([sys.executable, "-c", _MEMORY_PROBE, str(IMAGE), RULE], check=True,
-                         capture_output=True, text=True)
-    return json.loads(res.stdout.strip().splitlines()[-1])
-
 
 def main() -> int:
     import pyvips
@@ -81,8 +53,7 @@ def main() -> int:
     t = compare([("floor", floor), ("engine", engine), ("pillow", pillow)], rounds=25)
     ratio = t["engine"].median / t["floor"].median
     vs_pillow = t["engine"].median / t["pillow"].median
-    mem = peak_memory_mb()
-    peak = mem["peak_mb"] - mem["baseline_mb"]
+    peak = peak_memory(IMAGE, RULE)["peak_mb"]
     ok = ratio <= TARGET_FLOOR_RATIO and vs_pillow < 1.0 and peak < TARGET_PEAK_MB
 
     print(f"input: {IMAGE.name} ({len(data) / 1e6:.1f} MB, 4000x3000), rule: {RULE}")

@@ -10,14 +10,12 @@ with:
 * Pillow doing the same job (open, the operation, save in the engine's output format at
   the engine's output quality), where Pillow has the operation.
 
-Families being built in parallel (crop, rotate, blur, watermarks, ...) are included when the
-engine executes them and listed as "not implemented" when it refuses the rule with
-UnsupportedOperation.
+A family the engine refuses with UnsupportedOperation is listed as "not implemented".
 
 Target (exit status 1 when missed, or when an operation fails): no operation decodes the
 full image when its output is much smaller and it allows shrink-on-load. Each such rule runs
 once in a fresh process that counts full decodes (``Source.load`` calls) and measures its
-peak memory above a warm baseline (``/proc/self/clear_refs``); the peak must stay under half
+peak memory above a warm baseline (:mod:`bench.memory`); the peak must stay under half
 of what the same process needs for a full sequential decode of the same input. Speed ratios
 are reported, not judged: only issue 3's thumbnail has a ratio target (``bench_engine``).
 
@@ -26,15 +24,14 @@ are reported, not judged: only issue 3's thumbnail has a ratio target (``bench_e
 
 import base64
 import io
-import json
 import math
-import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Dict, List, Optional, Tuple
 
+from bench.memory import FULL_DECODE, peak_memory
 from bench.timing import compare, ms, verdict
 
 IMAGE = Path(__file__).parent / "data" / "coffee_12mp.jpg"
@@ -188,44 +185,6 @@ FAMILIES: List[Family] = [
 
 # --- the memory check ----------------------------------------------------------------------
 
-_MEMORY_PROBE = r"""
-import json, sys
-from picops.grammar import parse
-from picops_emulator.imaging import execute, probe, source as source_module
-data = open(sys.argv[1], "rb").read()
-rule = sys.argv[2]
-logo = open(sys.argv[3], "rb").read()
-probe(data)  # libvips initialised and warm, as in the emulator's workers
-loads = []
-plain_load = source_module.Source.load
-def counting_load(self, frames=None):
-    loads.append(frames)
-    return plain_load(self, frames)
-source_module.Source.load = counting_load
-def status(field):
-    for line in open("/proc/self/status"):
-        if line.startswith(field + ":"):
-            return int(line.split()[1]) / 1024.0
-with open("/proc/self/clear_refs", "w") as f:
-    f.write("5")  # reset VmHWM (peak RSS) to the current RSS
-base = status("VmRSS")
-if rule == "FULL-DECODE":
-    # What a thumbnail costs without shrink-on-load: every pixel decoded, streamed.
-    from picops_emulator.imaging.limits import DEFAULT_LIMITS
-    src = source_module.open_source(data, DEFAULT_LIMITS)
-    src.load().thumbnail_image(400).jpegsave_buffer()
-else:
-    execute(parse(rule), data, **({"fetch": lambda url: logo} if "watermark/1" in rule else {}))
-print(json.dumps({"peak_mb": status("VmHWM") - base, "full_decodes": len(loads)}))
-"""
-
-
-def _memory(path: Path, rule: str, logo: Path) -> dict:
-    res = subprocess.run([sys.executable, "-c", _MEMORY_PROBE, str(path), rule, str(logo)],
-                         check=True, capture_output=True, text=True)
-    return json.loads(res.stdout.strip().splitlines()[-1])
-
-
 # --- running ------------------------------------------------------------------------------
 
 @dataclass
@@ -252,16 +211,11 @@ def _inputs():
 
 
 def _engine_call(rule_text: str, logo: bytes):
-    import inspect
-
     from picops.grammar import parse
     from picops_emulator.imaging import execute
 
     rule = parse(rule_text)
-    extra = {}
-    if "fetch" in inspect.signature(execute).parameters:
-        extra["fetch"] = lambda url: logo
-    return lambda data: execute(rule, data, **extra)
+    return lambda data: execute(rule, data, fetch=lambda url: logo)
 
 
 def _run_family(fam: Family, data: bytes, logo: bytes) -> Row:
@@ -310,12 +264,12 @@ def _timed(fn) -> float:
 
 def _check_shrink(rows: List[Row], paths: Dict[bool, Path], logo: Path) -> None:
     """Fill in the shrink-on-load verdict of every executed shrink family."""
-    full = {rotated: _memory(path, "FULL-DECODE", logo)["peak_mb"]
+    full = {rotated: peak_memory(path, FULL_DECODE, logo)["peak_mb"]
             for rotated, path in paths.items()}
     for row in rows:
         if row.status != "ok" or not row.family.shrink:
             continue
-        m = _memory(paths[row.family.rotated], row.family.rule, logo)
+        m = peak_memory(paths[row.family.rotated], row.family.rule, logo)
         limit = full[row.family.rotated] * SHRINK_PEAK_SHARE
         row.shrink_ok = m["full_decodes"] == 0 and m["peak_mb"] < limit
         row.shrink_check = (f"{m['peak_mb']:.1f} MB peak (full decode "

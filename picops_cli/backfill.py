@@ -68,8 +68,9 @@ from .backfill_plan import plan_lines, render_plan_table
 from .backfill_ratelimit import RateLimitedClient, RateLimiter
 from .backfill_scope import config_fingerprint
 from .backfill_summary import render_table
+from .defaults import SERVERLESS as DEFAULT_SERVERLESS
+from .defaults import default_config_path
 
-DEFAULT_SERVERLESS = Path("serverless.yml")
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 #: --fan-out prints a progress line every this many pages.
 PAGES_PER_LINE = 50
@@ -79,19 +80,6 @@ TALLY_OFFSET = 64
 #: Called in the main thread with every object's outcome. A test seam: the tests append a
 #: hook raising KeyboardInterrupt to play Ctrl-C at a chosen point.
 result_hooks: List[Callable[[runner.ObjectOutcome], None]] = []
-
-
-class UsageProblems(Exception):
-    """Every usage/config problem found before any work starts (exit 2)."""
-
-    def __init__(self, problems: List[Problem]):
-        super().__init__(f"{len(problems)} problem(s)")
-        self.problems = problems
-
-
-def default_config_path() -> Path:
-    env = os.environ.get(constants.ENV_CONFIG)
-    return Path(env) if env else Path("functions") / "image_processor" / "picops.yaml"
 
 
 def cache_dir() -> Path:
@@ -406,10 +394,8 @@ def _fan_out(config: Config, bucket: str, prefix: str, region: str, function: st
 
     err = Console(stderr=True, emoji=False)
     env = dict(os.environ)
-    sent: List[Dict[str, Any]] = []
     if dry_run:
         def invoke(event: Dict[str, Any]) -> str:
-            sent.append(event)
             return ""
     else:
         try:

@@ -106,7 +106,8 @@ def demo(images: Path, out: Path, timeout: float) -> None:
         _download(client, uploads, out / "derivatives")
         failed = _report(console, uploads)
     page = gallery.write_page(_rows(uploads), out, "picops demo: originals and derivatives")
-    console.print(f"\npage: [bold]file://{page.resolve()}[/]")
+    # as_uri: a path with spaces or "[" stays a working URL and is never read as markup
+    console.print(f"\npage: {page.resolve().as_uri()}", markup=False)
     sys.exit(1 if failed else 0)
 
 

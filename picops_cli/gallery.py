@@ -198,9 +198,3 @@ def write_page(rows: Sequence[Row], out_dir: Path, title: str) -> Path:
     index = out_dir / PAGE_NAME
     index.write_text(page, encoding="utf-8")
     return index
-
-
-def viewable_count(rows: Sequence[Row]) -> int:
-    """How many ``<img>`` elements :func:`write_page` puts on the page for ``rows``."""
-    return sum(1 for row in rows for p in [row.original, *row.derivatives]
-               if not p.error and p.path.is_file() and _is_viewable(p))

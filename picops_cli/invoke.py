@@ -19,8 +19,7 @@ from typing import Optional
 import click
 
 from picops import constants
-
-DEFAULT_FUNCTION_DIR = Path("functions") / "image_processor"
+from picops_cli.defaults import FUNCTION_DIR
 
 
 def load_handler(function_dir: Path, handler: str = "index.main_handler"):
@@ -55,7 +54,7 @@ def synthesize_event(bucket: str, key: str, size: int, region: str) -> dict:
               help="region for a synthesized event (default: $TENCENTCLOUD_REGION)")
 @click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
               help="routes config (sets PICOPS_CONFIG for the function)")
-@click.option("--function-dir", default=str(DEFAULT_FUNCTION_DIR), show_default=True,
+@click.option("--function-dir", default=str(FUNCTION_DIR), show_default=True,
               type=click.Path(file_okay=False, path_type=Path))
 @click.option("--timeout", default=60.0, show_default=True,
               help="the invocation's time limit in seconds (context.time_limit_in_ms)")

@@ -8,7 +8,6 @@ Exit status: 0 success, 1 the work found problems (invalid config, failed
 objects), 2 usage errors (click's own).
 """
 
-import os
 import sys
 from pathlib import Path
 from typing import List, Optional
@@ -20,17 +19,9 @@ from picops.config import load_config
 from picops.errors import ConfigError, Problem
 from picops.serverless import check_against_config
 from picops_cli.advice import config_advice
+from picops_cli.defaults import SERVERLESS as DEFAULT_SERVERLESS
+from picops_cli.defaults import default_config_path
 from picops_emulator.triggers.loader import load_serverless
-
-DEFAULT_FUNCTION_DIR = Path("functions") / "image_processor"
-DEFAULT_SERVERLESS = Path("serverless.yml")
-
-
-def default_config_path() -> Path:
-    """``PICOPS_CONFIG`` if set, else the function's own picops.yaml (relative to the cwd)."""
-    env = os.environ.get(constants.ENV_CONFIG)
-    return Path(env) if env else DEFAULT_FUNCTION_DIR / "picops.yaml"
-
 
 config_option = click.option(
     "--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),

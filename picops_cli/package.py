@@ -25,8 +25,9 @@ Then its JSON sidecar is written (picops.config: the function loads it instead
 of importing PyYAML when its hash matches the YAML beside it).
 
 Bytecode. SCF sets PYTHONDONTWRITEBYTECODE and its code directory is read-only,
-so what the package does not ship, every cold start compiles again (measured
-here: about 2.5x the import time of the SDK and the handler together). But .pyc
+so what the package does not ship, every cold start compiles again (measured on
+CPython 3.9, `import index` from a built package, medians of 8 runs: 221 ms from
+source, 107 ms with the shipped bytecode). But .pyc
 files are specific to the interpreter version, and this builder runs on the
 tooling Python (3.11): its caches would be ignored by SCF's 3.9. So the build
 looks for a real CPython 3.9 (``--python39``, else ``python3.9`` on PATH, which

@@ -49,14 +49,14 @@ from rich.table import Table
 from rich.text import Text
 
 from picops import routing
-from picops.config import Config, Route, config_path, load_config
+from picops.config import Config, Route, load_config
 from picops.constants import CI_MAX_STAGES
 from picops.errors import ConfigError, GrammarError, OutputKeyError, PicopsError
 from picops.grammar import Rule, parse
 from picops_cli import gallery
+from picops_cli.defaults import default_config_path
 
 DEFAULT_OUT = Path("build") / "preview"
-DEFAULT_FUNCTION_DIR = os.path.join("functions", "image_processor")
 #: Joins a COS key's segments into one file name: ``thumbs/a/b.webp`` -> ``thumbs__a__b.webp``.
 FLAT_SEP = "__"
 #: Names the --html page uses in DIR; an output never takes them.
@@ -142,19 +142,17 @@ class _Names:
 
     def claim(self, name: str) -> str:
         stem, ext = _split_ext(name)
-        n, candidate = 1, name
-        while candidate.lower() in self.taken or candidate.lower() in self.input_names:
-            n += 1
-            candidate = f"{stem}-{n}{ext}"
-        self.taken.add(candidate.lower())
-        return candidate
+        return self._first_free(stem, ext, self.input_names)
 
     def claim_stem(self, stem: str) -> str:
         """A base name whose ``<base>.<anything>`` cannot clash (RULE mode, one rule)."""
-        n, candidate = 1, stem
-        while candidate.lower() in self.taken or candidate.lower() in self.input_stems:
+        return self._first_free(stem, "", self.input_stems)
+
+    def _first_free(self, stem: str, ext: str, blocked: Set[str]) -> str:
+        n, candidate = 1, stem + ext
+        while candidate.lower() in self.taken or candidate.lower() in blocked:
             n += 1
-            candidate = f"{stem}-{n}"
+            candidate = f"{stem}-{n}{ext}"
         self.taken.add(candidate.lower())
         return candidate
 
@@ -176,8 +174,8 @@ def parse_rule(text: str) -> Rule:
     return rule
 
 
-def _load_routes(prefix: str, path: Optional[Path]) -> Tuple[Path, List[Route]]:
-    path = path or Path(config_path(os.environ, DEFAULT_FUNCTION_DIR))
+def _load_routes(prefix: str, path: Optional[Path]) -> List[Route]:
+    path = path or default_config_path()
     try:
         config: Config = load_config(str(path))
     except ConfigError as e:
@@ -188,7 +186,7 @@ def _load_routes(prefix: str, path: Optional[Path]) -> Tuple[Path, List[Route]]:
         known = ", ".join(repr(r.prefix) for r in config.routes)
         raise click.UsageError(f"{path} has no route with prefix {prefix!r} "
                                f"(its prefixes: {known})")
-    return path, routes
+    return routes
 
 
 def _route_for(routes: List[Route], key: str) -> Tuple[Optional[Route], str]:
@@ -228,7 +226,7 @@ def _plan(images: List[Path], out_dir: Path, rule: Optional[Tuple[str, Rule]],
             try:
                 d.key = routing.output_key(spec.fileid, key)
             except OutputKeyError as e:
-                d.error = f"{e.code}: {e.message}"
+                d.error = _describe(e)
                 continue
             d.path = out_dir / names.claim(flat_name(d.key))
     return sources
@@ -426,7 +424,7 @@ def preview(args: Tuple[str, ...], prefix: Optional[str], config_file: Optional[
     rule = (rule_text, parse_rule(rule_text)) if rule_text is not None else None
     routes = None
     if prefix is not None:
-        _, routes = _load_routes(prefix, config_file)
+        routes = _load_routes(prefix, config_file)
 
     out, err = _console(), _console(stderr=True)
     out_dir.mkdir(parents=True, exist_ok=True)
