@@ -19,29 +19,14 @@ from picops.errors import TransientCiError
 from picops.manifest import ManifestOutput, build, dumps, loads, rules_hash
 
 from .conftest import APPID, DERIVED, SOURCE, Harness, context, load_event
+from .conftest import CONFIG as ROUTES
 
 ETAG = "0d7316832fef232e5dcdcf81f39bfdba"
 MKEY = "_picops/manifests/uploads/a.jpg.json"
 THUMB, COVER = "thumbs/uploads/a_400.webp", "covers/uploads/a.jpg"
 
-CONFIG = """
-routes:
-  - prefix: uploads/
-    suffixes: [.jpg, .png]
-    bucket: derived-1250000000
-    rules:
-      - fileid: /thumbs/{dir}/{stem}_400.webp
-        rule: imageMogr2/thumbnail/400x/format/webp
-      - fileid: /covers/{dir}/{stem}.jpg
-        rule: imageView2/1/w/300/h/300/q/85
-  - prefix: avatars/
-    suffixes: [.png]
-    rules:
-      - fileid: /avatars-small/{stem}.webp
-        rule: imageView2/1/w/64/h/64/format/webp
-manifests:
-  enabled: true
-"""
+# The handler tests' routes, with manifests on (the harness turns them off otherwise).
+CONFIG = ROUTES + "manifests:\n  enabled: true\n"
 # The same route with the cover dropped, the thumbnail kept and a new output added.
 NEW_RULES = CONFIG.replace("""      - fileid: /covers/{dir}/{stem}.jpg
         rule: imageView2/1/w/300/h/300/q/85
@@ -450,7 +435,9 @@ def test_an_untrustworthy_manifest_deletes_nothing(world, cos, outputs, source_k
     h.handle(event())
     assert [r for r in cos.requests if r[0] in ("DELETE", "PUT", "HEAD")] == []
     assert h.ci.calls == []
-    for line in h.outcomes():
+    lines = h.outcomes()
+    assert len(lines) == 2  # the delete and the upload: the loop below checks both
+    for line in lines:
         assert line["outcome"] == "failed" and line["error"]["code"] == "InvalidManifest"
         assert line["error"]["message"].startswith(f"manifest {SOURCE}/{MKEY} cannot be "
                                                    f"trusted: ")

@@ -10,22 +10,9 @@ from click.testing import CliRunner
 from picops.config import parse_config
 from picops_cli.backfill import backfill
 from picops_cli.plan import diff_configs, plan
+from tests.configs import BACKFILL_ROUTES, change_photo_rules
 
-CURRENT = """
-routes:
-  - prefix: photos/
-    suffixes: [.jpg, .png]
-    bucket: derived-1250000000
-    rules:
-      - fileid: /thumbs/{dir}/{stem}_32.webp
-        rule: imageMogr2/thumbnail/32x/format/webp
-      - fileid: /small/{dir}/{stem}_16.jpg
-        rule: imageMogr2/thumbnail/16x16/format/jpg
-  - prefix: avatars/
-    suffixes: [.png]
-    rules:
-      - fileid: /avatars-small/{stem}_24.png
-        rule: imageView2/1/w/24/h/24/format/png
+CURRENT = BACKFILL_ROUTES + """\
   - prefix: docs/
     bucket: derived-1250000000
     rules:
@@ -33,21 +20,8 @@ routes:
         rule: imageMogr2/thumbnail/100x/format/jpg
 """
 
-NEW = """
-routes:
-  - prefix: photos/
-    suffixes: [.jpg, .png]
-    bucket: derived-1250000000
-    rules:
-      - fileid: /thumbs/{dir}/{stem}_32.webp
-        rule: imageMogr2/thumbnail/40x/format/webp
-      - fileid: /medium/{dir}/{stem}_48.jpg
-        rule: imageMogr2/thumbnail/48x/format/jpg
-  - prefix: avatars/
-    suffixes: [.png]
-    rules:
-      - fileid: /avatars-small/{stem}_24.png
-        rule: imageView2/1/w/24/h/24/format/png
+# photos/ rules changed, docs/ dropped, banners/ added
+NEW = change_photo_rules(BACKFILL_ROUTES) + """\
   - prefix: banners/
     bucket: derived-1250000000
     rules:

@@ -10,6 +10,7 @@ import responses
 from click.testing import CliRunner
 
 from picops_cli.main import cli
+from tests.configs import SERVERLESS_HEAD
 
 REPO = Path(__file__).resolve().parents[3]
 CONFIG = REPO / "functions" / "image_processor" / "picops.yaml"
@@ -146,17 +147,8 @@ def serverless_with(tmp_path, *triggers):
                   events: '{event}'
                   enable: true""" for host, prefix, event in triggers)
     path = tmp_path / "serverless.yml"
-    path.write_text(textwrap.dedent("""
-        component: scf
-        name: picops
-        inputs:
-          name: picops-image-processor
-          src: ./build/package
-          handler: index.main_handler
-          runtime: Python3.9
-          region: ap-guangzhou
-          events:""") + textwrap.indent(textwrap.dedent(events), "  ") + "\n",
-        encoding="utf-8")
+    path.write_text(SERVERLESS_HEAD + "  events:" + textwrap.indent(textwrap.dedent(events), "  ")
+                    + "\n", encoding="utf-8")
     return path
 
 

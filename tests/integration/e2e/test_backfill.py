@@ -36,26 +36,13 @@ from picops_cli.plan import plan
 from picops_emulator.ci.service import CiService
 from picops_emulator.runner import start_in_thread
 from picops_emulator.settings import EmulatorSettings
+from tests.configs import BACKFILL_ROUTES, change_photo_rules
 
 REPO = Path(__file__).resolve().parents[3]
 SOURCE, DERIVED = "src-1250000000", "derived-1250000000"
 SECRET_ID, SECRET_KEY, REGION = "AKIDpicopsBackfill", "picopsBackfillKey", "ap-guangzhou"
 
-CONFIG = """
-routes:
-  - prefix: photos/
-    suffixes: [.jpg, .png]
-    bucket: derived-1250000000
-    rules:
-      - fileid: /thumbs/{dir}/{stem}_32.webp
-        rule: imageMogr2/thumbnail/32x/format/webp
-      - fileid: /small/{dir}/{stem}_16.jpg
-        rule: imageMogr2/thumbnail/16x16/format/jpg
-  - prefix: avatars/
-    suffixes: [.png]
-    rules:
-      - fileid: /avatars-small/{stem}_24.png
-        rule: imageView2/1/w/24/h/24/format/png
+CONFIG = BACKFILL_ROUTES + """\
   - prefix: banners/
     suffixes: [.png]
     bucket: derived-1250000000
@@ -66,12 +53,7 @@ CONFIG += "".join(f"      - fileid: /banners/{{stem}}_{w}.jpg\n"
                   f"        rule: imageMogr2/thumbnail/{w}x/format/jpg\n" for w in BANNER_WIDTHS)
 
 # A rules change: thumbs rule changed, small dropped, medium added.
-NEW_CONFIG = CONFIG.replace("thumbnail/32x/format/webp", "thumbnail/40x/format/webp").replace(
-    """      - fileid: /small/{dir}/{stem}_16.jpg
-        rule: imageMogr2/thumbnail/16x16/format/jpg
-""", """      - fileid: /medium/{dir}/{stem}_48.jpg
-        rule: imageMogr2/thumbnail/48x/format/jpg
-""")
+NEW_CONFIG = change_photo_rules(CONFIG)
 
 
 class CountingCi:

@@ -9,17 +9,11 @@ from picops.config import is_bucket_name, load_config, parse_config
 from picops.errors import ConfigError
 from picops_emulator.triggers.loader import buckets_to_create, default_function_dir, load_serverless
 
+from tests.configs import SERVERLESS_HEAD
+
 from .conftest import DERIVED, UPLOADS, make_spec, trigger_doc
 
-SERVERLESS = f"""
-component: scf
-name: picops
-inputs:
-  name: picops-image-processor
-  src: ./build/package
-  handler: index.main_handler
-  runtime: Python3.9
-  region: ap-guangzhou
+SERVERLESS = SERVERLESS_HEAD + f"""\
   memorySize: 256
   timeout: 60
   environment:

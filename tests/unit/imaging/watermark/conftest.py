@@ -52,12 +52,17 @@ def halves(width: int, height: int, left, right):
 
 def box(image, colour, tol: int = 40) -> Optional[Tuple[int, int, int, int]]:
     """(left, top, width, height) of the pixels within ``tol`` of ``colour`` on every band."""
+    return mask_box(_near(image, colour, tol))
+
+
+def _near(image, colour, tol: int):
+    """A mask of the pixels within ``tol`` of ``colour`` on every band."""
     bands = len(colour)
     diff = (image[0:bands].cast("int") - list(colour)).abs()
     near = diff[0] <= tol
     for i in range(1, bands):
         near = near & (diff[i] <= tol)
-    return mask_box(near)
+    return near
 
 
 def mask_box(mask) -> Optional[Tuple[int, int, int, int]]:
@@ -79,11 +84,8 @@ def _values(line):
 
 
 def count(image, colour, tol: int = 40) -> int:
-    bands = len(colour)
-    diff = (image[0:bands].cast("int") - list(colour)).abs()
-    near = diff[0] <= tol
-    for i in range(1, bands):
-        near = near & (diff[i] <= tol)
+    """How many pixels are within ``tol`` of ``colour`` on every band."""
+    near = _near(image, colour, tol)
     return int((near > 0).ifthenelse(1, 0).avg() * image.width * image.height + 0.5)
 
 
