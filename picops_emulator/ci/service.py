@@ -1,13 +1,15 @@
 """The emulator's CI backend: persistent image processing and image styles.
 
 Implements :class:`picops_emulator.server.ci_hook.CiBackend`. For
-``ci_image_process`` (``POST /<key>?image_process``) and ``ci_put_object``
-(``PUT`` with ``Pic-Operations``):
+``ci_image_process`` (``POST /<key>?image_process``), ``ci_put_object``
+(``PUT`` with ``Pic-Operations``) and Complete Multipart Upload carrying
+``Pic-Operations`` (``complete_multipart_upload(..., PicOperations=...)``):
 
 0. admit the request under CI's request-rate ceiling (:mod:`.ratelimit`, per account =
    the bucket's APPID, ``qps`` per second, 100 by default as CI documents, 0 = none);
    over it, answer 503 ``SlowDown`` naming the limit before any other work (for ``put``
-   the upload itself was already stored by the server; only its processing is refused);
+   and ``complete_multipart`` the upload itself was already stored by the server; only
+   its processing is refused);
 1. validate the header (:mod:`.pic_operations`; every rule parsed by the one
    grammar parser, fileids resolved by ``picops.routing``), check target buckets
    and expand ``style/<name>`` stages from the bucket's styles;
@@ -16,7 +18,9 @@ Implements :class:`picops_emulator.server.ci_hook.CiBackend`. For
    (libvips releases the GIL, so rules and requests really run in parallel);
 3. only when every rule succeeded, store the outputs like any object (each
    commit fires its own ObjectChanged, one generation after the source) and
-   answer the ``UploadResult`` XML.
+   answer the ``UploadResult`` XML; for a multipart upload, the
+   ``CompleteMultipartUploadResult`` (Location, Bucket, Key, ETag, as without
+   processing) followed by the same ``OriginalInfo`` and ``ProcessResults``.
 
 All-or-nothing is a decision (CI's behaviour on a partly failing request is not
 documented): a failing rule fails the request with that rule's error and
@@ -53,7 +57,7 @@ from ..server.xml import child_text, children, document, parse as parse_xml, xml
 from ..storage import ObjectMeta
 from .pic_operations import PicOperations, PicOperationsError, RuleRequest, parse_pic_operations
 from .ratelimit import DEFAULT_QPS, RequestCeiling
-from .upload_result import ProcessedObject, build_upload_result
+from .upload_result import ProcessedObject, build_upload_result, location
 
 log = logging.getLogger("picops_emulator.ci")
 
@@ -85,9 +89,9 @@ class CiService:
 
     #: What this backend answers; the server refuses the rest (501) before storing anything,
     #: so a Complete Multipart Upload carrying Pic-Operations never commits half a job.
-    operations = frozenset({"image_process", "put", "style"})
+    operations = frozenset({"image_process", "put", "complete_multipart", "style"})
     #: What counts against the request-rate ceiling: persistent processing, not styles.
-    rate_limited = frozenset({"image_process", "put"})
+    rate_limited = frozenset({"image_process", "put", "complete_multipart"})
 
     def __init__(self, limits: Optional[imaging.Limits] = None,
                  workers: Optional[int] = None, *, qps: float = DEFAULT_QPS,
@@ -105,7 +109,7 @@ class CiService:
             self._admit(ctx)
         if ctx.operation == "style":
             return await self._style(ctx)
-        if ctx.operation in ("image_process", "put"):
+        if ctx.operation in self.rate_limited:
             return await self._process(ctx)
         raise EmulatorError("NotImplemented",
                             f"Pic-Operations on {ctx.operation} is not supported by the picops "
@@ -165,6 +169,19 @@ class CiService:
         # When an output overwrote the source itself, CI reports the new ETag.
         current = await self._run(store.head_object, ctx.bucket, ctx.key)
         etag = current.etag if current is not None else source.etag
+        if ctx.operation == "complete_multipart":
+            # The multipart answer keeps what Complete says without processing (the SDK
+            # requires its ETag: the completed upload's), then adds CI's results.
+            assert ctx.stored is not None
+            body = build_upload_result(
+                bucket=ctx.bucket, region=ctx.region, key=ctx.key, etag=etag, image_info=info,
+                objects=objects, root="CompleteMultipartUploadResult",
+                lead=[("Location", location(ctx.bucket, ctx.region, ctx.key)),
+                      ("Bucket", ctx.bucket), ("Key", ctx.key),
+                      ("ETag", ctx.stored.quoted_etag)])
+            response = xml_response(body)
+            response.headers["x-cos-hash-crc64ecma"] = ctx.stored.crc64
+            return response
         body = build_upload_result(bucket=ctx.bucket, region=ctx.region, key=ctx.key, etag=etag,
                                    image_info=info, objects=objects)
         return xml_response(body)

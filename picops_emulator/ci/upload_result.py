@@ -9,6 +9,11 @@ Shape::
                      Height Size Quality ETag FrameCount </ProcessResults>
     </UploadResult>
 
+Complete Multipart Upload with ``Pic-Operations`` answers the same two blocks inside
+``<CompleteMultipartUploadResult>``, after its usual Location, Bucket, Key and ETag
+(the Java SDK reads ``CompleteMultipartUploadResult/ProcessResults/Object``; the
+Python SDK merges the root's children into one dict and requires ``ETag``).
+
 Decisions on UNCONFIRMED points: ``OriginalInfo`` (Key, Location, ETag) is
 always present and ``ImageInfo`` only when ``is_pic_info`` is 1; ``Location``
 is ``<bucket>.cos.<region>.myqcloud.com/<raw key>`` with no scheme, as in the
@@ -43,7 +48,10 @@ def location(bucket: str, region: str, key: str) -> str:
 
 def build_upload_result(*, bucket: str, region: str, key: str, etag: str,
                         image_info: Optional[ImageInfo],
-                        objects: Sequence[ProcessedObject], root: str = "UploadResult") -> bytes:
+                        objects: Sequence[ProcessedObject], root: str = "UploadResult",
+                        lead: Sequence[Child] = ()) -> bytes:
+    """The result document; ``lead`` children come first (Complete Multipart Upload puts its
+    own Location, Bucket, Key and ETag there)."""
     original: List[Child] = [("Key", key), ("Location", location(bucket, region, key)),
                              ("ETag", f'"{etag}"')]
     if image_info is not None:
@@ -56,4 +64,4 @@ def build_upload_result(*, bucket: str, region: str, key: str, etag: str,
         ("Key", o.key), ("Location", location(o.bucket, region, o.key)), ("Format", o.format),
         ("Width", o.width), ("Height", o.height), ("Size", o.size), ("Quality", o.quality),
         ("ETag", f'"{o.etag}"'), ("FrameCount", o.frame_count)]) for o in objects]
-    return document(root, [("OriginalInfo", original), ("ProcessResults", results)])
+    return document(root, [*lead, ("OriginalInfo", original), ("ProcessResults", results)])
