@@ -27,7 +27,8 @@ import logging
 import random
 import time
 from contextlib import contextmanager
-from typing import Any, Callable, Dict, Iterator, List, Mapping, NamedTuple, Optional
+from typing import (Any, Callable, Dict, Iterator, List, Mapping, NamedTuple, Optional,
+                    Tuple)
 from urllib.parse import urlsplit
 from xml.etree.ElementTree import ParseError
 
@@ -156,12 +157,32 @@ def process(client: CosS3Client, bucket: str, key: str, payload: dict, deadline:
         The error's ``attempts`` attribute says how many calls were made.
     """
     header = pic_operations_header(payload)
-    sent_keys = [resolve_ci_fileid(key, r["fileid"]) for r in payload.get("rules", ())]
+
+    def send(attempt: int) -> Any:
+        return client.ci_image_process(Bucket=bucket, Key=key, PicOperations=header)
+
+    (headers, data), attempts = retrying(client, send, f"a CI call on {key!r}", deadline,
+                                         clock=clock, sleep=sleep, jitter=jitter)
+    return call_result(key, payload, headers, data, attempts)
+
+
+def retrying(client: Any, send: Callable[[int], Any], what: str, deadline: float, *,
+             clock: Callable[[], float] = time.monotonic,
+             sleep: Callable[[float], None] = time.sleep,
+             jitter: Callable[[], float] = random.random) -> Tuple[Any, int]:
+    """``(send(attempt), attempts)``: one SDK call, with :func:`process`'s retry rules.
+
+    ``send`` makes the call (``attempt`` counts from 1) within the time left, capped
+    at ``CALL_TIMEOUT_S`` per attempt; ``what`` names it in a ``DeadlineExceeded``.
+
+    Raises:
+        CiError / TransientCiError: as :func:`process`.
+    """
     attempt = 0
     while True:
         remaining = deadline - clock()
         if remaining < MIN_ATTEMPT_S:
-            err = TransientCiError(f"no time left for a CI call on {key!r} "
+            err = TransientCiError(f"no time left for {what} "
                                    f"({max(remaining, 0.0):.1f} s before the deadline)",
                                    code="DeadlineExceeded")
             err.attempts = attempt
@@ -169,8 +190,7 @@ def process(client: CosS3Client, bucket: str, key: str, payload: dict, deadline:
         attempt += 1
         try:
             with capped_timeout(client, min(CALL_TIMEOUT_S, remaining)):
-                headers, data = client.ci_image_process(Bucket=bucket, Key=key,
-                                                        PicOperations=header)
+                return send(attempt), attempt
         except SDK_ERRORS as e:
             err = classify(e)
             err.attempts = attempt
@@ -180,12 +200,15 @@ def process(client: CosS3Client, bucket: str, key: str, payload: dict, deadline:
             if clock() + delay + MIN_ATTEMPT_S > deadline:
                 raise err from None
             sleep(delay)
-            continue
-        original, objects = normalize_upload_result(data)
-        matched, missing = match_outputs(sent_keys, objects)
-        return CallResult(request_id=_header(headers, "x-cos-request-id"), sent_keys=sent_keys,
-                          outputs=matched, missing=missing, original=original,
-                          attempts=attempt)
+
+
+def call_result(key: str, payload: dict, headers: Any, data: Any, attempts: int) -> CallResult:
+    """The :class:`CallResult` of a successful call that ran ``payload`` on ``key``."""
+    sent_keys = [resolve_ci_fileid(key, r["fileid"]) for r in payload.get("rules", ())]
+    original, objects = normalize_upload_result(data)
+    matched, missing = match_outputs(sent_keys, objects)
+    return CallResult(request_id=_header(headers, "x-cos-request-id"), sent_keys=sent_keys,
+                      outputs=matched, missing=missing, original=original, attempts=attempts)
 
 
 @contextmanager
