@@ -14,9 +14,9 @@ from typing import Any, List, Optional, Tuple
 
 from picops.errors import ConfigError, Problem
 
-from .storage.layout import check_bucket_name
+from .errors import EmulatorError
+from .naming import check_bucket_name
 from .storage.store import DEFAULT_MAX_OBJECT_BYTES
-from .server.errors import EmulatorError
 
 LOOPBACK_HOSTS = ("127.0.0.1", "::1", "localhost")
 COS_SINGLE_PUT_LIMIT = DEFAULT_MAX_OBJECT_BYTES  # the store's default cap is that limit
@@ -33,7 +33,7 @@ class EmulatorSettings:
     max_body_bytes: int = COS_SINGLE_PUT_LIMIT  # per PUT / per part; larger -> EntityTooLarge
     buckets_to_create: Tuple[str, ...] = ()
     region: str = "ap-guangzhou"          # for path-style requests and pre-created buckets
-    ci_backend: Optional[Any] = None      # a server.ci_hook.CiBackend, or None (501s)
+    ci_backend: Optional[Any] = None      # a ci.seam.CiBackend, or None (501s)
     fsync: bool = True                    # fsync bodies and sidecars before the commit rename
     clock_skew_seconds: int = 900         # tolerance around q-sign-time
     extra_credentials: Tuple[Tuple[str, str], ...] = field(default_factory=tuple)

@@ -1,6 +1,6 @@
 """The emulator's CI backend: persistent image processing and image styles.
 
-Implements :class:`picops_emulator.server.ci_hook.CiBackend`. For
+Implements :class:`picops_emulator.ci.seam.CiBackend`. For
 ``ci_image_process`` (``POST /<key>?image_process``), ``ci_put_object``
 (``PUT`` with ``Pic-Operations``) and Complete Multipart Upload carrying
 ``Pic-Operations`` (``complete_multipart_upload(..., PicOperations=...)``):
@@ -43,20 +43,20 @@ from functools import partial
 from typing import Callable, Dict, List, Optional, Tuple
 
 from aiohttp import web
-
 from picops.constants import CI_MAX_STAGES
 from picops.errors import GrammarError
 from picops.grammar import Rule, parse
 
 from .. import imaging
+from ..cosxml import child_text, children, document, xml_response
+from ..cosxml import parse as parse_xml
+from ..errors import ERRORS, EmulatorError
 from ..imaging.limits import check_input_bytes
 from ..imaging.watermark_fetch import Fetch, bucket_fetcher
-from ..server.ci_hook import CiContext
-from ..server.errors import ERRORS, EmulatorError
-from ..server.xml import child_text, children, document, parse as parse_xml, xml_response
 from ..storage import ObjectMeta
 from .pic_operations import PicOperations, PicOperationsError, RuleRequest, parse_pic_operations
 from .ratelimit import DEFAULT_QPS, RequestCeiling
+from .seam import CiContext
 from .upload_result import ProcessedObject, build_upload_result, location
 
 log = logging.getLogger("picops_emulator.ci")
@@ -157,7 +157,7 @@ class CiService:
                                        return_exceptions=True)
         for rule, out in zip(rules, outputs):
             if isinstance(out, BaseException):
-                raise self._as_http_error(rule, out)
+                raise self._as_emulator_error(rule, out)
 
         objects: List[ProcessedObject] = []
         for rule, out in zip(rules, outputs):
@@ -198,14 +198,14 @@ class CiService:
             try:
                 check_input_bytes(meta.size, self.limits)
             except imaging.ImagingError as exc:
-                raise self._as_http_error(None, exc) from None
+                raise self._as_emulator_error(None, exc) from None
             return meta, body.read()
 
     def _probe(self, data: bytes) -> imaging.ImageInfo:
         try:
             return imaging.probe(data, limits=self.limits)
         except imaging.ImagingError as exc:
-            raise self._as_http_error(None, exc) from None
+            raise self._as_emulator_error(None, exc) from None
 
     def _execute(self, rule: RuleRequest, data: bytes, fetch: Optional[Fetch] = None):
         return imaging.execute(rule.rule, data, limits=self.limits, fetch=fetch)
@@ -218,7 +218,7 @@ class CiService:
             request_id=ctx.request_id)
 
     @staticmethod
-    def _as_http_error(rule: Optional[RuleRequest], exc: BaseException) -> EmulatorError:
+    def _as_emulator_error(rule: Optional[RuleRequest], exc: BaseException) -> EmulatorError:
         where = f"Pic-Operations.rules[{rule.index}] ({rule.rule_text}): " if rule else ""
         if isinstance(exc, EmulatorError):
             return exc

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from typing import List, Optional, Sequence
 
 from ..imaging import ImageInfo
-from ..server.xml import Child, document
+from ..cosxml import Child, document
 
 
 @dataclass(frozen=True)

@@ -1,15 +1,17 @@
 """The COS API subset, one module per family; :data:`HANDLERS` maps route operations to them.
 
-Every handler is ``async def handler(call: server.context.Call) -> aiohttp.web.StreamResponse``
-and raises ``server.errors.EmulatorError`` for anything COS would answer with an error.
+Every handler is ``async def handler(call: cos.call.Call) -> aiohttp.web.StreamResponse``
+and raises ``picops_emulator.errors.EmulatorError`` for anything COS would answer with an
+error. This layer sits between the server (which imports it) and the CI seam, the store and
+the error table (which it imports); nothing below imports it back.
 """
 
 from typing import Awaitable, Callable, Dict
 
 from aiohttp import web
 
-from ..server.context import Call
-from . import buckets, ci, listing, multidelete, multipart, objects, post_object
+from . import buckets, listing, multidelete, multipart, objects, post_object, processing
+from .call import Call
 
 Handler = Callable[[Call], Awaitable[web.StreamResponse]]
 
@@ -31,7 +33,7 @@ HANDLERS: Dict[str, Handler] = {
     "complete_multipart": multipart.complete_multipart,
     "abort_multipart": multipart.abort_multipart,
     "list_parts": multipart.list_parts,
-    "ci": ci.ci_route,
+    "ci": processing.ci_route,
 }
 
 __all__ = ["HANDLERS", "Handler"]

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from ..server import xml
-from ..server.context import Call
-from ..storage.layout import check_bucket_name
+from .. import cosxml as xml
+from ..naming import check_bucket_name
+from .call import Call
 from .common import iso_date, read_small_body
 from .listing import int_param, owner
 

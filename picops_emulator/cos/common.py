@@ -22,10 +22,10 @@ import email.utils
 import time
 from typing import Dict, Mapping, Optional
 
-from ..server.context import Call
-from ..server.errors import EmulatorError
+from ..errors import EmulatorError
 from ..storage.files import PendingWrite
 from ..storage.meta import DEFAULT_CONTENT_TYPE, STANDARD, SYSTEM_HEADERS, ObjectAttrs, ObjectMeta
+from .call import Call
 
 CHUNK = 256 * 1024
 MAX_META_BYTES = 2048

@@ -17,9 +17,9 @@ from typing import Callable, Mapping
 
 from aiohttp import web
 
-from ..server import xml
-from ..server.context import Call
-from ..server.errors import EmulatorError
+from .. import cosxml as xml
+from ..errors import EmulatorError
+from .call import Call
 from .common import iso_date
 
 MAX_KEYS = 1000

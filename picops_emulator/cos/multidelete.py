@@ -15,11 +15,11 @@ from typing import List, Tuple
 
 from aiohttp import web
 
-from ..server import xml
-from ..server.context import Call
-from ..server.errors import EmulatorError
+from .. import cosxml as xml
+from ..errors import EmulatorError
+from ..naming import check_key
 from ..storage import ChangeOrigin
-from ..storage.layout import check_key
+from .call import Call
 from .common import check_md5, expected_md5, read_small_body
 
 MAX_OBJECTS = 1000

@@ -16,17 +16,25 @@ Contract (what ``upload_file`` / ``download_file`` and the SDK's resume logic ne
 
 from __future__ import annotations
 
-from typing import List, Tuple
+from typing import Any, Iterator, List, Sequence, Tuple
 
 from aiohttp import web
 
-from ..server import xml
-from ..server.context import Call
-from ..server.errors import EmulatorError
+from .. import cosxml as xml
+from ..ci import seam
+from ..errors import EmulatorError
+from ..storage import UploadInfo
 from ..storage.multipart import check_part_number
-from .ci import call_backend, require_backend
-from .common import (attrs_from_headers, check_body_headers, check_md5, expected_md5, iso_date,
-                     read_small_body, receive_body)
+from .call import Call
+from .common import (
+    attrs_from_headers,
+    check_body_headers,
+    check_md5,
+    expected_md5,
+    iso_date,
+    read_small_body,
+    receive_body,
+)
 from .listing import encoder, int_param, owner
 
 MAX_COMPLETE_BODY = 4 * 1024 * 1024
@@ -88,13 +96,14 @@ async def complete_multipart(call: Call) -> web.StreamResponse:
     upload_id = call.query["uploadId"]
     with_ci = "Pic-Operations" in call.headers
     if with_ci:
-        require_backend(call, "complete_multipart")
+        seam.require_backend(call.settings.ci_backend, "complete_multipart")
     body = await read_small_body(call, MAX_COMPLETE_BODY, "CompleteMultipartUpload")
     requested = _requested_parts(body)
     meta = await call.blocking(call.store.multipart.complete, call.bucket, upload_id, call.key,
                                requested, call.origin("cos:ObjectCreated:CompleteMultipartUpload"))
     if with_ci:
-        return await call_backend(call, "complete_multipart", stored=meta)
+        return await seam.call_backend(call.settings.ci_backend,
+                                       call.ci_context("complete_multipart", meta))
     response = xml.xml_response(xml.document("CompleteMultipartUploadResult", [
         ("Location", call.location()), ("Bucket", call.bucket), ("Key", call.key),
         ("ETag", meta.quoted_etag)]))
@@ -136,21 +145,18 @@ async def list_parts(call: Call) -> web.StreamResponse:
     return xml.xml_response(xml.document("ListPartsResult", children))
 
 
-async def list_multipart_uploads(call: Call) -> web.StreamResponse:
-    q = call.query
-    enc = encoder(q)
-    prefix, delimiter = q.get("prefix", ""), q.get("delimiter", "")
-    key_marker, id_marker = q.get("key-marker", ""), q.get("upload-id-marker", "")
-    max_uploads = int_param(q, "max-uploads", 1000, 1000)
-    uploads = await call.blocking(call.store.multipart.list_uploads, call.bucket)
+Entry = Tuple[str, Any]  # ("upload", UploadInfo) | ("prefix", common prefix)
 
-    entries: list = []          # ("upload", UploadInfo) | ("prefix", str)
-    seen_prefixes = set()
+
+def _after_markers(uploads: Sequence[UploadInfo], key_marker: str,
+                   id_marker: str) -> Iterator[UploadInfo]:
+    """The uploads listed after ``key-marker`` / ``upload-id-marker`` (both optional).
+
+    With a key marker alone, uploads of that key are skipped; with both, those up to and
+    including the marked upload id are.
+    """
     passed_id_marker = not id_marker
-    truncated = False
     for up in uploads:
-        if not up.key.startswith(prefix):
-            continue
         if key_marker:
             if up.key < key_marker:
                 continue
@@ -160,7 +166,17 @@ async def list_multipart_uploads(call: Call) -> web.StreamResponse:
                     continue
                 if not id_marker:
                     continue
-        entry: tuple = ("upload", up)
+        yield up
+
+
+def page_uploads(uploads: Sequence[UploadInfo], prefix: str, delimiter: str, key_marker: str,
+                 id_marker: str, max_uploads: int) -> Tuple[List[Entry], bool]:
+    """One page of a listing: entries in key order (common prefixes rolled up), truncated?"""
+    entries: List[Entry] = []
+    seen_prefixes = set()
+    for up in _after_markers([u for u in uploads if u.key.startswith(prefix)], key_marker,
+                             id_marker):
+        entry: Entry = ("upload", up)
         if delimiter:
             cut = up.key.find(delimiter, len(prefix))
             if cut >= 0:
@@ -170,9 +186,20 @@ async def list_multipart_uploads(call: Call) -> web.StreamResponse:
                 seen_prefixes.add(common)
                 entry = ("prefix", common)
         if len(entries) >= max_uploads:
-            truncated = True
-            break
+            return entries, True
         entries.append(entry)
+    return entries, False
+
+
+async def list_multipart_uploads(call: Call) -> web.StreamResponse:
+    q = call.query
+    enc = encoder(q)
+    prefix, delimiter = q.get("prefix", ""), q.get("delimiter", "")
+    key_marker, id_marker = q.get("key-marker", ""), q.get("upload-id-marker", "")
+    max_uploads = int_param(q, "max-uploads", 1000, 1000)
+    uploads = await call.blocking(call.store.multipart.list_uploads, call.bucket)
+    entries, truncated = page_uploads(uploads, prefix, delimiter, key_marker, id_marker,
+                                      max_uploads)
 
     children: list = [("Bucket", call.bucket)]
     if q.get("encoding-type"):
@@ -190,12 +217,15 @@ async def list_multipart_uploads(call: Call) -> web.StreamResponse:
         if kind == "prefix":
             children.append(("CommonPrefixes", [("Prefix", enc(value))]))
         else:
-            children.append(("Upload", [
-                ("Key", enc(value.key)), ("UploadId", value.upload_id),
-                ("StorageClass", value.attrs.storage_class),
-                ("Initiator", owner(call.appid)), ("Owner", owner(call.appid)),
-                ("Initiated", iso_date(value.initiated))]))
+            children.append(("Upload", _upload_entry(call, value, enc)))
     return xml.xml_response(xml.document("ListMultipartUploadsResult", children))
+
+
+def _upload_entry(call: Call, up: UploadInfo, enc) -> list:
+    return [("Key", enc(up.key)), ("UploadId", up.upload_id),
+            ("StorageClass", up.attrs.storage_class),
+            ("Initiator", owner(call.appid)), ("Owner", owner(call.appid)),
+            ("Initiated", iso_date(up.initiated))]
 
 
 __all__ = ["initiate_multipart", "upload_part", "complete_multipart", "abort_multipart",

@@ -3,7 +3,7 @@
 Contract (COS semantics the SDK relies on):
 - PUT streams the body to the store (cap, Content-MD5) and answers 200 with ``ETag`` (quoted
   MD5) and ``x-cos-hash-crc64ecma``; emits ``cos:ObjectCreated:Put``. With ``Pic-Operations``
-  the committed upload is then handed to the CI backend (see ``server.ci_hook``).
+  the committed upload is then handed to the CI backend (see :mod:`picops_emulator.ci.seam`).
 - PUT with ``x-cos-copy-source: <bucket>.cos.<region>.myqcloud.com/<percent-encoded key>``
   copies (``x-cos-metadata-directive`` Copy: the source's attributes; Replaced: this request's)
   and answers ``CopyObjectResult`` (ETag, LastModified, CRC64); emits ``cos:ObjectCreated:Copy``.
@@ -30,15 +30,25 @@ from typing import Dict, Optional, Tuple
 
 from aiohttp import web
 
-from ..server.context import Call
-from ..server.edge import parse_target
-from ..server.errors import EmulatorError
-from ..server import xml
-from ..storage.layout import check_key
-from .ci import call_backend, require_backend
-from .common import (CHUNK, attrs_from_headers, check_body_headers, check_conditions,
-                     check_md5, expected_md5, http_date, iso_date, object_headers,
-                     receive_body, write_headers)
+from .. import cosxml as xml
+from ..ci import seam
+from ..errors import EmulatorError
+from ..naming import check_key
+from .call import Call
+from .common import (
+    CHUNK,
+    attrs_from_headers,
+    check_body_headers,
+    check_conditions,
+    check_md5,
+    expected_md5,
+    http_date,
+    iso_date,
+    object_headers,
+    receive_body,
+    write_headers,
+)
+from .target import parse_target
 
 log = logging.getLogger("picops_emulator.server")
 
@@ -62,7 +72,7 @@ async def put_object(call: Call) -> web.StreamResponse:
         return await copy_object(call)
     with_ci = "Pic-Operations" in call.headers
     if with_ci:
-        require_backend(call, "put")  # refuse before storing anything
+        seam.require_backend(call.settings.ci_backend, "put")  # refuse before storing anything
     attrs = attrs_from_headers(call.headers)
     md5 = expected_md5(call.headers)
     check_body_headers(call, call.settings.max_body_bytes)
@@ -76,7 +86,7 @@ async def put_object(call: Call) -> web.StreamResponse:
     meta = await call.blocking(call.store.commit, pending, call.bucket, call.key, attrs,
                                origin=call.origin("cos:ObjectCreated:Put"))
     if with_ci:
-        return await call_backend(call, "put", stored=meta)
+        return await seam.call_backend(call.settings.ci_backend, call.ci_context("put", meta))
     return web.Response(status=200, headers=write_headers(meta))
 
 

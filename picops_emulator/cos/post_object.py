@@ -19,7 +19,7 @@ Contract (COS "POST Object"; facts from its API page, decisions marked UNCONFIRM
   (a form's submit button has a name). ``Pic-Operations`` is ``NotImplemented``.
 - With auth on (the default): the signature fields (``q-sign-algorithm``, ``q-ak``,
   ``q-key-time``, ``q-signature``) and ``policy`` are required (``AccessDenied``); the
-  signature is checked by :func:`server.auth.verify_form`; the policy (base64 JSON) must
+  signature is checked by :func:`.auth.verify_form`; the policy (base64 JSON) must
   decode (``InvalidPolicyDocument``), its ``expiration`` (ISO 8601, required) must not
   have passed and every condition must hold (``AccessDenied`` naming the condition):
   ``{"field": "v"}`` and ``["eq", "$field", "v"]`` (exact), ``["starts-with", "$field",
@@ -56,11 +56,12 @@ from urllib.parse import urlencode
 from aiohttp import BodyPartReader, web
 from multidict import CIMultiDict
 
-from ..server import auth, xml
-from ..server.context import Call
-from ..server.errors import EmulatorError
+from .. import cosxml as xml
+from ..errors import EmulatorError
+from ..naming import check_key
 from ..storage.files import PendingWrite
-from ..storage.layout import check_key
+from . import auth
+from .call import Call
 from .common import CHUNK, attrs_from_headers, check_md5, expected_md5, write_headers
 
 EVENT_NAME = "cos:ObjectCreated:Post"

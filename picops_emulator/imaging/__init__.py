@@ -7,9 +7,9 @@ Public API::
 
 ``rule`` is a :class:`picops.grammar.ast.Rule` (from ``picops.grammar.parse``), with bucket
 styles already replaced by their rules. Failures raise the typed errors of ``errors.py``, each
-with a CI ``code``, an HTTP ``status`` and a message naming what was wrong; the CI layer maps
-them to XML error responses. The engine is thread-safe and meant to run off the event loop
-(``loop.run_in_executor``).
+with a CI ``code`` (no HTTP status: the server's error table maps codes to statuses) and a
+message naming what was wrong; the CI layer turns them into the emulator's errors. The
+engine is thread-safe and meant to run off the event loop (``loop.run_in_executor``).
 
 Module map: ``source`` (safe open: ``sniff``/``heifcoding`` identify the codec, header-only
 limits, lazy decode), ``canvas`` (working state), ``ops/`` (one module per operation family,

@@ -1,10 +1,11 @@
 """Typed errors of the image engine, each carrying what the CI layer needs to answer.
 
-Every error has a CI-style ``code`` (the ``<Code>`` of the XML error body), the HTTP
-``status`` to answer with, and, where the CI documentation gives one, the CI numeric
-error number ``ci_errno``, which is also written into the message so that a user who
-only sees ``<Message>`` can look it up. The engine never speaks HTTP; the CI layer maps
-these to responses.
+Every error has a CI-style ``code`` (the ``<Code>`` of the XML error body) and, where
+the CI documentation gives one, the CI numeric error number ``ci_errno``, which is also
+written into the message so that a user who only sees ``<Message>`` can look it up. The
+engine never speaks HTTP and carries no status: the CI layer turns these into the
+emulator's errors by code, and the server's edge maps a code to its status in the one
+table (``picops_emulator.errors.ERRORS``; the statuses below are what that table says).
 
     ImagingError                    (a PicopsError)
     ├── InvalidImageFormat          400  corrupt, truncated, empty, non-image, unsupported input
@@ -31,7 +32,6 @@ class ImagingError(PicopsError):
     """Base of the image engine's errors."""
 
     code = "InternalError"
-    status = 500
     ci_errno: Optional[int] = None
 
     def __init__(self, message: str, ci_errno: Optional[int] = None):
@@ -43,7 +43,6 @@ class ImagingError(PicopsError):
 
     def to_dict(self) -> dict:
         d = super().to_dict()
-        d["status"] = self.status
         if self.ci_errno is not None:
             d["ci_errno"] = self.ci_errno
         return d
@@ -53,7 +52,6 @@ class InvalidImageFormat(ImagingError):
     """The input is not an image the engine can decode: empty, truncated, corrupt or unknown."""
 
     code = "InvalidImageFormat"
-    status = 400
     ci_errno = ERRNO_INVALID_FORMAT
 
 
@@ -61,7 +59,6 @@ class ImageTooLarge(ImagingError):
     """The input is larger than the byte limit for processing."""
 
     code = "ImageTooLarge"
-    status = 400
     ci_errno = ERRNO_TOO_LARGE
 
 
@@ -69,7 +66,6 @@ class ImageResolutionExceed(ImagingError):
     """A side, the pixel count or the frame count of the input or output is over a limit."""
 
     code = "ImageResolutionExceed"
-    status = 400
     ci_errno = ERRNO_RESOLUTION
 
 
@@ -77,7 +73,6 @@ class InvalidArgument(ImagingError):
     """A parameter the grammar accepts whose value cannot apply to this image."""
 
     code = "InvalidArgument"
-    status = 400
     ci_errno = ERRNO_INVALID_PARAMETER
 
 
@@ -97,7 +92,6 @@ class ImagingInternalError(ImagingError):
     """libvips failed although the input decodes cleanly: a bug in the engine, not in the input."""
 
     code = "InternalError"
-    status = 500
 
 
 __all__ = [

@@ -7,11 +7,15 @@ Contract (request pipeline, in this order, for EVERY request):
    travels in ``x-cos-error-code`` so the SDK can report it — an emulator convenience,
    UNCONFIRMED for real COS). Any other exception is logged with its traceback and answered
    500 ``InternalError``.
-2. ``edge_middleware`` parses Host + raw target once (:mod:`.edge`).
-3. ``auth_middleware`` verifies the COS signature (:mod:`.auth`) unless ``settings.auth`` is
-   off — the only place auth happens, before any dispatch.
-4. :func:`dispatch` resolves the route (:mod:`.routing`), checks the bucket exists and the
-   key is acceptable, and calls the handler from :data:`picops_emulator.cos.HANDLERS`.
+2. ``edge_middleware`` parses Host + raw target once (:mod:`picops_emulator.cos.target`).
+3. ``auth_middleware`` verifies the COS signature (:mod:`picops_emulator.cos.auth`) unless
+   ``settings.auth`` is off — the only place auth happens, before any dispatch.
+4. :func:`dispatch` resolves the route (:mod:`.routes`), checks the bucket exists and the
+   key is acceptable (:mod:`picops_emulator.naming`), and calls the handler from
+   :data:`picops_emulator.cos.HANDLERS`.
+
+This is the edge: the only place an error's code becomes an HTTP status
+(:func:`picops_emulator.errors.status_of`, which reads the one table).
 
 Every response (success, error, streamed) gets ``x-cos-request-id`` and ``Server:
 tencent-cos`` just before its headers are sent; error responses also get ``x-cos-trace-id``
@@ -30,14 +34,15 @@ from concurrent.futures import ThreadPoolExecutor
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 
-from ..cos import HANDLERS
+from ..cos import HANDLERS, auth
+from ..cos.call import Call, ServerState
+from ..cos.target import Target, parse_query, parse_target, split_raw_target
+from ..cosxml import error_body
+from ..errors import EmulatorError, status_of
+from ..naming import check_bucket_name, check_key
 from ..settings import EmulatorSettings
 from ..storage import Store
-from ..storage.layout import check_bucket_name, check_key
-from . import auth, routing
-from .context import Call, ServerState
-from .edge import Target, parse_query, parse_target, split_raw_target
-from .errors import EmulatorError, error_body
+from . import routes
 
 log = logging.getLogger("picops_emulator.server")
 
@@ -59,7 +64,8 @@ def new_trace_id() -> str:
 
 
 def error_response(request: web.Request, err: EmulatorError) -> web.Response:
-    if err.status == 304:  # "not modified" is a bodiless answer, not a failure
+    status = status_of(err.code)
+    if status == 304:  # "not modified" is a bodiless answer, not a failure
         return web.Response(status=304, headers=err.headers)
     target = request.get(TARGET)
     resource = target.resource() if target is not None else request.raw_path
@@ -73,7 +79,7 @@ def error_response(request: web.Request, err: EmulatorError) -> web.Response:
     else:
         headers["Content-Type"] = "application/xml"
         body = error_body(err.code, err.message, resource, request_id, trace_id)
-    return web.Response(status=err.status, body=body, headers=headers)
+    return web.Response(status=status, body=body, headers=headers)
 
 
 @web.middleware
@@ -82,8 +88,8 @@ async def errors_middleware(request: web.Request, handler):
     try:
         return await handler(request)
     except EmulatorError as err:
-        log.info("%s %s -> %d %s: %s", request.method, request.raw_path[:200], err.status,
-                 err.code, err.message)
+        log.info("%s %s -> %d %s: %s", request.method, request.raw_path[:200],
+                 status_of(err.code), err.code, err.message)
         return error_response(request, err)
     except ConnectionError:
         # the client went away mid-body: the answer will most likely not arrive, but it is
@@ -131,8 +137,8 @@ async def dispatch(request: web.Request) -> web.StreamResponse:
     state = request.app[STATE]
     target = request[TARGET]
     query, pairs = request[QUERY]
-    route = routing.resolve(request.method, routing.level_of(target.bucket, target.key),
-                            [name for name, _ in pairs])
+    route = routes.resolve(request.method, routes.level_of(target.bucket, target.key),
+                           [name for name, _ in pairs])
     if target.bucket is not None:
         check_bucket_name(target.bucket)
         if route.operation != "create_bucket":

@@ -22,7 +22,7 @@ from typing import Any, Optional
 
 import crcmod
 
-from ..server.errors import EmulatorError
+from ..errors import EmulatorError
 
 TMP_PREFIX = ".tmp-"
 

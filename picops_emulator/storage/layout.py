@@ -10,8 +10,8 @@ Contract (layout, all under ``<data_dir>/cos/``)::
     <bucket>/docs/<sha256(name)>.json                    bucket-level JSON documents (CI styles)
 
 Object keys NEVER become path components: they are hashed. Bucket names and upload ids do,
-so both are checked against strict patterns first (:func:`check_bucket_name`,
-:func:`check_upload_id`). Keys are limited to 1024 UTF-8 bytes, as COS does.
+so both are checked against strict patterns first (``naming.check_bucket_name``,
+:func:`check_upload_id`). Key rules live in :mod:`picops_emulator.naming`.
 """
 
 from __future__ import annotations
@@ -20,34 +20,10 @@ import hashlib
 import re
 from pathlib import Path
 
-from ..server.errors import EmulatorError
+from ..errors import EmulatorError
+from ..naming import check_bucket_name
 
-MAX_KEY_BYTES = 1024
-
-# "<name>-<appid>": lower-case letters, digits and '-', appid all digits. COS allows a
-# name of at most 50 characters with the "-appid" suffix included in a 60-char bound; we
-# enforce the shape and a generous total length (UNCONFIRMED exact bound).
-_BUCKET = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,48}[a-z0-9])?-[0-9]{1,20}$")
 _UPLOAD_ID = re.compile(r"^[0-9a-f]{32}$")
-
-
-def check_bucket_name(bucket: str) -> str:
-    if not _BUCKET.match(bucket):
-        raise EmulatorError(
-            "InvalidBucketName",
-            f"bucket {bucket!r} is not of the form <name>-<appid> (name: lower-case letters, "
-            "digits and '-', not starting or ending with '-'; appid: digits)")
-    return bucket
-
-
-def check_key(key: str) -> str:
-    if key == "":
-        raise EmulatorError("InvalidArgument", "the object key must not be empty")
-    size = len(key.encode("utf-8", "surrogatepass"))
-    if size > MAX_KEY_BYTES:
-        raise EmulatorError("KeyTooLong",
-                            f"the object key is {size} bytes; COS allows at most {MAX_KEY_BYTES}")
-    return key
 
 
 def check_upload_id(upload_id: str) -> str:
@@ -96,5 +72,4 @@ class Layout:
         return self.docs_dir(bucket) / f"{key_hash(name)}.json"
 
 
-__all__ = ["Layout", "check_bucket_name", "check_key", "check_upload_id", "key_hash",
-           "MAX_KEY_BYTES"]
+__all__ = ["Layout", "check_upload_id", "key_hash"]

@@ -21,15 +21,36 @@ import shutil
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, List, Optional, Sequence, Tuple
+from typing import List, Optional, Protocol, Sequence, Tuple
 
-from ..server.errors import EmulatorError
+from ..errors import EmulatorError
+from ..naming import check_key
 from .files import PendingWrite, read_json, write_json_atomic
-from .layout import check_key, check_upload_id
+from .layout import Layout, check_upload_id
+from .locks import NamedLocks
 from .meta import ChangeOrigin, ObjectAttrs, ObjectMeta, now
 
-if TYPE_CHECKING:
-    from .store import Store
+
+class ObjectStore(Protocol):
+    """What multipart uploads need of the object store (:class:`.store.Store` provides it).
+
+    A protocol rather than an import, so that the store can build on this module without a
+    cycle between the two.
+    """
+
+    layout: Layout
+    key_locks: NamedLocks
+    fsync: bool
+    max_object_bytes: int
+
+    def get_bucket(self, bucket: str) -> object: ...
+
+    def begin_write(self, bucket: str, key: str,
+                    max_bytes: Optional[int] = None) -> PendingWrite: ...
+
+    def commit(self, pending: PendingWrite, bucket: str, key: str, attrs: ObjectAttrs, *,
+               etag: Optional[str] = None, origin: Optional[ChangeOrigin] = None,
+               generation: Optional[int] = None) -> ObjectMeta: ...
 
 MIN_PART_BYTES = 1024 * 1024
 MAX_PART_NUMBER = 10000
@@ -71,7 +92,7 @@ def check_part_number(number: int) -> int:
 
 
 class MultipartStore:
-    def __init__(self, store: "Store"):
+    def __init__(self, store: ObjectStore):
         self.store = store
         self.layout = store.layout
 

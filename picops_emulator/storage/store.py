@@ -33,13 +33,15 @@ import uuid
 from pathlib import Path
 from typing import Any, BinaryIO, Dict, List, Mapping, Optional, Tuple
 
+from ..errors import EmulatorError
+from ..naming import check_bucket_name, check_key
 from ..notifications import ObjectChanged
-from ..server.errors import EmulatorError
 from .files import TMP_PREFIX, PendingWrite, fsync_dir, read_json, write_json_atomic
 from .index import BucketIndex, ListPage, list_page
-from .layout import Layout, check_bucket_name, check_key, key_hash
+from .layout import Layout, key_hash
 from .locks import NamedLocks
 from .meta import BucketInfo, ChangeOrigin, ObjectAttrs, ObjectMeta, now
+from .multipart import MultipartStore
 from .notifier import ChangeNotifier
 
 log = logging.getLogger("picops_emulator.storage")
@@ -66,7 +68,6 @@ class Store:
         self.layout.root.mkdir(parents=True, exist_ok=True)
         self._lock_file = self._acquire(self.layout.root / ".lock")
         self._load()
-        from .multipart import MultipartStore  # late: multipart builds on this class
         self.multipart = MultipartStore(self)
 
     # ------------------------------------------------------------------ start-up / shutdown

@@ -22,7 +22,7 @@ import pyvips
 from click.testing import CliRunner
 
 from picops_cli.backfill import backfill
-from picops_emulator.server.errors import EmulatorError
+from picops_emulator.errors import EmulatorError
 
 from .conftest import SECRET_ID, SECRET_KEY
 

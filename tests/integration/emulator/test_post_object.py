@@ -20,8 +20,8 @@ import pytest
 import requests
 from urllib3 import encode_multipart_formdata
 
-from picops_emulator.server.auth import verify_form
-from picops_emulator.server.errors import EmulatorError
+from picops_emulator.cos.auth import verify_form
+from picops_emulator.errors import EmulatorError
 
 REGION = "ap-guangzhou"
 SECRET_ID = "AKIDpicopsIntegrationTest"        # the integration fixtures' key pair

@@ -3,6 +3,7 @@
 import pytest
 
 from picops_emulator.imaging import InvalidArgument
+from picops_emulator.errors import status_of
 
 # (gravity, expected top-left) for a 120x80 box in the 200x133 test image; the remainders
 # are 80 and 53, so centred positions put the odd pixel right/bottom (floor of the half).
@@ -66,7 +67,7 @@ def test_crop_larger_than_the_image_is_invalid(kit, rule, named):
     message = err.value.message
     assert "imageMogr2/crop/" in message and named in message and "600x400" in message
     assert "-60998" in message
-    assert (err.value.code, err.value.status, err.value.ci_errno) == \
+    assert (err.value.code, status_of(err.value.code), err.value.ci_errno) == \
         ("InvalidArgument", 400, -60998)
 
 

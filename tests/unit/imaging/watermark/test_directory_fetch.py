@@ -7,6 +7,7 @@ import pytest
 from picops.grammar import parse
 from picops_emulator.imaging import InvalidArgument, execute
 from picops_emulator.imaging.watermark_fetch import ERRNO_FETCH_FAILED, directory_fetcher
+from picops_emulator.errors import status_of
 
 
 @pytest.fixture
@@ -53,7 +54,7 @@ def test_a_missing_watermark_names_the_url_and_every_path_looked_at(wk, assets):
     assert message.startswith("watermark/1/image: failed to fetch the watermark ")
     assert url in message
     assert str(assets / "logos" / "none.png") in message and str(assets / "none.png") in message
-    assert err.value.ci_errno == ERRNO_FETCH_FAILED and err.value.status == 400
+    assert err.value.ci_errno == ERRNO_FETCH_FAILED and status_of(err.value.code) == 400
 
 
 def test_a_key_climbing_out_of_the_folder_is_never_read(wk, assets):

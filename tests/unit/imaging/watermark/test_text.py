@@ -6,6 +6,7 @@ import pytest
 
 from picops_emulator.imaging import InvalidArgument
 from picops_emulator.imaging.fonts import CI_FONTS, FAMILY, font_file, resolve_font
+from picops_emulator.errors import status_of
 
 
 def _text(wk, kit, text, extra="", base=None, size=40):
@@ -138,7 +139,7 @@ def test_an_unknown_font_is_refused_by_name(wk, kit):
     with pytest.raises(InvalidArgument) as err:
         _text(wk, kit, "Hi", f"/font/{wk.b64('comic.ttf')}")
     assert "watermark/2/font" in err.value.message and "comic.ttf" in err.value.message
-    assert err.value.status == 400
+    assert status_of(err.value.code) == 400
 
 
 def test_text_that_renders_nothing_is_refused_by_name(wk, kit):

@@ -1,4 +1,6 @@
-"""Normalising a request at the edge: which bucket, which key, which query, which region.
+"""Which bucket, key, query and region a request names (parsed once, at the edge).
+
+The server's edge calls it for every request; the COS operations for ``x-cos-copy-source``.
 
 Contract:
 - :func:`parse_target` reads the ``Host`` header and the RAW request target once.
@@ -24,7 +26,7 @@ from dataclasses import dataclass
 from typing import Dict, List, Optional, Tuple
 from urllib.parse import unquote, unquote_plus
 
-from .errors import EmulatorError
+from ..errors import EmulatorError
 
 _VHOST = re.compile(
     r"^(?P<bucket>[^.]+)\.(?P<service>cos|pic|ci)\.(?P<region>[a-z0-9-]+)"

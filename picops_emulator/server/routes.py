@@ -14,11 +14,11 @@ Contract:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Dict, FrozenSet, Iterable, Optional, Tuple
 
-from .auth import SIGN_FIELDS
-from .errors import EmulatorError
+from ..cos.auth import SIGN_FIELDS
+from ..cos.call import Route
+from ..errors import EmulatorError
 
 SERVICE, BUCKET, OBJECT = "service", "bucket", "object"
 METHODS = ("GET", "PUT", "POST", "DELETE", "HEAD", "OPTIONS")
@@ -44,9 +44,6 @@ ROUTES: Dict[Tuple[str, str, Optional[str]], str] = {
     ("GET", OBJECT, "uploadId"): "list_parts",
     ("POST", OBJECT, "image_process"): "ci",
 }
-
-# COS operations that exist but are not modelled, by (method, level, subresource).
-UNMODELLED_OPERATIONS: Dict[Tuple[str, str, Optional[str]], str] = {}
 
 _SELECTORS = frozenset({"uploads", "uploadId", "partNumber", "delete", "image_process",
                         "style"})
@@ -76,12 +73,6 @@ PARAMS: Dict[str, FrozenSet[str]] = {
     "get_object": _RESPONSE_OVERRIDES,
     "head_object": _RESPONSE_OVERRIDES,
 }
-
-
-@dataclass(frozen=True)
-class Route:
-    operation: str
-    subresource: Optional[str]
 
 
 def level_of(bucket: Optional[str], key: Optional[str]) -> str:
@@ -122,9 +113,6 @@ def resolve(method: str, level: str, query_names: Iterable[str]) -> Route:
         raise EmulatorError("InvalidRequest", "conflicting subresources in one request: " +
                             ", ".join(sorted(selectors)))
     operation = ROUTES.get((method, level, sub))
-    if (method, level, sub) in UNMODELLED_OPERATIONS:
-        raise EmulatorError("NotImplemented", f"{UNMODELLED_OPERATIONS[(method, level, sub)]} "
-                                              "is not supported by the picops emulator")
     if operation is None:
         raise EmulatorError("MethodNotAllowed", f"{method} is not allowed on "
                                                 f"{_describe(level, sub)}")

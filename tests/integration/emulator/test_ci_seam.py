@@ -9,8 +9,8 @@ import logging
 import pytest
 from qcloud_cos.cos_exception import CosServiceError
 
-from picops_emulator.server.errors import EmulatorError
-from picops_emulator.server.xml import document, xml_response
+from picops_emulator.errors import EmulatorError
+from picops_emulator.cosxml import document, xml_response
 
 PIC_OPS = json.dumps({"is_pic_info": 1, "rules": [{"fileid": "/out/缩略.jpg",
                                                    "rule": "imageMogr2/thumbnail/!50p"}]},

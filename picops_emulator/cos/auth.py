@@ -38,7 +38,7 @@ import re
 from typing import Dict, List, Mapping, Sequence, Tuple
 from urllib.parse import quote
 
-from .errors import EmulatorError
+from ..errors import EmulatorError
 
 FORM_SIGN_FIELDS = ("q-sign-algorithm", "q-ak", "q-key-time", "q-signature")
 SIGN_FIELDS = ("q-sign-algorithm", "q-ak", "q-sign-time", "q-key-time", "q-header-list",
@@ -161,6 +161,34 @@ def verify_form(fields: Mapping[str, str], policy_text: bytes,
     return fields["q-ak"]
 
 
+def _signed_params(fields: Mapping[str, str],
+                   query: Sequence[Tuple[str, str]]) -> List[Tuple[str, str]]:
+    """The declared ``q-url-param-list`` names with the received values (matched encoded)."""
+    received: Dict[str, str] = {}
+    for name, value in query:
+        received.setdefault(_enc(name).lower(), _enc(value))
+    return [(n, received.get(n, "")) for n in _declared(fields, "q-url-param-list")]
+
+
+def _signed_header_sets(fields: Mapping[str, str],
+                        headers: Mapping[str, str]) -> List[List[Tuple[str, str]]]:
+    """The declared ``q-header-list`` headers as received; one set per ``host`` variant.
+
+    A signed ``host`` is also tried without its ``:port`` (a client connecting to
+    ``127.0.0.1:PORT`` signs the bare hostname).
+    """
+    names = _declared(fields, "q-header-list")
+    base = [(n, _enc(headers.get(n, ""))) for n in names if n != "host"]
+    if "host" not in names:
+        return [base]
+    host = headers.get("Host", "")
+    hosts = [host]
+    m = _PORT.match(host)
+    if m and not host.endswith("]"):
+        hosts.append(m.group("host"))
+    return [base + [("host", _enc(h))] for h in hosts]
+
+
 def verify(method: str, sign_path: str, headers: Mapping[str, str],
            query: Sequence[Tuple[str, str]], credentials: Mapping[str, str], now: float,
            skew: float) -> str:
@@ -181,34 +209,17 @@ def verify(method: str, sign_path: str, headers: Mapping[str, str],
     _window("q-key-time", fields["q-key-time"])
     _check_window("q-sign-time", fields["q-sign-time"], now, skew)
 
-    # params: the declared names, values from the received query (name match after encoding)
-    received: Dict[str, str] = {}
-    for name, value in query:
-        received.setdefault(_enc(name).lower(), _enc(value))
-    params = [(n, received.get(n, "")) for n in _declared(fields, "q-url-param-list")]
-
-    header_names = _declared(fields, "q-header-list")
-    base = [(n, _enc(headers.get(n, ""))) for n in header_names if n != "host"]
-    host_variants = [None]
-    if "host" in header_names:
-        host = headers.get("Host", "")
-        host_variants = [host]
-        m = _PORT.match(host)
-        if m and not host.endswith("]"):
-            host_variants.append(m.group("host"))
-
+    params = _signed_params(fields, query)
     provided = fields["q-signature"].lower().encode("utf-8", "surrogateescape")
-    first_http = ""
-    first_sts = ""
-    for host in host_variants:
-        signed_headers = base + ([("host", _enc(host))] if host is not None else [])
+    attempts = []
+    for signed_headers in _signed_header_sets(fields, headers):
         http = http_string(method, sign_path, params, signed_headers)
         sts = string_to_sign(fields["q-sign-time"], http)
         expected = sign(secret_key, fields["q-key-time"], sts)
         if hmac.compare_digest(expected.encode("ascii"), provided):
             return fields["q-ak"]
-        if not first_http:
-            first_http, first_sts = http, sts
+        attempts.append((http, sts))
+    first_http, first_sts = attempts[0]
     raise EmulatorError(
         "SignatureDoesNotMatch",
         "The request signature we calculated does not match the signature you provided. "

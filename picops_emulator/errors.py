@@ -1,20 +1,23 @@
 """The emulator's one table of error codes, and the typed error every layer raises.
 
+This module is the bottom of the emulator's layers (server -> cos -> ci, storage -> here):
+it imports nothing of the emulator, and every layer may import it (as moto keeps a
+service's exceptions in one module).
+
 Contract:
 - ``ERRORS`` maps a COS/CI error code to ``(HTTP status, default message)``. It is the only
-  place a status is chosen for an error; nothing else hard-codes one.
+  place a status is chosen for an error; nothing else hard-codes one. :func:`status_of`
+  reads it, for the edge (``server.app``) and for errors that carry only a code (the image
+  engine's, which know nothing of HTTP).
 - Every layer (routing, auth, the COS handlers, the store, the CI backend) raises
   :class:`EmulatorError` with a code from the table; the server turns it into the XML body
-  COS sends (see :func:`error_body`). A code missing from the table is a programming error
+  COS sends (``cosxml.error_body``). A code missing from the table is a programming error
   and fails loudly at construction.
-- The XML carries ``Code``, ``Message``, ``Resource``, ``RequestId`` and ``TraceId``: the
-  Python SDK's ``digest_xml`` needs the first four or it reports every field as "Unknown".
 """
 
 from __future__ import annotations
 
 from typing import Dict, Optional, Tuple
-from xml.etree import ElementTree as ET
 
 ERRORS: Dict[str, Tuple[int, str]] = {
     # 3xx/4xx on conditional requests (only NotModified has no body in practice)
@@ -71,6 +74,11 @@ ERRORS: Dict[str, Tuple[int, str]] = {
 }
 
 
+def status_of(code: str) -> int:
+    """The HTTP status answered for ``code``; an unknown code is a 500 (a bug, not a 4xx)."""
+    return ERRORS.get(code, ERRORS["InternalError"])[0]
+
+
 class EmulatorError(Exception):
     """An error answered to the client as COS does: status from :data:`ERRORS`, XML body.
 
@@ -83,23 +91,16 @@ class EmulatorError(Exception):
                  headers: Optional[Dict[str, str]] = None):
         if code not in ERRORS:
             raise ValueError(f"error code {code!r} is not in the emulator's error table")
-        status, default = ERRORS[code]
+        default = ERRORS[code][1]
         super().__init__(f"{code}: {message or default}")
         self.code = code
-        self.status = status
         self.message = message or default
         self.headers: Dict[str, str] = dict(headers or {})
 
-
-def error_body(code: str, message: str, resource: str, request_id: str, trace_id: str) -> bytes:
-    """The ``<Error>`` document COS sends, as UTF-8 bytes with an XML declaration."""
-    root = ET.Element("Error")
-    for tag, text in (("Code", code), ("Message", message), ("Resource", resource),
-                      ("RequestId", request_id), ("TraceId", trace_id)):
-        # digest_xml indexes childNodes[0]: an empty element would break it, so never send one
-        ET.SubElement(root, tag).text = text or "-"
-    return (b"<?xml version='1.0' encoding='utf-8' ?>\n"
-            + ET.tostring(root, encoding="unicode").encode("utf-8"))
+    @property
+    def status(self) -> int:
+        """The status the edge answers with (read from :data:`ERRORS`)."""
+        return status_of(self.code)
 
 
-__all__ = ["ERRORS", "EmulatorError", "error_body"]
+__all__ = ["ERRORS", "EmulatorError", "status_of"]

@@ -8,6 +8,9 @@ Contract:
   compare against the documented order.
 - :func:`parse` reads a request body into an ElementTree element, refusing DTDs, and raises
   ``EmulatorError("MalformedXML")`` naming what was expected.
+- :func:`error_body` is the ``<Error>`` document: ``Code``, ``Message``, ``Resource``,
+  ``RequestId`` and ``TraceId`` (the Python SDK's ``digest_xml`` needs the first four or it
+  reports every field as "Unknown").
 - :func:`xml_response` wraps a document in an aiohttp response with COS's content type.
 - :func:`url_encode` is the ``encoding-type=url`` encoding of listings: UTF-8 percent-encoding
   that keeps only ``/`` and the unreserved ``-_.~`` (so ``%``, ``+``, space, CJK are encoded).
@@ -67,6 +70,16 @@ def parse(body: bytes, expected_root: str) -> ET.Element:
     return root
 
 
+def error_body(code: str, message: str, resource: str, request_id: str, trace_id: str) -> bytes:
+    """The ``<Error>`` document COS sends, as UTF-8 bytes with an XML declaration."""
+    root = ET.Element("Error")
+    for tag, text in (("Code", code), ("Message", message), ("Resource", resource),
+                      ("RequestId", request_id), ("TraceId", trace_id)):
+        # digest_xml indexes childNodes[0]: an empty element would break it, so never send one
+        ET.SubElement(root, tag).text = text or "-"
+    return DECLARATION + ET.tostring(root, encoding="unicode").encode("utf-8")
+
+
 def children(el: ET.Element, tag: str) -> List[ET.Element]:
     """Direct children named ``tag``, ignoring any namespace."""
     return [c for c in el if c.tag.rsplit("}", 1)[-1] == tag]
@@ -83,5 +96,5 @@ def url_encode(value: str) -> str:
     return quote(value.encode("utf-8", "surrogatepass"), safe="/-_.~")
 
 
-__all__ = ["document", "xml_response", "parse", "children", "child_text", "url_encode",
-           "Child", "DECLARATION"]
+__all__ = ["document", "xml_response", "parse", "error_body", "children", "child_text",
+           "url_encode", "Child", "DECLARATION"]

@@ -8,7 +8,7 @@ import requests
 from qcloud_cos.cos_exception import CosServiceError
 
 from picops_emulator.cos import HANDLERS
-from picops_emulator.server.routing import ROUTES
+from picops_emulator.server.routes import ROUTES
 
 
 def error_code(response):

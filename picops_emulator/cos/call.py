@@ -1,5 +1,8 @@
 """What a COS handler receives: one normalised request (:class:`Call`) and the server state.
 
+The server builds a :class:`Call` after auth and routing; the COS operations read it. It
+lives here, in the COS layer, so that the layers point one way (server -> cos).
+
 Contract: by the time a handler gets a :class:`Call`, the signature is verified, the route
 is resolved, the bucket (for bucket/object operations other than create) exists and the key
 (for object operations) is valid. Handlers read ``call.bucket``/``call.key`` (never the raw
@@ -17,10 +20,10 @@ from typing import Any, Callable, Dict, List, Optional, Tuple, TypeVar
 
 from aiohttp import web
 
+from ..ci.seam import CiContext
 from ..settings import EmulatorSettings
-from ..storage import ChangeOrigin, Store
-from .edge import Target
-from .routing import Route
+from ..storage import ChangeOrigin, ObjectMeta, Store
+from .target import Target
 
 T = TypeVar("T")
 
@@ -30,6 +33,14 @@ class ServerState:
     settings: EmulatorSettings
     store: Store
     executor: ThreadPoolExecutor
+
+
+@dataclass(frozen=True)
+class Route:
+    """What the server's route table chose: the operation's name and its subresource."""
+
+    operation: str
+    subresource: Optional[str]
 
 
 @dataclass
@@ -81,10 +92,18 @@ class Call:
     def location(self, key: Optional[str] = None) -> str:
         return f"{self.bucket}.cos.{self.region}.myqcloud.com/{self.key if key is None else key}"
 
+    def ci_context(self, operation: str, stored: Optional[ObjectMeta] = None) -> CiContext:
+        """This request as the CI backend sees it (contract: :mod:`picops_emulator.ci.seam`)."""
+        return CiContext(operation=operation, bucket=self.bucket, key=self.target.key,
+                         region=self.region, method=self.request.method,
+                         query=dict(self.query), headers=self.headers,
+                         request_id=self.request_id, store=self.store, request=self.request,
+                         stored=stored, service=self.target.service)
+
     async def blocking(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self.state.executor,
                                           functools.partial(fn, *args, **kwargs))
 
 
-__all__ = ["Call", "ServerState"]
+__all__ = ["Call", "Route", "ServerState"]

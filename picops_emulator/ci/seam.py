@@ -1,7 +1,10 @@
-"""The seam between the COS server and the CI (persistent image processing) layer.
+"""The seam between the COS operations and the CI (persistent image processing) layer.
 
-The server owns HTTP, auth, routing and storage; the CI layer owns ``Pic-Operations``,
-rules and images. They meet here and nowhere else.
+The server owns HTTP, auth and routing, the COS layer the operations and storage; the CI
+layer owns ``Pic-Operations``, rules and images. They meet here and nowhere else: this
+module holds the contract (:class:`CiContext`, :class:`CiBackend`), the refusal of what no
+backend handles (:func:`require_backend`) and the hand-over (:func:`call_backend`). The
+COS layer builds the context (``cos.call.Call.ci_context``) and calls these two.
 
 WHEN the server calls ``settings.ci_backend.handle(ctx)`` (``ctx.operation``):
 
@@ -34,13 +37,13 @@ WHAT the server guarantees before calling: the signature is verified (Pic-Operat
 of it), the bucket named by the Host exists (``NoSuchBucket`` otherwise), ``ctx.key`` is the
 exactly-once-decoded key. WHAT the backend must do:
 
-- Return an ``aiohttp.web.StreamResponse`` (e.g. ``picops_emulator.server.xml.xml_response(
-  picops_emulator.server.xml.document("UploadResult", [...]))``). ``x-cos-request-id`` and
+- Return an ``aiohttp.web.StreamResponse`` (e.g. ``picops_emulator.cosxml.xml_response(
+  picops_emulator.cosxml.document("UploadResult", [...]))``). ``x-cos-request-id`` and
   ``Server`` are added to it by the server; never return an empty 200 (the SDK parses it).
-- Fail by raising ``EmulatorError(code, message)`` (:mod:`.errors`; the CI codes are in its
-  table: InvalidPicOperations, InvalidImageFormat, ImageTooLarge, ImageResolutionExceed,
-  NoSuchStyle, InvalidArgument …). The server renders the COS ``<Error>`` XML. Any other
-  exception becomes a logged 500 ``InternalError``.
+- Fail by raising ``EmulatorError(code, message)`` (:mod:`picops_emulator.errors`; the CI
+  codes are in its table: InvalidPicOperations, InvalidImageFormat, ImageTooLarge,
+  ImageResolutionExceed, NoSuchStyle, InvalidArgument …). The server renders the COS
+  ``<Error>`` XML. Any other exception becomes a logged 500 ``InternalError``.
 - Keep the loop free: decode/encode images with ``loop.run_in_executor``. The store is
   blocking and thread-safe: call it from the executor too.
 - Write outputs with ``ctx.store.put_bytes(bucket, key, data, content_type, meta=None,
@@ -52,11 +55,19 @@ exactly-once-decoded key. WHAT the backend must do:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Mapping, Optional, Protocol
+from typing import Any, Mapping, Optional, Protocol
 
 from aiohttp import web
 
+from ..errors import EmulatorError
 from ..storage import ObjectMeta, Store
+
+DESCRIPTIONS = {
+    "image_process": "CI persistent processing (POST ?image_process, ci_image_process)",
+    "put": "CI processing on upload (PUT with Pic-Operations, ci_put_object)",
+    "complete_multipart": "CI processing on Complete Multipart Upload (Pic-Operations)",
+    "style": "CI image styles (?style)",
+}
 
 
 @dataclass(frozen=True)
@@ -91,4 +102,30 @@ class CiBackend(Protocol):
         ...
 
 
-__all__ = ["CiContext", "CiBackend"]
+def require_backend(backend: Optional[Any], operation: str) -> "CiBackend":
+    """The backend for ``operation``, or 501 ``NotImplemented`` naming it.
+
+    Called BEFORE a PUT/complete stores anything: without a backend, or with one whose
+    ``operations`` do not include this one, nothing is committed.
+    """
+    if backend is None:
+        raise EmulatorError("NotImplemented", f"{DESCRIPTIONS[operation]} needs the CI layer, "
+                                              "and this emulator runs without a CI backend")
+    supported = getattr(backend, "operations", None)
+    if supported is not None and operation not in supported:
+        raise EmulatorError("NotImplemented", f"{DESCRIPTIONS[operation]} is not supported by "
+                                              "the picops emulator's CI layer")
+    return backend
+
+
+async def call_backend(backend: Optional[Any], ctx: CiContext) -> web.StreamResponse:
+    """Hand ``ctx`` to the backend; a non-response answer is a programming error (500)."""
+    chosen = require_backend(backend, ctx.operation)
+    response = await chosen.handle(ctx)
+    if not isinstance(response, web.StreamResponse):
+        raise TypeError(f"CI backend {chosen!r} returned {type(response).__name__}, "
+                        "not an aiohttp response")
+    return response
+
+
+__all__ = ["CiContext", "CiBackend", "require_backend", "call_backend", "DESCRIPTIONS"]
