@@ -29,7 +29,7 @@ from typing import Dict, Iterator, List, Tuple
 
 from picops_emulator.ci.service import CiService
 from picops_emulator.runner import EmulatorSettings, RunningEmulator, start_in_thread
-from picops_emulator.server import auth
+from picops_emulator.cos import auth
 
 SECRET_ID = "AKIDpicopsClientSuites"
 SECRET_KEY = "picopsClientSuitesSecretKey"
