@@ -101,8 +101,9 @@ def attach_triggers(prepared: Prepared, handle: runner.RunningEmulator) -> Trigg
         credentials=(o.secret_id or "local", o.secret_key or "local", ""),
         data_dir=Path(o.data_dir), retry_delays=o.retry_delays,
         max_generation=o.max_generation, concurrency=o.concurrency,
-        extra_env={constants.ENV_CONFIG: str(prepared.config_path.resolve())})
-    handle.add_listener(dispatcher.on_change)
+        extra_env={constants.ENV_CONFIG: str(prepared.config_path.resolve())},
+        fsync=o.fsync)
+    handle.add_listener(dispatcher.on_change, inline=True)  # journaled before the 200
     return dispatcher
 
 

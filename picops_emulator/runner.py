@@ -67,8 +67,10 @@ class RunningEmulator:
     def data_dir(self) -> Path:
         return Path(self.settings.data_dir)
 
-    def add_listener(self, listener: ChangeListener) -> None:
-        self.store.notifier.add_listener(listener)
+    def add_listener(self, listener: ChangeListener, inline: bool = False) -> None:
+        """``inline``: called in the committing thread before the write is acknowledged
+        (see ``storage.notifier``)."""
+        self.store.notifier.add_listener(listener, inline=inline)
 
     def remove_listener(self, listener: ChangeListener) -> None:
         self.store.notifier.remove_listener(listener)

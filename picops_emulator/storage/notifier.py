@@ -10,6 +10,11 @@ Contract:
 - A listener must return quickly (enqueue and go). If one raises, the exception is logged
   with its traceback and the other listeners still run; the request is never affected
   (delivery happens outside the request's code path).
+- An *inline* listener (``add_listener(listener, inline=True)``; the trigger dispatcher,
+  which journals the event) is called first, synchronously, in the committing thread,
+  before :meth:`ChangeNotifier.emit` returns, so before the write is acknowledged. It may
+  block briefly (an fsync), and its exception propagates to the committer: a change whose
+  event could not be kept is not acknowledged (the client sees an error and retries).
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ log = logging.getLogger("picops_emulator.notifications")
 class ChangeNotifier:
     def __init__(self) -> None:
         self._listeners: List[ChangeListener] = []
+        self._inline: List[ChangeListener] = []
         self._lock = threading.Lock()
         self._loop: Optional[asyncio.AbstractEventLoop] = None
         self._loop_thread: Optional[int] = None
@@ -39,15 +45,22 @@ class ChangeNotifier:
         self._loop = None
         self._loop_thread = None
 
-    def add_listener(self, listener: ChangeListener) -> None:
+    def add_listener(self, listener: ChangeListener, inline: bool = False) -> None:
         with self._lock:
-            self._listeners.append(listener)
+            (self._inline if inline else self._listeners).append(listener)
 
     def remove_listener(self, listener: ChangeListener) -> None:
         with self._lock:
-            self._listeners.remove(listener)
+            if listener in self._inline:
+                self._inline.remove(listener)
+            else:
+                self._listeners.remove(listener)
 
     def emit(self, change: ObjectChanged) -> None:
+        with self._lock:
+            inline = list(self._inline)
+        for listener in inline:
+            listener(change)
         loop = self._loop
         if loop is None or loop.is_closed():
             self._deliver(change)

@@ -9,6 +9,8 @@ Modules, one job each:
 * :mod:`.invoker`     run ``main_handler`` isolated in worker processes
 * :mod:`.bootstrap`   the child side of that (runs inside the function's process)
 * :mod:`.dispatcher`  the listener: queue, SCF retry policy, dead letters, loop guard
+* :mod:`.journal`     every matched event fsynced before its write is acknowledged;
+                      replayed at the next start (at least once)
 * :mod:`.decisions`, :mod:`.deadletter`, :mod:`.records`  logs, DLQ file, what ran
 
 Typical wiring (the CLI does this)::
@@ -16,7 +18,7 @@ Typical wiring (the CLI does this)::
     spec = load_serverless("serverless.yml")
     dispatcher = TriggerDispatcher(spec, default_function_dir("serverless.yml"),
                                    emulator.endpoint, (secret_id, secret_key), data_dir)
-    emulator.add_listener(dispatcher.on_change)
+    emulator.add_listener(dispatcher.on_change, inline=True)
     ...
     dispatcher.close()
 

@@ -1,9 +1,18 @@
 """Deliver committed object changes to the function, asynchronously, as SCF does.
 
-:class:`TriggerDispatcher` is the storage layer's change listener. ``on_change``
-only matches and enqueues (microseconds, never raises, never blocks the
-server); a small bounded pool of delivery threads runs the function through the
+:class:`TriggerDispatcher` is the storage layer's change listener, registered
+*inline* (``add_listener(dispatcher.on_change, inline=True)``): the store calls
+it in the committing thread, before the write is acknowledged. ``on_change``
+matches, appends the event to the fsynced trigger journal (:mod:`.journal`) and
+enqueues; a small bounded pool of delivery threads runs the function through the
 isolated :class:`~.invoker.FunctionInvoker`.
+
+Durability (at least once): an event is on disk before its write is
+acknowledged, and leaves the journal only when the function succeeded or the
+event is in the dead-letter file. A new dispatcher on the same data dir delivers
+whatever a previous run left unfinished (a kill -9, a shutdown with retries
+still queued), keeping the attempts already counted and the retry's due time.
+So the dead-letter file is the only place an event can end unprocessed.
 
 SCF's async policy (reference cos-ci-scf.md §2.5): a failed or timed-out
 execution is retried twice, on SCF 1 minute and then 2 minutes later; here the
@@ -13,6 +22,10 @@ After the last attempt the event goes to ``<data_dir>/dead-letter.jsonl``
 so one failing event does not hold up the others. Every attempt of a delivery
 gets the same event and the same ``request_id``, as an SCF async retry does
 (UNCONFIRMED).
+
+Memory: records keep at most ``keep_records`` deliveries and ``MAX_RETAINED_BYTES``
+of their logs, values and failures (oldest first out); a kept return value is cut
+to a preview over ``MAX_KEPT_VALUE_BYTES``.
 
 Loop guard: every :class:`ObjectChanged` carries the length of the trigger ->
 CI-output chain that produced it (``generation``: 0 for an upload). A change
@@ -33,13 +46,13 @@ import json
 import logging
 import threading
 import time
-from collections import deque
 from pathlib import Path
-from typing import Any, Deque, Dict, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 from picops_emulator.notifications import ObjectChanged
 from picops_emulator.triggers import records as rec
 from picops_emulator.triggers.deadletter import DeadLetterFile
+from picops_emulator.triggers.journal import OpenEntry, TriggerJournal
 from picops_emulator.triggers.decisions import DecisionLog, utc_timestamp
 from picops_emulator.triggers.events import (
     DEFAULT_NAMESPACE, DEFAULT_QUALIFIER, PLACEHOLDER_UIN, build_context, build_cos_event,
@@ -57,6 +70,10 @@ FUNCTION_LOGGER_NAME = "picops_emulator.function"
 ERROR_CODES = {"timeout": 433}
 USER_CODE_ERROR = 430
 RESULT_PREVIEW_CHARS = 500
+#: A return value kept in a record whole up to this many bytes of JSON, else as a preview.
+MAX_KEPT_VALUE_BYTES = 64 * 1024
+#: All records together keep at most this many bytes of logs, values and failures.
+MAX_RETAINED_BYTES = 64 * 1024 * 1024
 
 
 class TriggerDispatcher:
@@ -68,7 +85,10 @@ class TriggerDispatcher:
     file is missing. ``endpoint``: the emulator's URL, given to the function as
     ``COS_ENDPOINT``. ``credentials``: the key pair the emulator accepts, given as
     the role's ``TENCENTCLOUD_SECRETID``/``SECRETKEY``/``SESSIONTOKEN``.
-    ``data_dir``: where ``dead-letter.jsonl`` goes. ``timeout`` overrides
+    ``data_dir``: where ``dead-letter.jsonl`` and the trigger journal go; unfinished
+    events a previous run journaled there are delivered now. ``fsync``: journal
+    appends reach the disk before returning (off only for throwaway data dirs).
+    ``timeout`` overrides
     serverless.yml's ``inputs.timeout``; ``concurrency`` bounds the functions
     running at once; ``warm``/``init_timeout`` see :class:`FunctionInvoker`;
     ``extra_env`` is added to the function's environment (e.g. ``PICOPS_CONFIG``).
@@ -85,7 +105,7 @@ class TriggerDispatcher:
                  namespace: str = DEFAULT_NAMESPACE, uin: str = PLACEHOLDER_UIN,
                  logger: Optional[logging.Logger] = None,
                  function_logger: Optional[logging.Logger] = None,
-                 keep_records: int = 1000):
+                 keep_records: int = 1000, fsync: bool = True):
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1")
         self.spec = spec
@@ -99,6 +119,7 @@ class TriggerDispatcher:
                            if split_bucket(t.bucket)[1]), "")
         self.function_name = spec.name
         self.dead_letters = DeadLetterFile(data_dir)
+        self.journal = TriggerJournal(data_dir, fsync=fsync)
         self._log = DecisionLog(logger)
         self._fn_log = function_logger or logging.getLogger(FUNCTION_LOGGER_NAME)
 
@@ -116,7 +137,8 @@ class TriggerDispatcher:
         self._seq = itertools.count()
         self._running = 0
         self._closed = False
-        self._records: Deque[rec.InvocationRecord] = deque(maxlen=keep_records)
+        self._records = rec.RecordKeeper(keep_records, MAX_RETAINED_BYTES)
+        self._replay(self.journal.open())
         self._threads = [threading.Thread(target=self._work, name=f"picops-trigger-{i}",
                                           daemon=True) for i in range(concurrency)]
         for thread in self._threads:
@@ -125,9 +147,20 @@ class TriggerDispatcher:
     # --- the listener ---------------------------------------------------------------
 
     def on_change(self, change: ObjectChanged) -> None:
-        """Match ``change`` and enqueue its delivery. Never blocks, never raises."""
+        """Match ``change``, journal it (fsync) and enqueue its delivery.
+
+        Raises only OSError, when the event could not be journaled: the store then does not
+        acknowledge the write (the client sees an error and retries). Anything else is
+        logged, never raised.
+        """
         try:
             self._on_change(change)
+        except OSError as exc:
+            self._log.emit("error", f"could not journal the event for {change.bucket}/"
+                           f"{change.key}: {exc}; the write is not acknowledged",
+                           logging.ERROR, bucket=change.bucket, key=change.key,
+                           event_name=change.event_name, journal=str(self.journal.path))
+            raise
         except Exception as exc:  # noqa: BLE001 - a listener must not break the request
             bucket, key = getattr(change, "bucket", None), getattr(change, "key", None)
             self._log.emit("error", f"could not handle the change of {bucket}/{key}: {exc!r}",
@@ -163,17 +196,20 @@ class TriggerDispatcher:
             return
 
         record = self._new_record(change, trigger)
+        self.journal.add(record.request_id, _record_doc(record))
         with self._cond:
             if self._closed:
-                record.outcome = rec.DROPPED
+                record.outcome = rec.DEFERRED
                 closed = True
             else:
-                self._records.append(record)
+                self._records.add(record)
                 self._push(record, 0.0)
                 closed = False
         if closed:
-            self._log.emit("dropped", f"not delivering {change.bucket}/{change.key}: the "
-                           "emulator is shutting down", logging.WARNING, **where)
+            self._log.emit("deferred", f"{change.bucket}/{change.key}: the emulator is "
+                           "shutting down; the event is kept in the trigger journal and "
+                           "delivered when it starts again", logging.WARNING, **where,
+                           request_id=record.request_id)
         else:
             self._log.emit("matched", f"trigger #{trigger.index} fires for {change.bucket}/"
                            f"{change.key}; delivery queued", **where,
@@ -194,6 +230,27 @@ class TriggerDispatcher:
             request_id=context["request_id"], bucket=change.bucket, key=change.key,
             event_name=change.event_name, trigger_index=trigger.index,
             generation=change.generation, event=event, context=context, created=time.time())
+
+    def _replay(self, entries: List[OpenEntry]) -> None:
+        """Queue what a previous run journaled but did not finish (before threads start)."""
+        now = time.time()
+        for entry in entries:
+            try:
+                record = _record_from(entry)
+            except (KeyError, TypeError, ValueError) as exc:
+                self._log.emit("error", f"trigger journal entry {entry.id} is unreadable "
+                               f"({exc!r}); it stays in {self.journal.path}", logging.ERROR)
+                continue
+            delay = max(0.0, (entry.due or now) - now)
+            with self._cond:
+                self._records.add(record)
+                self._push(record, delay)
+            self._log.emit("replayed", f"{record.bucket}/{record.key}: delivering an event "
+                           f"the previous run did not finish (after {len(record.attempts)} "
+                           "failed attempt(s))", bucket=record.bucket, key=record.key,
+                           event_name=record.event_name, generation=record.generation,
+                           trigger=record.trigger_index, request_id=record.request_id,
+                           attempts=len(record.attempts), delay_s=round(delay, 3))
 
     # --- delivery -------------------------------------------------------------------
 
@@ -232,19 +289,31 @@ class TriggerDispatcher:
         number = len(record.attempts) + 1
         started = time.time()
         result = self.invoker.invoke(record.event, record.context, record.request_id)
-        attempt = rec.AttemptRecord(number=number, started=started, ok=result.ok,
-                                    duration_s=round(result.duration_s, 4),
-                                    cold_start=result.cold_start, value=result.value,
-                                    failure=result.failure, logs=result.logs)
-        record.attempts.append(attempt)
         where = {"bucket": record.bucket, "key": record.key, "event_name": record.event_name,
                  "generation": record.generation, "trigger": record.trigger_index,
                  "request_id": record.request_id, "attempt": number,
                  "duration_ms": int(result.duration_s * 1000), "cold_start": result.cold_start}
+        with self._cond:
+            closed = self._closed
+        if closed and not result.ok:  # killed by the shutdown: not the function's failure
+            record.outcome = rec.DEFERRED
+            self._log.emit("deferred", f"{record.bucket}/{record.key}: the emulator shut "
+                           f"down during attempt {number}; the event is kept in the trigger "
+                           "journal and delivered when it starts again", logging.WARNING,
+                           **where)
+            return
+        attempt = rec.AttemptRecord(number=number, started=started, ok=result.ok,
+                                    duration_s=round(result.duration_s, 4),
+                                    cold_start=result.cold_start,
+                                    value=_kept_value(result.value, result.value_omitted),
+                                    failure=result.failure, logs=result.logs)
+        record.attempts.append(attempt)
+        self._records.attempt_added(record, attempt)
         if result.ok:
+            self.journal.done(record.request_id, rec.SUCCEEDED)
             record.outcome = rec.SUCCEEDED
             self._log.emit("delivered", f"the function handled {record.bucket}/{record.key} "
-                           f"(attempt {number})", **where, result=_preview(result.value))
+                           f"(attempt {number})", **where, result=_preview(attempt.value))
             return
 
         failure = result.failure or FunctionFailure("runtime", "unknown failure")
@@ -256,23 +325,29 @@ class TriggerDispatcher:
         self._log.emit("failed", f"attempt {number} for {record.bucket}/{record.key} failed: "
                        f"{failure.message}", logging.WARNING, **where, error=error)
 
-        with self._cond:
-            closed = self._closed
-            retry = not closed and number <= len(self.retry_delays)
-            if retry:
-                delay = self.retry_delays[number - 1]
-                record.outcome = rec.RETRYING
-                self._push(record, delay)
-        if closed:
-            record.outcome = rec.DROPPED
-            self._log.emit("dropped", f"not retrying {record.bucket}/{record.key}: the "
-                           "emulator is shutting down", logging.WARNING, **where)
+        journaled = _error_doc(attempt)
+        retry = number <= len(self.retry_delays)
+        if retry:
+            delay = self.retry_delays[number - 1]
+            self.journal.failed(record.request_id, journaled, time.time() + delay)
+            with self._cond:
+                closed = self._closed
+                if not closed:
+                    record.outcome = rec.RETRYING
+                    self._push(record, delay)
+        if retry and closed:
+            record.outcome = rec.DEFERRED
+            self._log.emit("deferred", f"not retrying {record.bucket}/{record.key} now: the "
+                           "emulator is shutting down; the retry is kept in the trigger "
+                           "journal", logging.WARNING, **where)
         elif retry:
             self._log.emit("retry_scheduled", f"retrying {record.bucket}/{record.key} in "
                            f"{delay:g} s (attempt {number + 1} of "
                            f"{len(self.retry_delays) + 1})", **where, delay_s=delay)
         else:
+            self.journal.failed(record.request_id, journaled, None)
             self._dead_letter(record, failure)
+            self.journal.done(record.request_id, rec.DEAD_LETTERED)
             self._log.emit("dead_lettered", f"{record.bucket}/{record.key} failed {number} "
                            f"time(s); event written to {self.dead_letters.path}",
                            logging.ERROR, **where, error=error,
@@ -317,8 +392,7 @@ class TriggerDispatcher:
 
     @property
     def invocations(self) -> List[rec.InvocationRecord]:
-        with self._cond:
-            return list(self._records)
+        return list(self._records)
 
     @property
     def decisions(self) -> List[Dict[str, Any]]:
@@ -326,8 +400,9 @@ class TriggerDispatcher:
         return self._log.entries
 
     def close(self, timeout: float = 10.0) -> None:
-        """Stop delivering: queued and scheduled deliveries are dropped (each logged), a
-        running function is killed, and the delivery threads end."""
+        """Stop delivering: queued and scheduled deliveries stay in the trigger journal for
+        the next start (each logged as ``deferred``), a running function is killed (its
+        event is deferred too), and the delivery threads end."""
         with self._cond:
             if self._closed:
                 return
@@ -336,21 +411,66 @@ class TriggerDispatcher:
             self._queue = []
             self._cond.notify_all()
         for record in pending:
-            record.outcome = rec.DROPPED
-            self._log.emit("dropped", f"not delivering {record.bucket}/{record.key}: the "
-                           "emulator is shutting down", logging.WARNING, bucket=record.bucket,
-                           key=record.key, request_id=record.request_id,
+            record.outcome = rec.DEFERRED
+            self._log.emit("deferred", f"{record.bucket}/{record.key}: the emulator is "
+                           "shutting down; the event is kept in the trigger journal and "
+                           "delivered when it starts again", logging.WARNING,
+                           bucket=record.bucket, key=record.key, request_id=record.request_id,
                            attempts=len(record.attempts))
         self.invoker.close()
         deadline = time.monotonic() + timeout
         for thread in self._threads:
             thread.join(max(0.0, deadline - time.monotonic()))
+        self.journal.close()
 
     def __enter__(self) -> "TriggerDispatcher":
         return self
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def _record_doc(record: rec.InvocationRecord) -> Dict[str, Any]:
+    """What the journal keeps of a delivery: enough to run it again, identically."""
+    return {"request_id": record.request_id, "bucket": record.bucket, "key": record.key,
+            "event_name": record.event_name, "trigger_index": record.trigger_index,
+            "generation": record.generation, "event": record.event,
+            "context": record.context, "created": record.created}
+
+
+def _error_doc(attempt: rec.AttemptRecord) -> Dict[str, Any]:
+    failure = attempt.failure or FunctionFailure("runtime", "unknown failure")
+    return {"attempt": attempt.number, "started": attempt.started,
+            "duration_s": attempt.duration_s, **failure.to_dict()}
+
+
+def _record_from(entry: OpenEntry) -> rec.InvocationRecord:
+    doc = entry.record
+    record = rec.InvocationRecord(
+        request_id=str(doc["request_id"]), bucket=str(doc["bucket"]), key=str(doc["key"]),
+        event_name=str(doc["event_name"]), trigger_index=int(doc["trigger_index"]),
+        generation=int(doc["generation"]), event=dict(doc["event"]),
+        context=dict(doc["context"]), created=float(doc["created"]))
+    for number, error in enumerate(entry.errors, 1):
+        failure = FunctionFailure(str(error.get("kind") or "runtime"),
+                                  str(error.get("message") or ""), str(error.get("type") or ""),
+                                  str(error.get("traceback") or ""))
+        record.attempts.append(rec.AttemptRecord(
+            number=number, started=float(error.get("started") or 0.0), ok=False,
+            duration_s=float(error.get("duration_s") or 0.0), cold_start=False,
+            failure=failure))
+    record.outcome = rec.RETRYING if record.attempts else rec.PENDING
+    return record
+
+
+def _kept_value(value: Any, omitted: int) -> Any:
+    if omitted:
+        return f"[picops emulator: a {omitted}-byte return value was not kept]"
+    try:
+        size = len(json.dumps(value, ensure_ascii=False, default=str))
+    except (TypeError, ValueError, RecursionError):
+        return None
+    return value if size <= MAX_KEPT_VALUE_BYTES else _preview(value)
 
 
 def _preview(value: Any) -> Any:

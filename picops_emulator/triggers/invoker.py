@@ -20,14 +20,23 @@ invocation. Edited function code is picked up by warm workers only once they
 are replaced (as on SCF, which needs a redeploy); use ``warm=False`` while
 editing.
 
-Logs: every line the function writes to stdout/stderr is kept in the
-invocation's ``logs`` and handed to ``on_log(request_id, line)`` as it arrives
-(the dispatcher forwards it, prefixed, to the emulator's log). Lines printed by
-the function's background threads between invocations go to ``on_log`` with
-``request_id=None``. Lines are cut at 64 KiB and decoded as UTF-8 with
-replacement, so garbage output stays harmless.
+Logs: every line the function writes to stdout/stderr is handed to
+``on_log(request_id, line)`` as it arrives (the dispatcher forwards it,
+prefixed, to the emulator's log) and kept in the invocation's ``logs`` up to
+``MAX_KEPT_BYTES`` per invocation (then one line says how much was not kept).
+Lines printed by the function's background threads between invocations go to
+``on_log`` with ``request_id=None``. Lines are cut at ``MAX_LINE_BYTES`` and
+decoded as UTF-8 with replacement, so garbage output stays harmless. A return
+value whose reply is over ``MAX_REPLY_BYTES`` is not kept (the result is
+``None`` and ``InvocationResult.value_omitted`` has its size): memory held per
+invocation is bounded in bytes whatever the function prints or returns.
 
-POSIX only (pipes passed by fd, process groups).
+Containment: every process the function starts is killed when its worker is
+killed or retired, and when the emulator dies (see :mod:`.bootstrap`'s keeper);
+:meth:`_Worker.kill` asks the keeper first and kills the process group as a
+last resort.
+
+POSIX only (pipes passed by fd, process groups); full containment on Linux.
 """
 
 from __future__ import annotations
@@ -49,8 +58,12 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
 from picops.errors import ConfigError, Problem
 
 MAX_LINE_BYTES = 64 * 1024
-#: Lines kept per invocation (all of them are still forwarded to ``on_log``).
-MAX_KEPT_LINES = 10_000
+#: Log bytes kept per invocation (every line is still forwarded to ``on_log``).
+MAX_KEPT_BYTES = 256 * 1024
+#: Longest reply line (return value or error) read back from the function's process.
+MAX_REPLY_BYTES = 1024 * 1024
+#: How long the keeper gets to kill the function's processes before the group is killed.
+KEEPER_WAIT_S = 3.0
 #: How long to wait, after a reply, for the end-of-phase marker on stdout (so all of the
 #: phase's lines are captured). Only a function that closed its stdout makes us wait it out.
 END_MARKER_WAIT_S = 2.0
@@ -94,6 +107,7 @@ class InvocationResult:
     logs: List[str] = field(default_factory=list)
     duration_s: float = 0.0
     cold_start: bool = False
+    value_omitted: int = 0           # size of a reply too large to keep (``value`` is None)
 
 
 class _Sink:
@@ -102,14 +116,19 @@ class _Sink:
     def __init__(self, request_id: Optional[str], forward: Optional[LogCallback]):
         self.request_id = request_id
         self.lines: List[str] = []
+        self.kept_bytes = 0
         self.not_kept = 0
+        self.not_kept_bytes = 0
         self._forward = forward
 
     def add(self, line: str) -> None:
-        if len(self.lines) < MAX_KEPT_LINES:
+        size = len(line.encode("utf-8", "replace")) + 1
+        if not self.not_kept and self.kept_bytes + size <= MAX_KEPT_BYTES:
             self.lines.append(line)
+            self.kept_bytes += size
         else:
             self.not_kept += 1
+            self.not_kept_bytes += size
         if self._forward is not None:
             self._forward(self.request_id, line)
 
@@ -130,11 +149,12 @@ class _Worker:
     """One function process and the two threads that read its stdout and its replies."""
 
     def __init__(self, python: str, function_dir: str, env: Mapping[str, str], handler: str,
-                 forward: Optional[LogCallback]):
+                 forward: Optional[LogCallback], sink: Optional[_Sink] = None):
         self._forward = forward
         self._marker = "\x1epicops-end-" + secrets.token_hex(8)
         self._cond = threading.Condition()
-        self._sink: Optional[_Sink] = None
+        # set before the reader starts: the cold start's first lines belong to its invocation
+        self._sink: Optional[_Sink] = sink
         self._ended: set = set()
         self._stdout_eof = False
         self._replies: "queue.Queue[Optional[dict]]" = queue.Queue()
@@ -145,7 +165,7 @@ class _Worker:
         try:
             self.proc = subprocess.Popen(
                 [python, "-s", "-c", _BOOTSTRAP_SOURCE, str(req_r), str(resp_w),
-                 self._marker, handler],
+                 self._marker, handler, str(MAX_REPLY_BYTES)],
                 cwd=function_dir, env=dict(env), stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, pass_fds=(req_r, resp_w),
                 start_new_session=True)  # own process group: a kill takes its children too
@@ -197,7 +217,16 @@ class _Worker:
 
     def _read_replies(self) -> None:
         try:
-            for raw in self._resp:
+            while True:
+                raw = self._resp.readline(MAX_REPLY_BYTES + 1)
+                if not raw:
+                    break
+                if len(raw) > MAX_REPLY_BYTES:  # the bootstrap never writes one: garbage
+                    self._replies.put({"tag": None, "garbage": f"a reply line over "
+                                       f"{MAX_REPLY_BYTES} bytes"})
+                    while raw and not raw.endswith(b"\n"):
+                        raw = self._resp.readline(MAX_REPLY_BYTES)
+                    continue
                 try:
                     reply = json.loads(raw)
                 except ValueError:
@@ -273,9 +302,16 @@ class _Worker:
         return not self.dead and self.proc.poll() is None
 
     def kill(self) -> None:
+        """Kill the function and every process it started (the keeper sweeps them)."""
         self.dead = True
+        if self.proc.poll() is None:
+            try:
+                self.proc.send_signal(signal.SIGTERM)  # the keeper's cue to sweep and exit
+                self.proc.wait(timeout=KEEPER_WAIT_S)
+            except (ProcessLookupError, subprocess.TimeoutExpired):
+                pass
         try:
-            os.killpg(self.proc.pid, signal.SIGKILL)
+            os.killpg(self.proc.pid, signal.SIGKILL)  # last resort; normally nobody is left
         except (ProcessLookupError, PermissionError):
             pass
         try:
@@ -332,14 +368,15 @@ class FunctionInvoker:
         result = self._invoke(event, context, request_id, sink)
         result.logs = sink.lines
         if sink.not_kept:
-            result.logs.append(f"[picops emulator: {sink.not_kept} more line(s) were logged but "
-                               f"not kept; the limit is {MAX_KEPT_LINES} per invocation]")
+            result.logs.append(f"[picops emulator: {sink.not_kept} more line(s) "
+                               f"({sink.not_kept_bytes} bytes) were logged but not kept; "
+                               f"{MAX_KEPT_BYTES} bytes are kept per invocation]")
         result.duration_s = time.monotonic() - started
         return result
 
     def _invoke(self, event, context, request_id, sink) -> InvocationResult:
         try:
-            worker, cold = self._acquire()
+            worker, cold = self._acquire(sink)
         except RuntimeError as exc:
             return InvocationResult(False, failure=FunctionFailure("runtime", str(exc)))
         except OSError as exc:
@@ -368,13 +405,14 @@ class FunctionInvoker:
             if failure is not None:
                 return InvocationResult(False, failure=failure, cold_start=cold)
             if reply.get("ok"):
-                return InvocationResult(True, value=reply.get("result"), cold_start=cold)
+                return InvocationResult(True, value=reply.get("result"), cold_start=cold,
+                                        value_omitted=int(reply.get("result_omitted") or 0))
             return InvocationResult(False, failure=_failure_from(reply, "the handler failed"),
                                     cold_start=cold)
         finally:
             self._release(worker)
 
-    def _acquire(self) -> Tuple[_Worker, bool]:
+    def _acquire(self, sink: _Sink) -> Tuple[_Worker, bool]:
         with self._lock:
             if self._closed:
                 raise RuntimeError("the function invoker is closed (emulator shutting down)")
@@ -384,7 +422,8 @@ class FunctionInvoker:
                     self._busy.add(worker)
                     return worker, False
                 worker.kill()
-        worker = _Worker(self.python, self.function_dir, self.env, self.handler, self.on_log)
+        worker = _Worker(self.python, self.function_dir, self.env, self.handler, self.on_log,
+                         sink)
         with self._lock:
             closed = self._closed
             if not closed:
@@ -444,4 +483,5 @@ def check_function_dir(function_dir: str, handler: str) -> None:
         raise ConfigError(problems, source="function source")
 
 
-__all__ = ["FunctionInvoker", "InvocationResult", "FunctionFailure", "check_function_dir"]
+__all__ = ["FunctionInvoker", "InvocationResult", "FunctionFailure", "check_function_dir",
+           "MAX_KEPT_BYTES", "MAX_REPLY_BYTES"]

@@ -54,7 +54,7 @@ def wire(tmp_path, emulator_credentials):
             (emulator_credentials["secret_id"], emulator_credentials["secret_key"]),
             emulator.data_dir, **options)
         made.append(dispatcher)
-        emulator.add_listener(dispatcher.on_change)
+        emulator.add_listener(dispatcher.on_change, inline=True)
         return dispatcher
 
     yield make

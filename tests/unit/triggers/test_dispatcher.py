@@ -3,12 +3,16 @@
 import json
 import logging
 import os
+import time
 from pathlib import Path
 
 import pytest
 
 from picops_emulator.triggers.deadletter import read_dead_letters
+from picops_emulator.triggers import dispatcher as dispatcher_module
 from picops_emulator.triggers.dispatcher import TriggerDispatcher
+from picops_emulator.triggers.journal import JournalInUse
+from picops_emulator.triggers.records import attempt_bytes
 from picops_emulator.triggers.events import build_cos_event
 
 from .conftest import APPID, DERIVED, UPLOADS, change, make_spec, trigger_doc
@@ -284,7 +288,7 @@ def test_on_change_returns_while_the_function_is_still_running(dispatcher_for, t
     assert d.invocations[0].outcome == "succeeded"
 
 
-def test_close_drops_queued_deliveries_loudly(dispatcher_for, tmp_path):
+def test_close_defers_queued_and_running_deliveries_to_the_journal(dispatcher_for, tmp_path):
     d = dispatcher_for("""
         import time
         def main_handler(event, context):
@@ -295,13 +299,87 @@ def test_close_drops_queued_deliveries_loudly(dispatcher_for, tmp_path):
     d.on_change(change("uploads/2.jpg"))
     d.close()
     outcomes = sorted((r.key, r.outcome) for r in d.invocations)
-    assert outcomes == [("uploads/1.jpg", "dropped"), ("uploads/2.jpg", "dropped")]
-    dropped = [e for e in d.decisions if e["decision"] == "dropped"]
-    assert {e["key"] for e in dropped} == {"uploads/1.jpg", "uploads/2.jpg"}
-    assert all(e["level"] == "WARNING" for e in dropped)
+    assert outcomes == [("uploads/1.jpg", "deferred"), ("uploads/2.jpg", "deferred")]
+    deferred = [e for e in d.decisions if e["decision"] == "deferred"]
+    assert {e["key"] for e in deferred} == {"uploads/1.jpg", "uploads/2.jpg"}
+    assert all(e["level"] == "WARNING" for e in deferred)
     assert read_dead_letters(tmp_path / "data") == []
-    d.on_change(change("uploads/3.jpg"))  # after close: refused, logged, no exception
-    assert d.decisions[-1]["decision"] == "dropped"
+    d.on_change(change("uploads/3.jpg"))  # after close: journaled, logged, no exception
+    assert d.decisions[-1]["decision"] == "deferred"
+    # nothing was lost: the next dispatcher on the data dir delivers all three
+    again = dispatcher_for(ECHO)
+    assert again.wait_idle(WAIT)
+    assert sorted((r.key, r.outcome, len(r.attempts)) for r in again.invocations) == [
+        ("uploads/1.jpg", "succeeded", 1), ("uploads/2.jpg", "succeeded", 1),
+        ("uploads/3.jpg", "succeeded", 1)]
+    assert decisions_of(again).count("replayed") == 3
+    # and they are finished: a third start has nothing left to deliver
+    again.close()
+    third = dispatcher_for(ECHO)
+    assert third.wait_idle(WAIT) and third.invocations == []
+
+
+def test_a_retry_queued_at_shutdown_survives_with_its_attempt_count(dispatcher_for, tmp_path):
+    d = dispatcher_for(ALWAYS_FAILS, retry_delays=(600, 600))
+    d.on_change(change("uploads/bad.jpg"))
+    assert _wait_for(lambda: "retry_scheduled" in decisions_of(d))
+    d.close()
+    (record,) = d.invocations
+    assert record.outcome == "deferred" and len(record.attempts) == 1
+    # the journal keeps the retry's due time: a restart does not run it early
+    again = dispatcher_for(ALWAYS_FAILS, retry_delays=(0.05, 0.05))
+    assert not again.wait_idle(0.5)  # the first retry is still due in ~600 s
+    again.close()
+    journal = tmp_path / "data" / "trigger-journal.jsonl"
+    lines = [json.loads(line) for line in journal.read_text().splitlines()]
+    assert [line["op"] for line in lines] == ["event", "attempt"]
+    lines[1]["due"] = 0  # as if the 600 s had passed
+    journal.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    third = dispatcher_for(ALWAYS_FAILS, retry_delays=(0.05, 0.05))
+    assert third.wait_idle(WAIT)
+    (record,) = third.invocations
+    # attempt 1 ran in the first run; 2 and 3 here: SCF's three attempts in total
+    assert record.outcome == "dead_lettered"
+    assert [a.number for a in record.attempts] == [1, 2, 3]
+    (entry,) = read_dead_letters(tmp_path / "data")
+    assert entry["Attempts"] == 3 and [e["attempt"] for e in entry["Errors"]] == [1, 2, 3]
+    assert entry["Body"]["RetryNum"] == 2
+
+
+def test_a_second_dispatcher_on_the_same_data_dir_is_refused(dispatcher_for):
+    dispatcher_for(ECHO)
+    with pytest.raises(JournalInUse, match="in use by another trigger dispatcher"):
+        dispatcher_for(ECHO)
+
+
+def test_records_are_bounded_in_bytes(dispatcher_for, monkeypatch):
+    monkeypatch.setattr(dispatcher_module, "MAX_RETAINED_BYTES", 1024 * 1024)
+    d = dispatcher_for("""
+        def main_handler(event, context):
+            for i in range(2000):
+                print("z" * 1000)
+            return {"blob": "v" * 200000}
+    """)
+    for i in range(12):
+        d.on_change(change(f"uploads/{i}.jpg"))
+    assert d.wait_idle(WAIT)
+    records = d.invocations
+    assert all(r.outcome == "succeeded" for r in records)
+    held = sum(attempt_bytes(a) for r in records for a in r.attempts)
+    assert held <= 1024 * 1024
+    assert 0 < len(records) < 12  # the oldest went first
+    assert records[-1].key == "uploads/11.jpg"
+    value = records[-1].value
+    assert isinstance(value, str) and len(value) < 1000  # a preview, not 200 KB
+
+
+def _wait_for(predicate, timeout=WAIT):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.02)
+    return False
 
 
 def test_a_broken_change_is_logged_not_raised(dispatcher_for):

@@ -6,7 +6,8 @@ import threading
 import pytest
 
 from picops.errors import ConfigError
-from picops_emulator.triggers.invoker import MAX_KEPT_LINES, MAX_LINE_BYTES, FunctionInvoker
+from picops_emulator.triggers.invoker import (MAX_KEPT_BYTES, MAX_LINE_BYTES, MAX_REPLY_BYTES,
+                                              FunctionInvoker)
 
 ENV = {"PATH": os.environ.get("PATH", ""), "PYTHONUNBUFFERED": "1"}
 EVENT = {"Records": [{"n": 1}]}
@@ -266,20 +267,52 @@ def test_garbage_and_huge_lines_on_stdout_are_harmless(invoker_for):
     assert_still_serves(inv)
 
 
-def test_kept_lines_are_capped_but_all_are_forwarded(invoker_for):
-    inv = invoker_for(f"""
+def test_kept_log_bytes_are_capped_but_all_lines_are_forwarded(invoker_for):
+    # 10,000 lines of 1 KiB: about 10 MB printed, at most MAX_KEPT_BYTES kept
+    inv = invoker_for("""
         def main_handler(event, context):
-            print("\\n".join(str(i) for i in range({MAX_KEPT_LINES} + 5)))
+            line = "y" * 1023
+            for i in range(10000):
+                print(line)
             return 1
     """)
     forwarded = []
     inv.on_log = lambda rid, line: forwarded.append(line)
     result = call(inv)
     assert result.ok
-    assert len(forwarded) == MAX_KEPT_LINES + 5
-    assert result.logs[:MAX_KEPT_LINES] == forwarded[:MAX_KEPT_LINES]
-    assert len(result.logs) == MAX_KEPT_LINES + 1
-    assert "5 more line(s)" in result.logs[-1]
+    assert len(forwarded) == 10000
+    kept = result.logs[:-1]
+    assert kept == forwarded[:len(kept)]
+    assert sum(len(line) + 1 for line in kept) <= MAX_KEPT_BYTES
+    assert len(kept) == MAX_KEPT_BYTES // 1024
+    assert f"{10000 - len(kept)} more line(s) ({(10000 - len(kept)) * 1024} bytes)" in \
+        result.logs[-1]
+
+
+def test_a_huge_return_value_is_not_kept_and_the_worker_stays(invoker_for):
+    inv = invoker_for("""
+        import os
+        def main_handler(event, context):
+            if event.get("huge"):
+                return {"blob": "z" * (8 * 1024 * 1024)}
+            return {"pid": os.getpid(), "n": 1}
+    """)
+    first = call(inv)
+    result = call(inv, "x", {"huge": True})
+    assert result.ok and result.value is None
+    assert result.value_omitted > MAX_REPLY_BYTES
+    assert call(inv).value["pid"] == first.value["pid"]
+
+
+def test_a_huge_exception_message_is_cut(invoker_for):
+    inv = invoker_for("""
+        def main_handler(event, context):
+            raise ValueError("m" * (8 * 1024 * 1024))
+    """)
+    result = call(inv)
+    assert result.failure.kind == "exception"
+    assert len(result.failure.message) < MAX_REPLY_BYTES
+    assert "[cut at" in result.failure.message
 
 
 def test_non_json_return_value_fails_but_keeps_worker(invoker_for):

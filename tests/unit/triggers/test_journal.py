@@ -1,0 +1,84 @@
+"""The trigger journal: appends survive, finished entries go, torn lines are skipped."""
+
+import json
+
+import pytest
+
+from picops_emulator.triggers.journal import (COMPACT_SLACK_LINES, FILE_NAME, JournalInUse,
+                                              TriggerJournal)
+
+
+def lines_of(path):
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def test_open_entries_survive_and_finished_ones_are_gone(tmp_path):
+    j = TriggerJournal(tmp_path)
+    assert j.open() == []
+    j.add("a", {"key": "a"})
+    j.add("b", {"key": "b"})
+    j.add("c", {"key": "c"})
+    j.failed("b", {"attempt": 1, "message": "boom"}, due=123.5)
+    j.done("a", "succeeded")
+    j.failed("c", {"attempt": 1}, None)
+    j.done("c", "dead_lettered")
+    j.close()  # what a kill leaves is the same file: every append was already written
+
+    again = TriggerJournal(tmp_path)
+    (entry,) = again.open()
+    assert entry.id == "b" and entry.record == {"key": "b"}
+    assert entry.errors == [{"attempt": 1, "message": "boom"}] and entry.due == 123.5
+    # rewritten with only what is open
+    assert [line["op"] for line in lines_of(tmp_path / FILE_NAME)] == ["event", "attempt"]
+    again.close()
+
+
+def test_a_torn_last_line_is_skipped(tmp_path):
+    j = TriggerJournal(tmp_path)
+    j.open()
+    j.add("a", {"key": "a"})
+    j.close()
+    with open(tmp_path / FILE_NAME, "ab") as fh:
+        fh.write(b'{"op":"event","id":"b","rec')  # a kill in mid-append
+    again = TriggerJournal(tmp_path)
+    assert [e.id for e in again.open()] == ["a"]
+    again.add("c", {"key": "c"})  # appends after the rewrite stay readable
+    again.close()
+    third = TriggerJournal(tmp_path)
+    assert [e.id for e in third.open()] == ["a", "c"]
+    third.close()
+
+
+def test_the_file_is_compacted_while_running(tmp_path):
+    j = TriggerJournal(tmp_path, fsync=False)
+    j.open()
+    j.add("keep", {"key": "keep"})
+    for i in range(COMPACT_SLACK_LINES):
+        j.add(str(i), {"key": i})
+        j.done(str(i), "succeeded")
+    assert len((tmp_path / FILE_NAME).read_text().splitlines()) < COMPACT_SLACK_LINES + 10
+    j.close()
+    again = TriggerJournal(tmp_path)
+    assert [e.id for e in again.open()] == ["keep"]
+    again.close()
+
+
+def test_line_separators_in_keys_do_not_split_a_line(tmp_path):
+    j = TriggerJournal(tmp_path)
+    j.open()
+    key = "uploads/a\u2028b\u2029c\u0085d\ne.jpg"
+    j.add("a", {"key": key})
+    j.close()
+    assert len((tmp_path / FILE_NAME).read_bytes().splitlines()) == 1
+    again = TriggerJournal(tmp_path)
+    assert again.open()[0].record["key"] == key
+    again.close()
+
+
+def test_one_owner_at_a_time(tmp_path):
+    j = TriggerJournal(tmp_path)
+    j.open()
+    with pytest.raises(JournalInUse):
+        TriggerJournal(tmp_path).open()
+    j.close()
+    TriggerJournal(tmp_path).open()
