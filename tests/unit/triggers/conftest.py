@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import textwrap
 from pathlib import Path
 from typing import Callable, Dict, List, Optional
@@ -10,6 +11,7 @@ import pytest
 
 from picops.serverless import parse_serverless
 from picops_emulator.notifications import ObjectChanged
+from picops_emulator.triggers.invoker import FunctionInvoker
 
 APPID = "1250000000"
 UPLOADS = f"uploads-{APPID}"
@@ -70,3 +72,24 @@ def function_dir(tmp_path: Path) -> Callable[[str], Path]:
         return folder
 
     return write
+
+
+#: The environment the invoker tests give the function's process.
+ENV = {"PATH": os.environ.get("PATH", ""), "PYTHONUNBUFFERED": "1"}
+
+
+@pytest.fixture
+def invoker_for(function_dir):
+    """``invoker_for(source, **options)``: a FunctionInvoker on a fresh function folder,
+    closed at teardown."""
+    made = []
+
+    def make(source, **kwargs):
+        kwargs.setdefault("timeout", 5.0)
+        inv = FunctionInvoker(function_dir(source), ENV, **kwargs)
+        made.append(inv)
+        return inv
+
+    yield make
+    for inv in made:
+        inv.close()

@@ -1,7 +1,6 @@
 """Every process a function starts ends with its worker: timeouts, retirement, shutdown and
 the emulator's own death; and a function that closes its stdout keeps its worker usable."""
 
-import os
 import signal
 import subprocess
 import sys
@@ -12,7 +11,8 @@ import pytest
 
 from picops_emulator.triggers import invoker
 
-from .test_invoker import ENV, call, invoker_for, process_running  # noqa: F401 - fixture
+from .conftest import ENV
+from .test_invoker import call, process_running
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"),
                                 reason="containment relies on Linux's child subreaper")

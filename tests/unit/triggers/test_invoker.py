@@ -9,7 +9,8 @@ from picops.errors import ConfigError
 from picops_emulator.triggers.invoker import (MAX_KEPT_BYTES, MAX_LINE_BYTES, MAX_REPLY_BYTES,
                                               FunctionInvoker)
 
-ENV = {"PATH": os.environ.get("PATH", ""), "PYTHONUNBUFFERED": "1"}
+from .conftest import ENV
+
 EVENT = {"Records": [{"n": 1}]}
 
 BASIC = """
@@ -20,21 +21,6 @@ BASIC = """
         print("handling", context["request_id"])
         return {"pid": os.getpid(), "calls": len(CALLS), "n": event["Records"][0]["n"]}
 """
-
-
-@pytest.fixture
-def invoker_for(function_dir):
-    made = []
-
-    def make(source, **kwargs):
-        kwargs.setdefault("timeout", 5.0)
-        inv = FunctionInvoker(function_dir(source), ENV, **kwargs)
-        made.append(inv)
-        return inv
-
-    yield make
-    for inv in made:
-        inv.close()
 
 
 def call(inv, request_id="req-1", event=EVENT):
