@@ -6,7 +6,11 @@ Contract:
   lower-case ``true``/``false``, as COS does), ``None`` (an empty element) or a list of
   children (a nested element). Order is kept: COS clients read elements by name, but humans
   compare against the documented order.
-- :func:`parse` reads a request body into an ElementTree element, refusing DTDs, and raises
+  Every text is made XML 1.0-safe first (:func:`xml_text`): a character XML cannot hold
+  (C0 controls but tab/LF/CR, lone surrogates, U+FFFE/U+FFFF) is written as ``\\xNN`` /
+  ``\\uNNNN``, so every answer is well-formed whatever a request echoed into it.
+- :func:`parse` reads a request body with defusedxml (any encoding the body declares,
+  UTF-16 included; a DTD, entity declaration or external reference is refused) and raises
   ``EmulatorError("MalformedXML")`` naming what was expected.
 - :func:`error_body` is the ``<Error>`` document: ``Code``, ``Message``, ``Resource``,
   ``RequestId`` and ``TraceId`` (the Python SDK's ``digest_xml`` needs the first four or it
@@ -18,11 +22,14 @@ Contract:
 
 from __future__ import annotations
 
+import re
 from typing import List, Sequence, Tuple, Union
 from urllib.parse import quote
 from xml.etree import ElementTree as ET
 
 from aiohttp import web
+from defusedxml import DefusedXmlException
+from defusedxml.ElementTree import fromstring as defused_fromstring
 
 from .errors import EmulatorError
 
@@ -30,6 +37,17 @@ Value = Union[str, int, bool, None, List["Child"]]
 Child = Tuple[str, Value]
 
 DECLARATION = b"<?xml version='1.0' encoding='utf-8' ?>\n"
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def _escape(match: "re.Match[str]") -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def xml_text(value: str) -> str:
+    """``value`` with every character XML 1.0 cannot carry written as an escape."""
+    return _NOT_XML.sub(_escape, value)
 
 
 def _fill(parent: ET.Element, children: Sequence[Child]) -> None:
@@ -40,7 +58,7 @@ def _fill(parent: ET.Element, children: Sequence[Child]) -> None:
         elif isinstance(value, bool):
             el.text = "true" if value else "false"
         elif value is not None:
-            el.text = str(value)
+            el.text = xml_text(str(value))
 
 
 def document(root: str, children: Sequence[Child]) -> bytes:
@@ -56,10 +74,15 @@ def xml_response(body: bytes, status: int = 200) -> web.Response:
 
 def parse(body: bytes, expected_root: str) -> ET.Element:
     """Parse a request body whose root must be ``expected_root``."""
-    if b"<!DOCTYPE" in body or b"<!ENTITY" in body:
-        raise EmulatorError("MalformedXML", f"{expected_root} body must not contain a DTD")
     try:
-        root = ET.fromstring(body)
+        root = defused_fromstring(body, forbid_dtd=True, forbid_entities=True,
+                                  forbid_external=True)
+    except DefusedXmlException as exc:
+        raise EmulatorError("MalformedXML", f"{expected_root} body must not contain a DTD, an "
+                                            f"entity or an external reference ({exc})") from None
+    except (ValueError, LookupError) as exc:  # an encoding expat cannot read (or no such one)
+        raise EmulatorError("MalformedXML", f"{expected_root} body is in an encoding that "
+                                            f"cannot be read ({exc}); send UTF-8") from None
     except ET.ParseError as exc:
         raise EmulatorError("MalformedXML",
                             f"{expected_root} body is not well-formed XML: {exc}") from None
@@ -76,7 +99,7 @@ def error_body(code: str, message: str, resource: str, request_id: str, trace_id
     for tag, text in (("Code", code), ("Message", message), ("Resource", resource),
                       ("RequestId", request_id), ("TraceId", trace_id)):
         # digest_xml indexes childNodes[0]: an empty element would break it, so never send one
-        ET.SubElement(root, tag).text = text or "-"
+        ET.SubElement(root, tag).text = xml_text(text) or "-"
     return DECLARATION + ET.tostring(root, encoding="unicode").encode("utf-8")
 
 
@@ -97,4 +120,4 @@ def url_encode(value: str) -> str:
 
 
 __all__ = ["document", "xml_response", "parse", "error_body", "children", "child_text",
-           "url_encode", "Child", "DECLARATION"]
+           "url_encode", "xml_text", "Child", "DECLARATION"]

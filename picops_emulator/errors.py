@@ -36,6 +36,8 @@ ERRORS: Dict[str, Tuple[int, str]] = {
                          "ETag did not match."),
     "InvalidPartOrder": (400, "The list of parts was not in ascending order."),
     "MalformedXML": (400, "The XML you provided was not well-formed."),
+    "RequestTimeout": (400, "Your socket connection to the server was not read from or "
+                            "written to within the timeout period."),
     "MetadataTooLarge": (400, "User metadata exceeds the 2 KB limit."),
     # POST Object (browser form upload)
     "MalformedPOSTRequest": (400, "The body of the POST request is not well-formed "

@@ -7,6 +7,12 @@ operations (PUT, POST Object, copy source, multipart), the store on every write 
 output, which no request names, follows the same rule) and the emulator settings (buckets
 to create). A key refused here can never be stored, so nothing can be listed that cannot be
 read or deleted. To change a key rule, change :func:`check_key` (and its tests) only.
+
+Decision (UNCONFIRMED for real COS, which documents only some control characters as
+unsupported): a key must not contain an ASCII control character (U+0000..U+001F, U+007F).
+Such a key cannot travel in an HTTP header (``x-cos-copy-source``, ``Location``) nor, for
+most of them, in an XML 1.0 listing, so the emulator refuses it on every path rather than
+store what it could not serve.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ MAX_KEY_BYTES = 1024
 # name of at most 50 characters with the "-appid" suffix included in a 60-char bound; we
 # enforce the shape and a generous total length (UNCONFIRMED exact bound).
 _BUCKET = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,48}[a-z0-9])?-[0-9]{1,20}$")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def check_bucket_name(bucket: str) -> str:
@@ -39,6 +46,12 @@ def check_key(key: str) -> str:
     if size > MAX_KEY_BYTES:
         raise EmulatorError("KeyTooLong",
                             f"the object key is {size} bytes; COS allows at most {MAX_KEY_BYTES}")
+    bad = _CONTROL.search(key)
+    if bad:
+        raise EmulatorError("InvalidArgument",
+                            f"the object key {key[:200]!r} contains the control character "
+                            f"U+{ord(bad.group()):04X} at position {bad.start()}; keys must "
+                            "not contain control characters (U+0000..U+001F, U+007F)")
     return key
 
 

@@ -28,13 +28,14 @@ from typing import Callable, Optional, TextIO
 from aiohttp import web
 
 from .notifications import ChangeListener
-from .server.app import build_app
+from .server.app import AccessLogger, build_app
 from .settings import EmulatorSettings
 from .storage import ChangeNotifier, Store
 
 log = logging.getLogger("picops_emulator")
 
 SHUTDOWN_GRACE_SECONDS = 5.0
+LINGER_SECONDS = 10.0  # aiohttp's default drain of an unread body after an early answer
 # Completed multipart uploads and copies are not bound by the single-PUT cap; COS's object
 # size limit is about 48.8 TB.
 MAX_OBJECT_BYTES = 50 * 1024 ** 4
@@ -112,9 +113,17 @@ async def _lifecycle(settings: EmulatorSettings, store: Store,
     try:
         loop = asyncio.get_running_loop()
         stop_event = asyncio.Event()
+        # keepalive_timeout also bounds a new connection's wait for its first complete
+        # request head (aiohttp arms it at connect): a slow or silent client is closed.
+        # After an answer given before the body was read (an error, a RequestTimeout), the
+        # rest of the body is drained for at most lingering_time, then the socket closed.
+        idle = settings.idle_timeout_seconds
         runner = web.AppRunner(build_app(settings, store),
                                shutdown_timeout=SHUTDOWN_GRACE_SECONDS,
-                               access_log=logging.getLogger("picops_emulator.access"))
+                               keepalive_timeout=idle,
+                               lingering_time=min(LINGER_SECONDS, idle),
+                               access_log=logging.getLogger("picops_emulator.access"),
+                               access_log_class=AccessLogger)
         await runner.setup()
         try:
             site = web.TCPSite(runner, settings.host, settings.port)

@@ -35,7 +35,12 @@ class EmulatorSettings:
     region: str = "ap-guangzhou"          # for path-style requests and pre-created buckets
     ci_backend: Optional[Any] = None      # a ci.seam.CiBackend, or None (501s)
     fsync: bool = True                    # fsync bodies and sidecars before the commit rename
-    clock_skew_seconds: int = 900         # tolerance around q-sign-time
+    clock_skew_seconds: int = 900         # tolerance before q-sign-time's start (not after end)
+    # A connection that has not sent a whole request head within this time, or a request
+    # body that sends nothing for this long, is timed out (RequestTimeout, then closed): a
+    # stalled client must not hold a socket and a temp file for ever. UNCONFIRMED: COS's
+    # own idle limits are not published; a minute is generous for any live client.
+    idle_timeout_seconds: float = 60.0
     extra_credentials: Tuple[Tuple[str, str], ...] = field(default_factory=tuple)
 
     def credentials(self) -> dict:
@@ -63,6 +68,8 @@ class EmulatorSettings:
                 out.append(Problem(f"buckets_to_create[{i}]", exc.message))
         if self.clock_skew_seconds < 0:
             out.append(Problem("clock_skew_seconds", "must not be negative"))
+        if not self.idle_timeout_seconds > 0:
+            out.append(Problem("idle_timeout_seconds", "must be positive"))
         return out
 
     def validate(self) -> "EmulatorSettings":

@@ -31,6 +31,40 @@ from picops.grammar import Rule, parse
 
 MAX_RULES = 5  # CI refuses more than five rules in one request (error -60997).
 RULE_FIELDS = {"bucket", "fileid", "rule"}
+#: How deep a JSON document from a request may nest. A valid Pic-Operations needs 3 levels;
+#: a deeper one is refused before ``json.loads`` (whose recursion would fail with a 500).
+MAX_JSON_DEPTH = 32
+
+
+def json_depth(text: str) -> int:
+    """The deepest nesting of arrays and objects in ``text`` (strings skipped; no parsing)."""
+    depth = peak = 0
+    in_string = escaped = False
+    for ch in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+            peak = max(peak, depth)
+        elif ch in "]}":
+            depth -= 1
+    return peak
+
+
+def loads_shallow(text: str) -> object:
+    """``json.loads`` for request data; ValueError (naming the depth) past the bound."""
+    depth = json_depth(text)
+    if depth > MAX_JSON_DEPTH:
+        raise ValueError(f"JSON nested {depth} levels deep; at most {MAX_JSON_DEPTH} are "
+                         "accepted")
+    return json.loads(text)
 
 
 class PicOperationsError(PicopsError):
@@ -62,7 +96,7 @@ def parse_pic_operations(header: Optional[str], source_bucket: str,
     if header is None or not header.strip():
         raise PicOperationsError(f"{where}: header is missing or empty")
     try:
-        doc = json.loads(header)
+        doc = loads_shallow(header)
     except ValueError as exc:
         raise PicOperationsError(f"{where}: not valid JSON ({exc})") from None
     if not isinstance(doc, dict):

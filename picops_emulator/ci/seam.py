@@ -62,6 +62,10 @@ from aiohttp import web
 from ..errors import EmulatorError
 from ..storage import ObjectMeta, Store
 
+#: The largest ``?style`` request body; the COS layer reads it (with the idle timeout every
+#: body read has) before the hand-over, so the backend never reads the socket itself.
+MAX_STYLE_BODY = 64 * 1024
+
 DESCRIPTIONS = {
     "image_process": "CI persistent processing (POST ?image_process, ci_image_process)",
     "put": "CI processing on upload (PUT with Pic-Operations, ci_put_object)",
@@ -81,9 +85,10 @@ class CiContext:
     headers: Mapping[str, str]   # the request's headers (case-insensitive mapping)
     request_id: str              # the x-cos-request-id this response will carry
     store: Store
-    request: web.Request         # the aiohttp request (body still unread for style/process)
+    request: web.Request         # the aiohttp request (read its body through ``body`` only)
     stored: Optional[ObjectMeta] = None  # the committed upload ("put", "complete_multipart")
     service: str = "cos"         # host style the request used: "cos", "pic", "ci" or "" (path)
+    body: bytes = b""            # "style": the whole request body (at most MAX_STYLE_BODY)
 
     @property
     def pic_operations(self) -> Optional[str]:
@@ -128,4 +133,5 @@ async def call_backend(backend: Optional[Any], ctx: CiContext) -> web.StreamResp
     return response
 
 
-__all__ = ["CiContext", "CiBackend", "require_backend", "call_backend", "DESCRIPTIONS"]
+__all__ = ["CiContext", "CiBackend", "require_backend", "call_backend", "DESCRIPTIONS",
+           "MAX_STYLE_BODY"]

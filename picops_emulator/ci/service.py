@@ -51,6 +51,7 @@ from .. import imaging
 from ..cosxml import child_text, children, document, xml_response
 from ..cosxml import parse as parse_xml
 from ..errors import ERRORS, EmulatorError
+from ..naming import check_key
 from ..imaging.limits import check_input_bytes
 from ..imaging.watermark_fetch import Fetch, bucket_fetcher
 from ..storage import ObjectMeta
@@ -62,7 +63,6 @@ from .upload_result import ProcessedObject, build_upload_result, location
 log = logging.getLogger("picops_emulator.ci")
 
 STYLES_DOC = "styles"
-MAX_STYLE_BODY = 64 * 1024
 CONTENT_TYPES = {
     "jpg": "image/jpeg", "jpeg": "image/jpeg", "png": "image/png", "webp": "image/webp",
     "gif": "image/gif", "bmp": "image/bmp", "avif": "image/avif", "heif": "image/heif",
@@ -141,6 +141,12 @@ class CiService:
         except GrammarError as exc:
             raise EmulatorError("InvalidArgument", exc.message) from None
         rules = [await self._resolve_styles(ctx, r) for r in ops.rules]
+        for r in rules:  # every output key checked before any work, so none is half-written
+            try:
+                check_key(r.output_key)
+            except EmulatorError as exc:
+                raise EmulatorError(exc.code, f"Pic-Operations.rules[{r.index}].fileid "
+                                              f"{r.fileid!r}: {exc.message}") from None
         for r in rules:
             if not await self._run(store.bucket_exists, r.bucket):
                 raise EmulatorError("NoSuchBucket", f"Pic-Operations.rules[{r.index}].bucket: "
@@ -252,9 +258,7 @@ class CiService:
 
     # ------------------------------------------------------------------ styles
     async def _style(self, ctx: CiContext) -> web.StreamResponse:
-        body = await ctx.request.content.read(MAX_STYLE_BODY + 1)
-        if len(body) > MAX_STYLE_BODY:
-            raise EmulatorError("EntityTooLarge", "style request body over 64 KB")
+        body = ctx.body
         store = ctx.store
         styles: Dict[str, str] = await self._run(store.get_bucket_doc, ctx.bucket,
                                                  STYLES_DOC) or {}

@@ -6,7 +6,9 @@ The recipe (reference §4.7; ground truth: the SDK's ``CosS3Auth``):
 1. The signature comes from the ``Authorization`` header or, for presigned URLs, from the
    ``q-*`` query parameters. Neither: ``AccessDenied``. Unparseable: ``AccessDenied``.
 2. ``q-ak`` must be a known SecretId (``InvalidAccessKeyId``). ``q-sign-time`` ``t0;t1``
-   must contain "now" give or take ``skew`` seconds (``RequestTimeTooSkewed``).
+   must contain "now" (``RequestTimeTooSkewed``): ``skew`` seconds are forgiven before
+   ``t0`` (a client clock ahead of ours), none after ``t1`` (an expired signature is
+   refused).
 3. Using the lists the CLIENT declared (``q-header-list``, ``q-url-param-list``), rebuild
    ``HttpString = method\\n/<decoded key>\\n<params>\\n<headers>\\n`` where each name is
    lower-cased and each name and value is UTF-8 percent-encoded keeping only ``-_.~``,
@@ -16,8 +18,11 @@ The recipe (reference §4.7; ground truth: the SDK's ``CosS3Auth``):
    ``SignKey = hmac_sha1(SecretKey, q-key-time)`` (hex); expected signature =
    ``hmac_sha1(SignKey, StringToSign)``, compared in constant time. A signed ``host`` is
    also tried without its ``:port``, because a client connecting to ``127.0.0.1:PORT``
-   signs the bare hostname. Mismatch: ``SignatureDoesNotMatch`` whose message carries the
-   expected StringToSign and HttpString to help debugging a client.
+   signs the bare hostname. The path is ``Target.sign_path`` (path-style requests sign the
+   bucket too). Mismatch: ``SignatureDoesNotMatch`` whose message carries the expected
+   StringToSign and HttpString to help debugging a client, with the value of every
+   secret-bearing header or parameter (:data:`SECRET_NAMES`) replaced by ``<redacted>``:
+   a message is logged and copied into outcome lines, and must never carry a credential.
 
 Any ``x-cos-security-token`` is accepted with the valid key pair (there is no STS here).
 
@@ -36,13 +41,20 @@ import hashlib
 import hmac
 import re
 from typing import Dict, List, Mapping, Sequence, Tuple
-from urllib.parse import quote
+from urllib.parse import quote, unquote_plus
 
 from ..errors import EmulatorError
 
 FORM_SIGN_FIELDS = ("q-sign-algorithm", "q-ak", "q-key-time", "q-signature")
 SIGN_FIELDS = ("q-sign-algorithm", "q-ak", "q-sign-time", "q-key-time", "q-header-list",
                "q-url-param-list", "q-signature")
+#: Headers and query parameters whose values are credentials: never echoed in a message
+#: or a log line (:func:`redact_target`).
+SECRET_NAMES = frozenset({
+    "authorization", "proxy-authorization", "cookie", "x-cos-security-token",
+    "x-ci-security-token", "x-cos-server-side-encryption-customer-key", "q-signature",
+})
+REDACTED = "<redacted>"
 _TIME = re.compile(r"^(\d+);(\d+)$")
 _PORT = re.compile(r"^(?P<host>.+?):\d+$")
 
@@ -99,10 +111,10 @@ def _declared(fields: Mapping[str, str], name: str) -> List[str]:
     return [n for n in fields.get(name, "").split(";") if n]
 
 
-def is_form_upload(method: str, sign_path: str, headers: Mapping[str, str]) -> bool:
-    """A POST Object: ``POST /`` with a multipart/form-data body (signed in the form)."""
+def is_form_upload(method: str, bucket_level: bool, headers: Mapping[str, str]) -> bool:
+    """A POST Object: a POST on a bucket with a multipart/form-data body (signed in the form)."""
     content_type = headers.get("Content-Type", "").strip().lower()
-    return method == "POST" and sign_path == "/" and content_type.startswith(
+    return method == "POST" and bucket_level and content_type.startswith(
         "multipart/form-data")
 
 
@@ -115,8 +127,14 @@ def _window(name: str, value: str) -> Tuple[int, int]:
 
 
 def _check_window(name: str, value: str, now: float, skew: float) -> None:
+    """``now`` must lie in the window; ``skew`` forgives a client clock ahead of the server
+    at the start, never an expired signature at the end (no grace after ``end``)."""
     start, end = _window(name, value)
-    if not start - skew <= now <= end + skew:
+    if now > end:
+        raise EmulatorError("RequestTimeTooSkewed",
+                            f"{name} {start};{end} expired at {end}, before the server time "
+                            f"{int(now)}")
+    if now < start - skew:
         raise EmulatorError("RequestTimeTooSkewed",
                             f"{name} {start};{end} does not contain the server time "
                             f"{int(now)} (allowed skew {int(skew)} s)")
@@ -189,7 +207,7 @@ def _signed_header_sets(fields: Mapping[str, str],
     return [base + [("host", _enc(h))] for h in hosts]
 
 
-def verify(method: str, sign_path: str, headers: Mapping[str, str],
+def verify(method: str, sign_path: str, bucket_level: bool, headers: Mapping[str, str],
            query: Sequence[Tuple[str, str]], credentials: Mapping[str, str], now: float,
            skew: float) -> str:
     """Verify a request's header or query signature; returns the verified SecretId.
@@ -198,7 +216,7 @@ def verify(method: str, sign_path: str, headers: Mapping[str, str],
     ``POST /?delete`` must not slip through with a form content type) returns ``""``
     unchecked here: its handler verifies the form with :func:`verify_form`.
     """
-    if not query and is_form_upload(method, sign_path, headers):
+    if not query and is_form_upload(method, bucket_level, headers):
         return ""
     fields = signature_fields(headers, query)
     missing = [f for f in ("q-sign-algorithm", "q-ak", "q-sign-time", "q-key-time",
@@ -211,20 +229,39 @@ def verify(method: str, sign_path: str, headers: Mapping[str, str],
 
     params = _signed_params(fields, query)
     provided = fields["q-signature"].lower().encode("utf-8", "surrogateescape")
-    attempts = []
-    for signed_headers in _signed_header_sets(fields, headers):
+    header_sets = _signed_header_sets(fields, headers)
+    for signed_headers in header_sets:
         http = http_string(method, sign_path, params, signed_headers)
-        sts = string_to_sign(fields["q-sign-time"], http)
-        expected = sign(secret_key, fields["q-key-time"], sts)
+        expected = sign(secret_key, fields["q-key-time"],
+                        string_to_sign(fields["q-sign-time"], http))
         if hmac.compare_digest(expected.encode("ascii"), provided):
             return fields["q-ak"]
-        attempts.append((http, sts))
-    first_http, first_sts = attempts[0]
+    http = http_string(method, sign_path, params, header_sets[0])
+    shown = http_string(method, sign_path, _redacted(params), _redacted(header_sets[0]))
     raise EmulatorError(
         "SignatureDoesNotMatch",
         "The request signature we calculated does not match the signature you provided. "
-        f"StringToSign: {first_sts!r}; HttpString (FormatString): {first_http!r}")
+        f"StringToSign: {string_to_sign(fields['q-sign-time'], http)!r}; HttpString "
+        f"(FormatString, secret values redacted): {shown!r}")
 
 
-__all__ = ["verify", "verify_form", "is_form_upload", "parse_authorization", "http_string",
-           "string_to_sign", "sign", "SIGN_FIELDS", "FORM_SIGN_FIELDS"]
+def _redacted(pairs: List[Tuple[str, str]]) -> List[Tuple[str, str]]:
+    return [(n, REDACTED if n.lower() in SECRET_NAMES else v) for n, v in pairs]
+
+
+def redact_target(raw_target: str) -> str:
+    """``raw_target`` (path and query as received) with secret query values redacted."""
+    path, sep, query = raw_target.partition("?")
+    if not sep:
+        return raw_target
+    pieces = []
+    for piece in query.split("&"):
+        name, eq, _ = piece.partition("=")
+        secret = unquote_plus(name, errors="replace").lower() in SECRET_NAMES
+        pieces.append(f"{name}={REDACTED}" if eq and secret else piece)
+    return path + "?" + "&".join(pieces)
+
+
+__all__ = ["verify", "verify_form", "is_form_upload", "redact_target", "SECRET_NAMES",
+           "parse_authorization", "http_string", "string_to_sign", "sign", "SIGN_FIELDS",
+           "FORM_SIGN_FIELDS"]

@@ -92,13 +92,14 @@ class Call:
     def location(self, key: Optional[str] = None) -> str:
         return f"{self.bucket}.cos.{self.region}.myqcloud.com/{self.key if key is None else key}"
 
-    def ci_context(self, operation: str, stored: Optional[ObjectMeta] = None) -> CiContext:
+    def ci_context(self, operation: str, stored: Optional[ObjectMeta] = None,
+                   body: bytes = b"") -> CiContext:
         """This request as the CI backend sees it (contract: :mod:`picops_emulator.ci.seam`)."""
         return CiContext(operation=operation, bucket=self.bucket, key=self.target.key,
                          region=self.region, method=self.request.method,
                          query=dict(self.query), headers=self.headers,
                          request_id=self.request_id, store=self.store, request=self.request,
-                         stored=stored, service=self.target.service)
+                         stored=stored, service=self.target.service, body=body)
 
     async def blocking(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         loop = asyncio.get_running_loop()

@@ -17,10 +17,12 @@ Contract:
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import email.utils
+import re
 import time
-from typing import Dict, Mapping, Optional
+from typing import Awaitable, Dict, Mapping, Optional, TypeVar
 
 from ..errors import EmulatorError
 from ..storage.files import PendingWrite
@@ -28,6 +30,9 @@ from ..storage.meta import DEFAULT_CONTENT_TYPE, STANDARD, SYSTEM_HEADERS, Objec
 from .call import Call
 
 CHUNK = 256 * 1024
+T = TypeVar("T")
+_UNSENDABLE = re.compile(r"[\r\n\x00]")
+_TOKEN = re.compile(r"^[!#$%&'*+.^_`|~0-9a-z-]+$")  # RFC 9110 token, lower-cased
 MAX_META_BYTES = 2048
 STORAGE_CLASSES = frozenset({
     "STANDARD", "STANDARD_IA", "ARCHIVE", "DEEP_ARCHIVE", "INTELLIGENT_TIERING",
@@ -51,6 +56,30 @@ def parse_http_date(value: str) -> Optional[float]:
 
 
 # ---------------------------------------------------------------------- bodies
+async def within_idle(seconds: float, read: Awaitable[T]) -> T:
+    """Await one read of a request body; ``RequestTimeout`` if nothing comes for ``seconds``.
+
+    Every read of a body goes through here, so a stalled client gives up its socket and its
+    temp file after ``settings.idle_timeout_seconds`` (the server then closes the
+    connection; see ``server.app``).
+    """
+    try:
+        async with asyncio.timeout(seconds):
+            return await read
+    except TimeoutError:
+        raise EmulatorError("RequestTimeout", f"the client sent no request body data for "
+                                              f"{seconds:g} s") from None
+
+
+async def _chunks(call: Call):
+    content, idle = call.request.content, call.settings.idle_timeout_seconds
+    while True:
+        chunk = await within_idle(idle, content.read(CHUNK))
+        if not chunk:
+            return
+        yield chunk
+
+
 def check_body_headers(call: Call, max_bytes: int) -> None:
     request = call.request
     length = request.content_length
@@ -67,7 +96,7 @@ def check_body_headers(call: Call, max_bytes: int) -> None:
 async def receive_body(call: Call, pending: PendingWrite) -> None:
     request = call.request
     try:
-        async for chunk in request.content.iter_chunked(CHUNK):
+        async for chunk in _chunks(call):
             pending.write(chunk)
         declared = request.content_length
         if declared is not None and pending.size != declared:
@@ -85,7 +114,7 @@ async def read_small_body(call: Call, limit: int, what: str) -> bytes:
         raise EmulatorError("EntityTooLarge", f"the {what} body is {request.content_length} "
                                               f"bytes; at most {limit} are accepted")
     data = bytearray()
-    async for chunk in request.content.iter_chunked(CHUNK):
+    async for chunk in _chunks(call):
         data += chunk
         if len(data) > limit:
             raise EmulatorError("EntityTooLarge", f"the {what} body exceeds {limit} bytes")
@@ -114,23 +143,46 @@ def check_md5(expected: Optional[bytes], actual: bytes, received: str = "the bod
 
 
 # ---------------------------------------------------------------------- attributes / headers
+def check_stored_value(name: str, value: str) -> str:
+    """A value stored to be sent back as a header later: no CR, LF or NUL in it.
+
+    HTTP headers cannot carry them, so an object stored with one could never be read back
+    (GET/HEAD would fail building their headers): refused at the door instead. Headers
+    cannot bring them in, but POST Object form fields can.
+    """
+    bad = _UNSENDABLE.search(value)
+    if bad:
+        raise EmulatorError("InvalidArgument",
+                            f"{name}: the value {value[:200]!r} contains "
+                            f"U+{ord(bad.group()):04X} at position {bad.start()}; a stored "
+                            "header value must not contain CR, LF or NUL")
+    return value
+
+
 def attrs_from_headers(headers: Mapping[str, str]) -> ObjectAttrs:
+    """What COS stores from these headers (or POST Object fields); see the module contract."""
     meta: Dict[str, str] = {}
     for name, value in headers.items():
         lname = name.lower()
         if lname.startswith("x-cos-meta-") and len(lname) > len("x-cos-meta-"):
-            meta[lname] = value
+            if not _TOKEN.match(lname):
+                raise EmulatorError("InvalidArgument", f"metadata name {name!r} is not an "
+                                                       "HTTP header name (token characters "
+                                                       "only)")
+            meta[lname] = check_stored_value(name, value)
     meta_size = sum(len(k.encode()) + len(v.encode("utf-8", "surrogateescape"))
                     for k, v in meta.items())
     if meta_size > MAX_META_BYTES:
         raise EmulatorError("MetadataTooLarge", f"x-cos-meta-* headers total {meta_size} bytes; "
                                                 f"COS allows {MAX_META_BYTES}")
-    system = {h: headers[h] for h in SYSTEM_HEADERS if h in headers}
+    system = {h: check_stored_value(h, headers[h]) for h in SYSTEM_HEADERS if h in headers}
     storage_class = headers.get("x-cos-storage-class", STANDARD).strip().upper() or STANDARD
     if storage_class not in STORAGE_CLASSES:
         raise EmulatorError("InvalidArgument", f"x-cos-storage-class {storage_class!r} is not "
                                                "a COS storage class")
-    return ObjectAttrs(content_type=headers.get("Content-Type") or DEFAULT_CONTENT_TYPE,
+    content_type = check_stored_value("Content-Type", headers.get("Content-Type") or
+                                      DEFAULT_CONTENT_TYPE)
+    return ObjectAttrs(content_type=content_type,
                        meta=meta, headers=system, storage_class=storage_class)
 
 
@@ -194,6 +246,7 @@ def check_conditions(meta: ObjectMeta, headers: Mapping[str, str], *,
                                               f"{prefix}If-Modified-Since {if_mod!r}")
 
 
-__all__ = ["receive_body", "check_body_headers", "read_small_body", "expected_md5",
-           "check_md5", "attrs_from_headers", "object_headers", "write_headers",
+__all__ = ["within_idle", "check_stored_value", "receive_body", "check_body_headers",
+           "read_small_body", "expected_md5", "check_md5", "attrs_from_headers",
+           "object_headers", "write_headers",
            "check_conditions", "http_date", "iso_date", "parse_http_date", "CHUNK"]

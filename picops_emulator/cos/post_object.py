@@ -61,8 +61,10 @@ from ..errors import EmulatorError
 from ..naming import check_key
 from ..storage.files import PendingWrite
 from . import auth
+from ..ci.pic_operations import loads_shallow
 from .call import Call
-from .common import CHUNK, attrs_from_headers, check_md5, expected_md5, write_headers
+from .common import (CHUNK, attrs_from_headers, check_md5, check_stored_value, expected_md5,
+                     within_idle, write_headers)
 
 EVENT_NAME = "cos:ObjectCreated:Post"
 FIELD_LIMIT = 64 * 1024           # one form field's value
@@ -152,7 +154,7 @@ def _expiration(value: Any) -> datetime:
 
 def parse_policy(policy_text: bytes) -> Policy:
     try:
-        doc = json.loads(policy_text.decode("utf-8"))
+        doc = loads_shallow(policy_text.decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as exc:
         raise _invalid(f"the decoded policy is not UTF-8 JSON ({exc})") from None
     if not isinstance(doc, dict):
@@ -210,9 +212,9 @@ class Upload:
     redirect: Optional[str]
 
 
-async def _next_part(reader) -> Optional[BodyPartReader]:
+async def _next_part(reader, idle: float) -> Optional[BodyPartReader]:
     try:
-        part = await reader.next()
+        part = await within_idle(idle, reader.next())
     except _READER_ERRORS as exc:
         raise EmulatorError("MalformedPOSTRequest", f"the body is not well-formed "
                                                     f"multipart/form-data: {exc}") from None
@@ -222,12 +224,12 @@ async def _next_part(reader) -> Optional[BodyPartReader]:
     return part
 
 
-async def _field_value(part: BodyPartReader, name: str, budget: int) -> str:
+async def _field_value(part: BodyPartReader, name: str, budget: int, idle: float) -> str:
     data = bytearray()
     limit = min(FIELD_LIMIT, budget)
     try:
         while True:
-            chunk = await part.read_chunk(CHUNK)
+            chunk = await within_idle(idle, part.read_chunk(CHUNK))
             if not chunk:
                 break
             data += chunk
@@ -245,13 +247,14 @@ async def _field_value(part: BodyPartReader, name: str, budget: int) -> str:
                                                     f"read: {exc}") from None
 
 
-async def read_fields(reader) -> Tuple[Dict[str, str], CIMultiDict, BodyPartReader]:
+async def read_fields(reader, idle: float) -> Tuple[Dict[str, str], CIMultiDict,
+                                                   BodyPartReader]:
     """Every field before ``file``: (by lower-case name, as sent) and the file part."""
     values: Dict[str, str] = {}
     as_sent: CIMultiDict = CIMultiDict()
     budget = FIELDS_LIMIT
     while True:
-        part = await _next_part(reader)
+        part = await _next_part(reader, idle)
         if part is None:
             raise EmulatorError("InvalidArgument", "the POST Object form has no file field "
                                                    "(it must be the last field of the form)")
@@ -264,7 +267,7 @@ async def read_fields(reader) -> Tuple[Dict[str, str], CIMultiDict, BodyPartRead
         if name.lower() in values:
             raise EmulatorError("InvalidArgument", f"form field {name!r} appears more than "
                                                    "once")
-        value = await _field_value(part, name, budget)
+        value = await _field_value(part, name, budget, idle)
         budget -= len(value.encode("utf-8"))
         values[name.lower()] = value
         as_sent[name] = value
@@ -303,6 +306,8 @@ def prepare(call: Call, values: Dict[str, str], as_sent: CIMultiDict,
     check_key(key)
     size_range = _authorise(call, values, key) if call.settings.auth else (0, -1)
     redirect = values.get("success_action_redirect") or None
+    if redirect is not None:  # it becomes the Location header of the answer
+        check_stored_value("form field success_action_redirect", redirect)
     status_text = values.get("success_action_status", "204").strip()
     if status_text not in SUCCESS_STATUSES:
         raise EmulatorError("InvalidArgument", f"form field success_action_status "
@@ -313,13 +318,13 @@ def prepare(call: Call, values: Dict[str, str], as_sent: CIMultiDict,
 
 
 async def receive_file(part: BodyPartReader, pending: PendingWrite,
-                       size_range: Tuple[int, int]) -> None:
+                       size_range: Tuple[int, int], idle: float) -> None:
     """Stream the file part into ``pending``, refusing it past the policy's maximum."""
     low, high = size_range
     try:
         while True:
             try:
-                chunk = await part.read_chunk(CHUNK)
+                chunk = await within_idle(idle, part.read_chunk(CHUNK))
             except _READER_ERRORS as exc:
                 raise EmulatorError("MalformedPOSTRequest", f"the file part could not be "
                                                             f"read: {exc}") from None
@@ -367,7 +372,7 @@ def respond(call: Call, upload: Upload, meta) -> web.Response:
 # ---------------------------------------------------------------------- the handler
 async def post_object(call: Call) -> web.StreamResponse:
     request = call.request
-    if not auth.is_form_upload(request.method, "/", call.headers):
+    if not auth.is_form_upload(request.method, True, call.headers):
         raise EmulatorError("NotImplemented", "POST on a bucket is supported only as POST "
                                               "Object, a multipart/form-data form upload; "
                                               "this body is "
@@ -383,12 +388,13 @@ async def post_object(call: Call) -> web.StreamResponse:
     except _READER_ERRORS as exc:
         raise EmulatorError("MalformedPOSTRequest", f"the body is not multipart/form-data: "
                                                     f"{exc}") from None
-    values, as_sent, file_part = await read_fields(reader)
+    idle = call.settings.idle_timeout_seconds
+    values, as_sent, file_part = await read_fields(reader, idle)
     upload = prepare(call, values, as_sent, file_part.filename)
     pending = call.store.begin_write(call.bucket, upload.key, cap)
-    await receive_file(file_part, pending, upload.size_range)
+    await receive_file(file_part, pending, upload.size_range, idle)
     try:
-        trailing = await _next_part(reader)
+        trailing = await _next_part(reader, idle)
         if trailing is not None:
             raise EmulatorError("MalformedPOSTRequest", f"form field {trailing.name!r} comes "
                                                         "after the file field, which must be "

@@ -12,8 +12,10 @@ Contract:
   ``unquote_plus``: a ``+`` stays a ``+``, ``%2B`` becomes ``+``, ``%20`` a space. Nothing
   else is normalised: ``./``, ``../``, ``\\``, ``//`` and trailing ``/`` are part of the key.
   ``key is None`` means a bucket-level (or, with no bucket, service-level) request.
-- The signature of a path-style request covers ``"/" + key`` (the bucket is not part of
-  it), as for virtual-host requests; no SDK sends path style, so this is a local decision.
+- The signature of a virtual-host request covers ``"/" + key`` (the Host names the bucket);
+  that of a path-style request covers the whole path, ``"/<bucket>/<key>"`` (``"/<bucket>"``
+  at bucket level), so a signature made for one bucket cannot open another. No SDK sends
+  path style, so this is a local decision (UNCONFIRMED for COS).
 - :func:`parse_query` splits the raw query string as form encoding (``+`` = space, what
   ``requests`` sends), keeping names exactly (``uploadId`` ≠ ``uploadid``) and blank values
   (``?uploads`` → ``{"uploads": ""}``).
@@ -43,8 +45,16 @@ class Target:
 
     @property
     def sign_path(self) -> str:
-        """The path the COS signature covers: "/" + the raw (decoded) key, or "/"."""
-        return "/" + self.key if self.key is not None else "/"
+        """The path the COS signature covers (decoded): see the module contract."""
+        path = "/" + self.key if self.key is not None else "/"
+        if self.service or self.bucket is None:
+            return path
+        return "/" + self.bucket + (path if self.key is not None else "")
+
+    @property
+    def bucket_level(self) -> bool:
+        """A request on a bucket itself (no key): where POST Object is sent."""
+        return self.bucket is not None and self.key is None
 
     def resource(self) -> str:
         """The ``Resource`` of an error: ``<bucket>.cos.<region>.myqcloud.com/<key>``."""

@@ -32,6 +32,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 from aiohttp import web
+from aiohttp.abc import AbstractAccessLogger
 from aiohttp.http_exceptions import HttpProcessingError
 
 from ..cos import HANDLERS, auth
@@ -59,6 +60,24 @@ def new_request_id() -> str:
     return base64.b64encode(raw.encode()).decode()
 
 
+def _shown(request: web.BaseRequest) -> str:
+    """The request target for a log line: secret query values redacted, at most 200 chars."""
+    return auth.redact_target(request.raw_path)[:200]
+
+
+class AccessLogger(AbstractAccessLogger):
+    """One access line per request, with no credential in it (see ``auth.SECRET_NAMES``).
+
+    aiohttp's default format logs the raw request line, presigned signatures and
+    ``x-cos-security-token`` values included.
+    """
+
+    def log(self, request: web.BaseRequest, response: web.StreamResponse,
+            time: float) -> None:
+        self.logger.info('%s "%s %s" %d %.3fs', request.remote, request.method,
+                         _shown(request), response.status, time)
+
+
 def new_trace_id() -> str:
     return base64.b64encode(os.urandom(24)).decode()
 
@@ -79,7 +98,10 @@ def error_response(request: web.Request, err: EmulatorError) -> web.Response:
     else:
         headers["Content-Type"] = "application/xml"
         body = error_body(err.code, err.message, resource, request_id, trace_id)
-    return web.Response(status=status, body=body, headers=headers)
+    response = web.Response(status=status, body=body, headers=headers)
+    if err.code == "RequestTimeout":  # the client stalled: free its socket, do not drain
+        response.force_close()
+    return response
 
 
 @web.middleware
@@ -88,13 +110,13 @@ async def errors_middleware(request: web.Request, handler):
     try:
         return await handler(request)
     except EmulatorError as err:
-        log.info("%s %s -> %d %s: %s", request.method, request.raw_path[:200],
+        log.info("%s %s -> %d %s: %s", request.method, _shown(request),
                  status_of(err.code), err.code, err.message)
         return error_response(request, err)
     except ConnectionError:
         # the client went away mid-body: the answer will most likely not arrive, but it is
         # the honest one, and it keeps aiohttp from reporting a server error
-        log.info("%s %s: client disconnected", request.method, request.raw_path[:200])
+        log.info("%s %s: client disconnected", request.method, _shown(request))
         return error_response(request, EmulatorError(
             "InvalidRequest", "the client disconnected before the request body was complete"))
     except HttpProcessingError as exc:  # a malformed or truncated request body
@@ -106,7 +128,7 @@ async def errors_middleware(request: web.Request, handler):
         return error_response(request, EmulatorError(code, exc.text or exc.reason))
     except Exception:
         log.exception("unhandled error in %s %s (request id %s)", request.method,
-                      request.raw_path[:200], request[REQUEST_ID])
+                      _shown(request), request[REQUEST_ID])
         return error_response(request, EmulatorError(
             "InternalError", "the emulator failed while handling this request; its log has "
                              "the traceback (request id " + request[REQUEST_ID] + ")"))
@@ -128,8 +150,8 @@ async def auth_middleware(request: web.Request, handler):
     if settings.auth:
         target = request[TARGET]
         _, pairs = request[QUERY]
-        auth.verify(request.method, target.sign_path, request.headers, pairs,
-                    settings.credentials(), time.time(), settings.clock_skew_seconds)
+        auth.verify(request.method, target.sign_path, target.bucket_level, request.headers,
+                    pairs, settings.credentials(), time.time(), settings.clock_skew_seconds)
     return await handler(request)
 
 
@@ -161,7 +183,8 @@ def build_app(settings: EmulatorSettings, store: Store) -> web.Application:
     app = web.Application(middlewares=[errors_middleware, edge_middleware, auth_middleware])
     executor = ThreadPoolExecutor(max_workers=8, thread_name_prefix="picops-store")
     app[STATE] = ServerState(settings=settings, store=store, executor=executor)
-    app.router.add_route("*", "/{tail:.*}", dispatch)
+    # [\s\S], not ".": a key may hold a newline, and must reach dispatch to be refused
+    app.router.add_route("*", r"/{tail:[\s\S]*}", dispatch)
     app.on_response_prepare.append(_common_headers)
 
     async def _shutdown(app: web.Application) -> None:
@@ -171,4 +194,4 @@ def build_app(settings: EmulatorSettings, store: Store) -> web.Application:
     return app
 
 
-__all__ = ["build_app", "STATE", "new_request_id", "error_response"]
+__all__ = ["build_app", "AccessLogger", "STATE", "new_request_id", "error_response"]

@@ -82,3 +82,23 @@ def test_missing_source_key_is_no_such_key(ci):
 def test_source_bucket_missing_is_no_such_bucket(ci):
     err = ci.process_error("a.jpg", header({"rules": [GOOD_RULE]}), bucket="gone-1250000000")
     ci.assert_error(err, 404, "NoSuchBucket", "gone-1250000000")
+
+
+@pytest.mark.parametrize("depth", [40, 3000])
+def test_deeply_nested_json_is_a_400_not_a_500(ci, depth):
+    ci.upload("rocket.jpg", "rocket.jpg")
+    deep = '{"rules": [' + "[" * depth + "]" * depth + "]}"
+    err = ci.process_error("rocket.jpg", deep)
+    ci.assert_error(err, 400, "InvalidPicOperations", "Pic-Operations", f"nested {depth + 2}")
+    assert ci.keys() == ["rocket.jpg"]
+
+
+@pytest.mark.parametrize("fileid", ["out\nput.jpg", "/tab\there.jpg", "esc\u001b.jpg",
+                                    "del\u007f.jpg"])
+def test_an_output_key_with_a_control_character_is_refused_before_any_rule_runs(ci, fileid):
+    """A CI output follows the key rule of every write: nothing listable but unreadable."""
+    ci.upload("rocket.jpg", "rocket.jpg")
+    err = ci.process_error("rocket.jpg", header({"rules": [
+        GOOD_RULE, {"fileid": fileid, "rule": "imageMogr2/strip"}]}))
+    ci.assert_error(err, 400, "InvalidArgument", "rules[1].fileid", "control character")
+    assert ci.keys() == ["rocket.jpg"]
