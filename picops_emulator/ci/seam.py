@@ -24,7 +24,9 @@ WHEN the server calls ``settings.ci_backend.handle(ctx)`` (``ctx.operation``):
   /?style`` with an ``<AddStyle>`` body, ``GET /?style`` with ``<GetStyle>``, ``DELETE /?style``
   with ``<DeleteStyle>``), on a ``<bucket>.pic.<region>.myqcloud.com`` host or, when the SDK
   is pointed at an IP, the ``.cos.`` host. ``ctx.key`` is None for bucket-level requests.
-  Keep styles with ``ctx.store.put_bucket_doc(bucket, name, doc)`` / ``get_bucket_doc`` /
+  The body has been read for you (``ctx.body``, at most :data:`MAX_STYLE_BODY` bytes, under
+  the idle timeout of every body read): never read ``ctx.request`` yourself. Keep styles
+  with ``ctx.store.put_bucket_doc(bucket, name, doc)`` / ``get_bucket_doc`` /
   ``delete_bucket_doc`` / ``list_bucket_docs``.
 
 With ``ci_backend=None`` every one of these answers 501 ``NotImplemented`` naming the
@@ -35,7 +37,9 @@ attribute every operation is passed on.
 
 WHAT the server guarantees before calling: the signature is verified (Pic-Operations is part
 of it), the bucket named by the Host exists (``NoSuchBucket`` otherwise), ``ctx.key`` is the
-exactly-once-decoded key. WHAT the backend must do:
+exactly-once-decoded key, valid by ``picops_emulator.naming.check_key``. Output keys the
+backend writes are checked by the store on write with the same function; check them all
+before writing any (all-or-nothing). WHAT the backend must do:
 
 - Return an ``aiohttp.web.StreamResponse`` (e.g. ``picops_emulator.cosxml.xml_response(
   picops_emulator.cosxml.document("UploadResult", [...]))``). ``x-cos-request-id`` and
