@@ -56,19 +56,21 @@ def parse_http_date(value: str) -> Optional[float]:
 
 
 # ---------------------------------------------------------------------- bodies
-async def within_idle(seconds: float, read: Awaitable[T]) -> T:
-    """Await one read of a request body; ``RequestTimeout`` if nothing comes for ``seconds``.
+async def within_idle(seconds: float, step: Awaitable[T],
+                      stalled: str = "the client sent no request body data") -> T:
+    """Await one read of a request body (or one write of a response body);
+    ``RequestTimeout`` saying ``stalled`` if it makes no progress for ``seconds``.
 
     Every read of a body goes through here, so a stalled client gives up its socket and its
     temp file after ``settings.idle_timeout_seconds`` (the server then closes the
-    connection; see ``server.app``).
+    connection; see ``server.app``); so does every write of a GET body, so a client that
+    stops reading gives up its socket and the open object.
     """
     try:
         async with asyncio.timeout(seconds):
-            return await read
+            return await step
     except TimeoutError:
-        raise EmulatorError("RequestTimeout", f"the client sent no request body data for "
-                                              f"{seconds:g} s") from None
+        raise EmulatorError("RequestTimeout", f"{stalled} for {seconds:g} s") from None
 
 
 async def _chunks(call: Call):

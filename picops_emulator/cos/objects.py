@@ -46,6 +46,7 @@ from .common import (
     iso_date,
     object_headers,
     receive_body,
+    within_idle,
     write_headers,
 )
 from .target import parse_target
@@ -232,17 +233,25 @@ async def _read(call: Call, *, with_body: bool) -> web.StreamResponse:
         await response.prepare(call.request)
         fh.seek(first)
         remaining = length
+        idle = call.settings.idle_timeout_seconds
         try:
             while remaining > 0:
                 chunk = fh.read(min(CHUNK, remaining))
                 if not chunk:
                     break  # cannot happen for a committed body; never send garbage to fill
-                await response.write(chunk)
+                # a reader that stops reading blocks the write: time it out like a body read
+                await within_idle(idle, response.write(chunk),
+                                  "the client read nothing of the response")
                 remaining -= len(chunk)
             await response.write_eof()
         except ConnectionError:  # the reader hung up: nothing more to do
             log.info("GET %s/%s: client disconnected after %d of %d bytes", call.bucket,
                      call.key, length - remaining, length)
+        except EmulatorError as exc:  # RequestTimeout: headers are sent, so just hang up
+            log.info("GET %s/%s: %s after %d of %d bytes; connection closed", call.bucket,
+                     call.key, exc.message, length - remaining, length)
+            if call.request.transport is not None:
+                call.request.transport.close()
         return response
     finally:
         fh.close()

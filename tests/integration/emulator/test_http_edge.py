@@ -119,6 +119,32 @@ def test_a_slow_but_live_upload_is_not_timed_out(emulator_factory):
     assert requests.get(f"{running.endpoint}/{OPEN_BUCKET}/slow").content == b"y" * 50
 
 
+def test_a_client_that_stops_reading_a_download_is_cut_off(open_emulator, caplog):
+    size = 12 * 1024 * 1024  # far more than the socket buffers of both ends hold
+    url = f"{open_emulator.endpoint}/{OPEN_BUCKET}/big"
+    assert requests.put(url, data=b"z" * size).status_code == 200
+    request = f"GET /{OPEN_BUCKET}/big HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode()
+    with caplog.at_level(logging.INFO, logger="picops_emulator"):
+        with socket.create_connection(("127.0.0.1", open_emulator.port), timeout=10) as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)
+            sock.sendall(request)
+            time.sleep(IDLE * 4)  # read nothing: the server's writes stall, then time out
+            received = 0
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline:
+                try:
+                    chunk = sock.recv(1 << 20)
+                except ConnectionResetError:
+                    break
+                if not chunk:
+                    break
+                received += len(chunk)
+            else:
+                raise AssertionError("the server kept the stalled download open")
+    assert received < size
+    assert "the client read nothing of the response" in caplog.text
+
+
 # ---------------------------------------------------------------------- stored values
 @pytest.mark.parametrize("name, value", [
     ("x-cos-meta-note", "one\r\nX-Injected: yes"),
