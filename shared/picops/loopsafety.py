@@ -328,8 +328,10 @@ def _lead(segments: Tuple[Tuple, ...], fields: Dict[str, _Field]) -> str:
                 return acc
             acc += f.lead
             # {dir} is its lead, or its lead + "/" + more: when the segment ends
-            # here and another follows, a "/" comes next either way.
-            if f.then_slash and k == len(segment) - 1 and i < len(segments) - 1:
+            # here and a segment that never vanishes follows, a "/" comes next
+            # either way (a following segment that may vanish takes its "/" along).
+            if f.then_slash and k == len(segment) - 1 and \
+                    not all(_droppable(s, fields) for s in segments[i + 1:]):
                 acc += "/"
             return acc
     return acc

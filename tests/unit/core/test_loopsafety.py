@@ -90,6 +90,21 @@ def test_shape_describes_what_it_knows():
     assert exact.exact == "a/b.png" and exact.describe() == "its key is always 'a/b.png'"
 
 
+def test_a_dir_followed_only_by_a_vanishing_segment_has_no_slash_after_it():
+    # "a/b/A" has no extension: "{ext}" renders empty and its segment is dropped, so
+    # the output is "a/a/b", with no "/" after the folder (found by Hypothesis).
+    cfg = config("""
+        routes:
+          - prefix: a/b/
+            rules:
+              - fileid: /a/{dir}/{ext}
+                rule: imageMogr2/strip
+        """)
+    shape = loopsafety.output_shape("a/b/", None, "/a/{dir}/{ext}")
+    assert shape.admits("a/a/b") and shape.admits("a/a/b/jpg")
+    assert loopsafety.is_derivative(cfg, "a/a/b")
+
+
 def test_ext_and_stem_known_from_suffixes():
     shape = loopsafety.output_shape("in/", (".jpg", "_raw.png"), "/o/{stem}-{ext}")
     # stem and ext are combined independently: an over-approximation, never less
