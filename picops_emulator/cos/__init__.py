@@ -4,6 +4,12 @@ Every handler is ``async def handler(call: cos.call.Call) -> aiohttp.web.StreamR
 and raises ``picops_emulator.errors.EmulatorError`` for anything COS would answer with an
 error. This layer sits between the server (which imports it) and the CI seam, the store and
 the error table (which it imports); nothing below imports it back.
+
+Where things go: a new COS operation is a handler here plus a row in
+``server.routes.ROUTES``; a new error code is a row in ``picops_emulator.errors.ERRORS``;
+a key or bucket-name rule goes in ``picops_emulator.naming`` (one function, applied at the
+door, by every handler that names a key and by the store on every write, CI outputs
+included); anything CI-specific goes through ``picops_emulator.ci.seam``.
 """
 
 from typing import Awaitable, Callable, Dict
