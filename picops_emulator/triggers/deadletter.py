@@ -18,6 +18,8 @@ import threading
 from pathlib import Path
 from typing import List, Union
 
+from picops.logs import json_line
+
 FILE_NAME = "dead-letter.jsonl"
 
 
@@ -27,7 +29,7 @@ class DeadLetterFile:
         self._lock = threading.Lock()
 
     def append(self, entry: dict) -> None:
-        line = json.dumps(entry, ensure_ascii=False, default=str) + "\n"
+        line = json_line(entry, default=str) + "\n"
         with self._lock:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             with open(self.path, "a", encoding="utf-8") as fh:

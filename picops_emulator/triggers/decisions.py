@@ -12,12 +12,13 @@ The last ``keep`` entries are also kept in memory for tests and the demo.
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 from collections import deque
 from datetime import datetime, timezone
 from typing import Any, Deque, Dict, List, Optional
+
+from picops.logs import json_line
 
 LOGGER_NAME = "picops_emulator.triggers"
 
@@ -46,7 +47,7 @@ class DecisionLog:
         entry.update({k: v for k, v in fields.items() if v is not None})
         with self._lock:
             self._entries.append(entry)
-        self.logger.log(level, json.dumps(entry, ensure_ascii=False, default=str))
+        self.logger.log(level, json_line(entry, default=str))
         return entry
 
     @property

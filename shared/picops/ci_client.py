@@ -40,6 +40,7 @@ from .constants import (BACKOFF_BASE_S, BACKOFF_CAP_S, CALL_TIMEOUT_S, ENV_COS_E
                         ENV_SECRET_ID, ENV_SECRET_KEY, ENV_SESSION_TOKEN, MAX_ATTEMPTS,
                         MIN_ATTEMPT_S)
 from .errors import CiError, ConfigError, Problem, TransientCiError
+from .redact import redact_text
 from .results import match_outputs, normalize_upload_result
 from .routing import pic_operations_header, resolve_ci_fileid
 
@@ -229,6 +230,11 @@ def capped_timeout(client: Any, seconds: Optional[float]) -> Iterator[None]:
         session.cap = None
 
 
+def _foreign(exc: Exception) -> str:
+    """An SDK exception's text, clipped and with secret header values redacted."""
+    return redact_text(_clip(str(exc)))
+
+
 def classify(exc: Exception) -> CiError:
     """The typed error for an exception raised by the SDK during a call."""
     if isinstance(exc, CosServiceError):
@@ -239,6 +245,7 @@ def classify(exc: Exception) -> CiError:
         message = exc.get_error_msg()
         if not message or message == "Unknown":
             message = _clip(str(exc.get_origin_msg() or exc)) or f"HTTP {status}"
+        message = redact_text(message)  # a service may echo the signed headers, token too
         request_id = exc.get_request_id()
         request_id = "" if request_id == "Unknown" else str(request_id or "")
         transient = status >= 500 or status in TRANSIENT_STATUSES or code in TRANSIENT_CODES
@@ -249,11 +256,11 @@ def classify(exc: Exception) -> CiError:
         # except block, so the original is the implicit context.
         cause = exc.__cause__ or exc.__context__
         if isinstance(cause, requests.exceptions.Timeout):
-            return TransientCiError(f"timed out: {_clip(str(exc))}", code="Timeout")
+            return TransientCiError(f"timed out: {_foreign(exc)}", code="Timeout")
         if isinstance(cause, requests.exceptions.RequestException):
-            return TransientCiError(f"connection failed: {_clip(str(exc))}",
+            return TransientCiError(f"connection failed: {_foreign(exc)}",
                                     code="ConnectionError")
-        return CiError(_clip(str(exc)), code="ClientError")
+        return CiError(_foreign(exc), code="ClientError")
     if isinstance(exc, ParseError):
         return TransientCiError(f"CI answered 200 with a body that is not XML ({exc})",
                                 code="InvalidResponse", status=200)

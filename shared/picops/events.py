@@ -30,11 +30,11 @@ from __future__ import annotations
 
 from typing import Any, List, NamedTuple
 
+from .redact import MASK, mask_secrets  # noqa: F401 - MASK is part of this API
+
 from .constants import EVENT_CREATED_PREFIX
 from .errors import EventError
 
-#: What replaces a secret in :func:`mask_event`.
-MASK = "***"
 
 
 class CosRecord(NamedTuple):
@@ -140,16 +140,14 @@ def object_key(event_key: str, appid: str, name: str, where: str = "cosObject.ke
 
 
 def mask_event(value: Any) -> Any:
-    """A copy of ``value`` with every ``Authorization`` entry (any case, any depth) masked.
+    """A copy of ``value`` with every secret-bearing entry masked: ``Authorization``,
+    ``x-cos-security-token`` and the other names of :func:`picops.redact.is_secret_name`,
+    any case, at any depth; below :data:`picops.redact.MAX_DEPTH` levels the rest is
+    replaced by a marker. Never raises (a deeply nested event cannot make it recurse).
 
     The only form in which an event, or part of one, may reach a log line.
     """
-    if isinstance(value, dict):
-        return {k: (MASK if isinstance(k, str) and k.lower() == "authorization"
-                    else mask_event(v)) for k, v in value.items()}
-    if isinstance(value, list):
-        return [mask_event(v) for v in value]
-    return value
+    return mask_secrets(value)
 
 
 # --- field readers ---------------------------------------------------------------------

@@ -9,9 +9,15 @@ line is one ``json.loads`` away from a query.
 Lines are ASCII JSON (non-ASCII as ``\\u`` escapes): a key holding a lone
 surrogate, which JSON events can carry, would make a UTF-8 write fail, and a
 log call must never crash the handler. Values that JSON cannot hold are written
-with ``str()``. The logger never sees the raw event: callers pass
+with ``str()``. ASCII also keeps U+2028, U+2029 and U+0085 escaped, so each line
+is one line for every reader. The logger never sees the raw event: callers pass
 :func:`picops.events.mask_event` output, so the uploader's ``Authorization``
-header cannot reach a line.
+header cannot reach a line. And every line goes through
+:func:`picops.redact.mask_secrets` (``text=True``) on its way out: secret-named
+fields are masked and secret header values inside messages the function did not
+write (a COS or CI error echoing a signed request) are redacted; structures
+nested deeper than :data:`picops.redact.MAX_DEPTH` are cut, so no field can make
+a log call raise.
 """
 
 from __future__ import annotations
@@ -22,7 +28,19 @@ import time
 from datetime import datetime, timezone
 from typing import Any, Callable, Dict, Optional, TextIO
 
+from .redact import mask_secrets
+
 DEBUG, INFO, WARNING, ERROR = "DEBUG", "INFO", "WARNING", "ERROR"
+
+#: Characters JSON may leave raw in a string that some readers take as a line break.
+_LINE_BREAKS = {0x2028: "\\u2028", 0x2029: "\\u2029", 0x85: "\\u0085"}
+
+
+def json_line(value: Any, **options: Any) -> str:
+    """``json.dumps(value, ensure_ascii=False, **options)`` that is one line for every reader:
+    U+2028, U+2029 and U+0085 escaped too (JSON escapes the other control characters).
+    For lines meant to stay readable (non-ASCII kept); :class:`JsonLogger` writes ASCII."""
+    return json.dumps(value, ensure_ascii=False, **options).translate(_LINE_BREAKS)
 
 
 class JsonLogger:
@@ -46,7 +64,7 @@ class JsonLogger:
         line.update(self._context)
         line.update(fields)
         stream = self._stream if self._stream is not None else sys.stdout
-        stream.write(json.dumps(line, default=str) + "\n")
+        stream.write(json.dumps(mask_secrets(line, text=True), default=str) + "\n")
         stream.flush()
 
     def debug(self, message: str, **fields: Any) -> None:

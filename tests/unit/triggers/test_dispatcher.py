@@ -422,3 +422,19 @@ def test_many_changes_each_delivered_once_with_own_request_id(dispatcher_for):
     assert len({r.request_id for r in records}) == len(keys)
     # warm workers: at most one cold start per delivery thread
     assert sum(r.attempts[0].cold_start for r in records) <= 2
+
+
+def test_decision_and_dead_letter_lines_stay_one_line_whatever_the_key(dispatcher_for, tmp_path,
+                                                                       caplog):
+    caplog.set_level(logging.INFO, logger="picops_emulator.triggers")
+    d = dispatcher_for(ALWAYS_FAILS, retry_delays=())
+    key = "uploads/a\u2028b\u2029c\u0085d.jpg"
+    d.on_change(change(key))
+    assert d.wait_idle(WAIT)
+    for record in caplog.records:
+        message = record.getMessage()
+        assert len(message.splitlines()) == 1
+        assert json.loads(message)["key"] == key
+    text = (tmp_path / "data" / "dead-letter.jsonl").read_text(encoding="utf-8")
+    assert len(text.splitlines()) == 1
+    assert read_dead_letters(tmp_path / "data")[0]["Key"] == key

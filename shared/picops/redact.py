@@ -1,0 +1,97 @@
+"""Secrets out of anything the function logs or returns: pure, no I/O.
+
+Two tools, for two shapes of data:
+
+* :func:`mask_secrets` copies a JSON-like value (an event, a log line's fields)
+  with the value of every secret-bearing *entry* replaced by :data:`MASK`: a
+  key named ``Authorization``, ``x-cos-security-token``, ``x-ci-security-token``,
+  a session or security token, a secret key, a signature (any case, any depth).
+* :func:`redact_text` rewrites a *message* the function did not write (a COS or
+  CI error message, an SDK exception) so that the value after such a name, in
+  any of the forms a header travels in text (``Name: v``, ``name=v`` inside a
+  signed HttpString, ``"name": "v"``), and every ``q-signature=`` value, become
+  :data:`MASK`. The emulator's ``SignatureDoesNotMatch`` once echoed the session
+  token this way; real services may too.
+
+Both are bounded: values nested deeper than :data:`MAX_DEPTH` are replaced by
+:data:`TOO_DEEP` (so a hostile, deeply nested event can never raise
+RecursionError while it is being logged), and they never raise on odd types.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+MASK = "***"
+#: What stands for a value nested deeper than MAX_DEPTH.
+TOO_DEEP = "[nested too deep]"
+#: Real COS events are 6 levels deep; log lines a few more.
+MAX_DEPTH = 32
+
+#: Exact names (lower case) whose value is a secret.
+SECRET_NAMES = frozenset({
+    "authorization", "proxy-authorization", "x-cos-security-token", "x-ci-security-token",
+    "securitytoken", "security-token", "security_token", "sessiontoken", "session-token",
+    "session_token", "x-cos-server-side-encryption-customer-key", "secretkey", "secret-key",
+    "secret_key", "tencentcloud_secretkey", "tencentcloud_sessiontoken", "q-signature",
+    "signature", "token",
+})
+#: Any name containing one of these (lower case, separators removed) is secret too.
+_SECRET_PARTS = ("securitytoken", "sessiontoken", "secretkey", "signature")
+
+_NAME = (r"x-c(?:os|i)-security-token|x-cos-server-side-encryption-customer-key|"
+         r"q-signature|[a-z0-9_-]*(?:security|session)[_-]?token|[a-z0-9_]*secret[_-]?key")
+_SEP = r"(?:\\?[\"'])?\s*[:=]\s*(?:\\?[\"'])?"
+# name, then ": " / "=" / '": "' (quotes, escaped quotes and spaces optional), then the
+# value up to a separator. Authorization's value has spaces and '&' (COS's
+# "q-sign-algorithm=sha1&q-ak=...&q-signature=..."): it runs to the end of the line or a quote.
+_TOKEN = re.compile(r"(?<![a-z0-9_-])(?P<head>(?:" + _NAME + r")" + _SEP + r")"
+                    r"(?P<value>[^\s\"'&,;<>\\]+)", re.IGNORECASE)
+_AUTH = re.compile(r"(?<![a-z0-9_-])(?P<head>(?:proxy-)?authorization" + _SEP + r")"
+                   r"(?P<value>[^\r\n\"'<>\\]+)", re.IGNORECASE)
+
+
+def is_secret_name(name: Any) -> bool:
+    """True when an entry called ``name`` holds a secret (header, field or variable)."""
+    if not isinstance(name, str):
+        return False
+    lowered = name.strip().lower()
+    if lowered in SECRET_NAMES:
+        return True
+    squashed = lowered.replace("-", "").replace("_", "")
+    return any(part in squashed for part in _SECRET_PARTS)
+
+
+def redact_text(text: str) -> str:
+    """``text`` with every secret value after a secret name masked (see the module doc)."""
+    if not isinstance(text, str) or not text:
+        return text
+    text = _AUTH.sub(_masked, text)
+    return _TOKEN.sub(_masked, text)
+
+
+def _masked(match: "re.Match") -> str:
+    return match.group("head") + MASK
+
+
+def mask_secrets(value: Any, *, text: bool = False, depth: int = 0) -> Any:
+    """A copy of ``value`` with secret-named entries masked at any depth up to MAX_DEPTH.
+
+    ``text=True`` also passes every string through :func:`redact_text` (for log lines,
+    whose strings may be messages the function did not write).
+    """
+    if depth >= MAX_DEPTH:
+        return TOO_DEEP if isinstance(value, (dict, list, tuple)) else value
+    if isinstance(value, dict):
+        return {k: (MASK if is_secret_name(k) and v not in (None, "") else
+                    mask_secrets(v, text=text, depth=depth + 1)) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [mask_secrets(v, text=text, depth=depth + 1) for v in value]
+    if text and isinstance(value, str):
+        return redact_text(value)
+    return value
+
+
+__all__ = ["MASK", "TOO_DEEP", "MAX_DEPTH", "SECRET_NAMES", "is_secret_name", "redact_text",
+           "mask_secrets"]
