@@ -43,7 +43,6 @@ listing or an invocation failed), 2 usage or config errors (every problem listed
 from __future__ import annotations
 
 import itertools
-import json
 import os
 import sys
 import threading
@@ -59,7 +58,7 @@ from rich.text import Text
 from picops import ci_client, constants, loopsafety
 from picops.config import Config, bucket_problem, load_config
 from picops.errors import ConfigError, PicopsError, Problem
-from picops.logs import JsonLogger
+from picops.logs import JsonLogger, json_line
 from picops.serverless import check_manifest_triggers
 
 from . import backfill_runner as runner
@@ -69,6 +68,7 @@ from .backfill_ratelimit import RateLimitedClient, RateLimiter
 from .backfill_scope import config_fingerprint
 from .backfill_summary import render_table
 from .defaults import SERVERLESS as DEFAULT_SERVERLESS
+from .terminal import printable
 from .defaults import default_config_path
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -364,7 +364,8 @@ def report(result: runner.RunResult, out: Console, err: Console, *, rate: float,
                   + (f", slowed down {limiter.slowdowns} time(s) on SlowDown"
                      if limiter.slowdowns else ""), markup=False, highlight=False)
     for key, code, message in result.summary.examples:
-        err.print(f"failed: {key}: {code}: {message}", markup=False, highlight=False)
+        err.print(f"failed: {printable(key)}: {code}: {printable(message)}", markup=False,
+                  highlight=False)
     status = EXIT_OK
     if result.error is not None:
         e = result.error
@@ -379,7 +380,7 @@ def report(result: runner.RunResult, out: Console, err: Console, *, rate: float,
         err.print("stopped at --limit; run the same command again to continue",
                   markup=False, highlight=False)
     if result.plan is not None:
-        out.out(json.dumps(result.plan.to_json(), ensure_ascii=False), highlight=False)
+        out.out(json_line(result.plan.to_json()), highlight=False)
         return status
     out.out(result.summary.json_line(), highlight=False)
     if status == EXIT_OK and result.summary.failures:
@@ -423,7 +424,7 @@ def _fan_out(config: Config, bucket: str, prefix: str, region: str, function: st
         err.print("interrupted: run the same command again to send the remaining pages",
                   markup=False, highlight=False)
         status = EXIT_INTERRUPTED
-    click.echo(json.dumps(result.to_json(function), ensure_ascii=False))
+    click.echo(json_line(result.to_json(function)))
     return status
 
 

@@ -26,6 +26,8 @@ from rich.text import Text
 
 from picops import manifest, routing
 
+from .terminal import printable
+
 Target = Tuple[str, str]  # (bucket, key)
 
 
@@ -118,11 +120,12 @@ class PlanTally:
 
 def plan_lines(plan: ObjectPlan) -> List[str]:
     """One line per change: ``+`` create, ``~`` replace, ``-`` delete, ``!`` refused."""
-    lines = [f"{plan.key}  [route {plan.route!r}, {plan.ci_calls} CI call(s)]"]
-    lines += [f"  + {b}/{k}" for b, k in plan.created]
-    lines += [f"  ~ {b}/{k}" for b, k in plan.replaced]
-    lines += [f"  - {b}/{k}" for b, k in plan.deleted]
-    lines += [f"  ! {b}: {msg}" for b, msg in plan.refused]
+    p = printable
+    lines = [f"{p(plan.key)}  [route {plan.route!r}, {plan.ci_calls} CI call(s)]"]
+    lines += [f"  + {p(b)}/{p(k)}" for b, k in plan.created]
+    lines += [f"  ~ {p(b)}/{p(k)}" for b, k in plan.replaced]
+    lines += [f"  - {p(b)}/{p(k)}" for b, k in plan.deleted]
+    lines += [f"  ! {p(b)}: {p(msg)}" for b, msg in plan.refused]
     return lines
 
 

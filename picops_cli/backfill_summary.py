@@ -17,13 +17,14 @@ Only the main thread touches a Summary (workers return outcomes to it).
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Tuple
 
 from rich.table import Table
 from rich.text import Text
+
+from picops.logs import json_line
 
 MAX_EXAMPLES = 20
 
@@ -67,7 +68,7 @@ class Summary:
                 "failed": dict(sorted(self.failed.items()))}
 
     def json_line(self) -> str:
-        return json.dumps(self.to_json(), ensure_ascii=False, separators=(", ", ": "))
+        return json_line(self.to_json(), separators=(", ", ": "))
 
 
 def render_table(summary: Summary, title: str = "backfill summary") -> Table:

@@ -21,6 +21,7 @@ from picops.serverless import check_against_config
 from picops_cli.advice import config_advice
 from picops_cli.defaults import SERVERLESS as DEFAULT_SERVERLESS
 from picops_cli.defaults import default_config_path
+from picops_cli.terminal import printable
 from picops_emulator.triggers.loader import load_serverless
 
 config_option = click.option(
@@ -96,8 +97,10 @@ def explain(key: str, bucket: Optional[str], config_path: Optional[Path],
     """Show the route for KEY, every output it would produce and the Pic-Operations sent.
 
     Each Pic-Operations line is the header value byte for byte as the function sends
-    it (non-ASCII as \\u escapes). Outputs the function would refuse (a loop, a key
-    that cannot be written) are listed with ``!``: the record would fail.
+    it (non-ASCII as \\u escapes). Keys are printed with control characters escaped
+    (``\\x1b``, ``\\u2028``; a backslash as two), so the output is one line per item.
+    Outputs the function would refuse (a loop, a key that cannot be written) are
+    listed with ``!``: the record would fail.
     """
     from picops import routing
 
@@ -108,20 +111,20 @@ def explain(key: str, bucket: Optional[str], config_path: Optional[Path],
     # The size is unknown here; anything else is decided as the function decides it.
     reason = routing.skip_reason(config, bucket, key, None)
     if reason is not None:
-        click.echo(f"{key}: skipped ({reason}): {SKIP_EXPLANATIONS[reason]}")
+        click.echo(f"{printable(key)}: skipped ({reason}): {SKIP_EXPLANATIONS[reason]}")
         return
     route = routing.match(config, key)
     plan = routing.plan(config, bucket, key)
-    click.echo(f"key:    {key}")
-    click.echo(f"bucket: {bucket}")
+    click.echo(f"key:    {printable(key)}")
+    click.echo(f"bucket: {printable(bucket)}")
     click.echo(f"route:  routes[{route.index}] prefix={route.prefix!r}")
     click.echo("outputs:")
     for out in plan.outputs:
-        click.echo(f"  {out.bucket}/{out.key}    <- {out.rule}")
+        click.echo(f"  {printable(out.bucket)}/{printable(out.key)}    <- {out.rule}")
     for rejected in plan.rejected:
         click.echo(f"  ! routes[{route.index}].rules[{rejected.rule_index}] -> "
-                   f"{rejected.bucket}: refused ({rejected.error.code}): "
-                   f"{rejected.error.message}")
+                   f"{printable(rejected.bucket)}: refused ({rejected.error.code}): "
+                   f"{printable(rejected.error.message)}")
     for i, call in enumerate(plan.calls, 1):
         click.echo(f"ci_image_process call {i}/{len(plan.calls)}: Pic-Operations:")
         click.echo("  " + routing.pic_operations_header(call))

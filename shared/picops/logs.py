@@ -32,15 +32,20 @@ from .redact import mask_secrets
 
 DEBUG, INFO, WARNING, ERROR = "DEBUG", "INFO", "WARNING", "ERROR"
 
-#: Characters JSON may leave raw in a string that some readers take as a line break.
-_LINE_BREAKS = {0x2028: "\\u2028", 0x2029: "\\u2029", 0x85: "\\u0085"}
+#: Characters JSON leaves raw in a string that readers take as a line break (U+2028,
+#: U+2029, U+0085), terminals as a control (DEL and the C1 range, U+0080 to U+009F), or that
+#: reorder or hide what is shown (bidirectional and format controls, the BOM).
+_RAW_UNSAFE = {c: "\\u%04x" % c for c in list(range(0x7F, 0xA0)) + [
+    0x061C, 0x200E, 0x200F, 0x2028, 0x2029, 0x202A, 0x202B, 0x202C, 0x202D, 0x202E, 0x2066,
+    0x2067, 0x2068, 0x2069, 0xFEFF]}
 
 
 def json_line(value: Any, **options: Any) -> str:
-    """``json.dumps(value, ensure_ascii=False, **options)`` that is one line for every reader:
-    U+2028, U+2029 and U+0085 escaped too (JSON escapes the other control characters).
-    For lines meant to stay readable (non-ASCII kept); :class:`JsonLogger` writes ASCII."""
-    return json.dumps(value, ensure_ascii=False, **options).translate(_LINE_BREAKS)
+    """``json.dumps(value, ensure_ascii=False, **options)`` that is one line for every reader
+    and safe on a terminal: U+2028, U+2029, DEL, the C1 controls (U+0085 among them) and
+    the bidirectional controls escaped too (JSON escapes C0). For lines meant to stay
+    readable (non-ASCII kept); :class:`JsonLogger` writes ASCII."""
+    return json.dumps(value, ensure_ascii=False, **options).translate(_RAW_UNSAFE)
 
 
 class JsonLogger:

@@ -1,0 +1,74 @@
+"""Keys are whatever an uploader chose: CLI output never hands a terminal a raw control
+character from one, and every printed item stays one line."""
+
+import json
+import re
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from picops.logs import json_line
+from picops_cli.backfill_plan import ObjectPlan, plan_lines
+from picops_cli.backfill_summary import Summary
+from picops_cli.main import cli
+from picops_cli.terminal import printable
+
+REPO = Path(__file__).resolve().parents[3]
+CONFIG = REPO / "functions" / "image_processor" / "picops.yaml"
+SERVERLESS = REPO / "serverless.yml"
+
+#: ESC (clear screen), CR, LF, TAB, BEL, DEL, C1 CSI and NEL, line and paragraph
+#: separators, a right-to-left override and a BOM
+HOSTILE = "a\x1b[2J\rb\nc\td\x07e\x7ff\x9b31mg\x85h\u2028i\u2029j\u202ek\ufeffl"
+#: Anything a terminal would act on: C0 but nothing printable, DEL, C1, the separators
+#: and the bidirectional and format controls.
+RAW = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\u200e\u200f"
+                 "\u061c\ufeff]")
+
+
+def test_printable_escapes_every_control_and_keeps_the_rest():
+    shown = printable(HOSTILE)
+    assert not RAW.search(shown)
+    assert shown == ("a\\x1b[2J\\x0db\\x0ac\\x09d\\x07e\\x7ff\\x9b31mg\\x85h\\u2028i\\u2029j"
+                     "\\u202ek\\ufeffl")
+    assert printable("uploads/李 雷/photo (1).jpg") == "uploads/李 雷/photo (1).jpg"
+    assert printable("a\\x1b") == "a\\\\x1b"  # a literal backslash cannot pose as an escape
+
+
+def test_explain_prints_a_hostile_key_on_one_line_without_controls():
+    key = f"uploads/{HOSTILE}.jpg"
+    result = CliRunner().invoke(cli, ["explain", key, "--config", str(CONFIG),
+                                      "--serverless", str(SERVERLESS)],
+                                catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert not RAW.search(result.output.replace("\n", ""))
+    lines = result.output.splitlines()
+    assert lines[0] == f"key:    uploads/{printable(HOSTILE)}.jpg"
+    # the Pic-Operations line is still the exact header, one line, ASCII
+    header = result.output.split("Pic-Operations:\n", 1)[1].splitlines()[0].strip()
+    assert json.loads(header)["rules"][0]["fileid"].startswith(f"/thumbs/uploads/{HOSTILE[:4]}")
+
+
+def test_explain_of_a_skipped_hostile_key():
+    result = CliRunner().invoke(cli, ["explain", f"elsewhere/{HOSTILE}", "--config",
+                                      str(CONFIG), "--serverless", str(SERVERLESS),
+                                      "--bucket", "uploads-1250000000"])
+    assert result.exit_code == 0
+    assert not RAW.search(result.output.replace("\n", "")) and len(
+        result.output.splitlines()) == 1
+
+
+def test_backfill_plan_lines_and_json_lines_escape_hostile_keys():
+    plan = ObjectPlan(key=f"uploads/{HOSTILE}.jpg", route="uploads/",
+                      created=(("derived-1250000000", f"thumbs/{HOSTILE}.webp"),), replaced=(),
+                      deleted=(), refused=(("derived-1250000000", f"bad {HOSTILE}"),),
+                      ci_calls=1)
+    for line in plan_lines(plan):
+        assert not RAW.search(line)
+    summary = Summary()
+    summary.add_failed(f"uploads/{HOSTILE}.jpg", "InvalidImageFormat", f"not an image {HOSTILE}")
+    line = summary.json_line()
+    assert not RAW.search(line) and "\n" not in line
+    assert not RAW.search(json_line({"k": HOSTILE, "ok": "李 雷"}))
+    assert "李 雷" in json_line({"ok": "李 雷"})  # readable non-ASCII stays
+    assert json.loads(json_line({"k": HOSTILE})) == {"k": HOSTILE}
