@@ -8,7 +8,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PORT   ?= 9000
 
-.PHONY: venv test lint compat demo emulator package bench browser clean clients clients-install
+.PHONY: venv test lint compat demo emulator package bench browser clean clients clients-install scf-events
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,10 +19,12 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 
 venv: $(STAMP)
 
-# Function code must run on SCF's Python 3.9 runtime: vermin proves the
-# minimum version of every construct and stdlib name in functions/ and shared/.
+# Function code must run on every supported SCF runtime, the oldest being the
+# Python3.7 that serverless.yml names: vermin proves the minimum version of every
+# construct and stdlib name in functions/ and shared/ (and the suite runs the
+# built package on each runtime's CPython found here).
 compat: venv
-	$(BIN)/vermin --no-tips --violations --target=3.9- --eval-annotations --no-parse-comments -q functions shared
+	$(BIN)/vermin --no-tips --violations --target=3.7- --eval-annotations --no-parse-comments -q functions shared
 
 lint: venv
 	$(BIN)/ruff check .
@@ -45,8 +47,16 @@ demo: venv
 emulator: venv
 	$(BIN)/picops emulator --port $(PORT) --data-dir .picops
 
+# build/package (serverless.yml's src) and build/package.zip (console / SCF API
+# upload) for serverless.yml's runtime, or RUNTIME=Python3.9 / Python3.10.
 package: venv
-	$(BIN)/python -m picops_cli.package --out build/package
+	$(BIN)/python -m picops_cli.package --out build/package --zip build/package.zip \
+	  $(if $(RUNTIME),--runtime $(RUNTIME))
+
+# Tencent's SCF CLI (on a CPython 3.7, in build/scf-cli) regenerates the COS event
+# fixtures tests/events/scf_cli_cos_{put,post,delete}.json.
+scf-events: venv
+	$(BIN)/python -m picops_cli.scf_events
 
 bench: venv
 	$(BIN)/python -m bench

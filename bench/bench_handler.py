@@ -107,12 +107,13 @@ def _run(python: str, code: str, *args: str) -> str:
 
 def cold_start() -> ColdStart:
     """Build the package into a temp dir and time imports from it (see the module doc)."""
-    from picops_cli.package import bytecode_tags, build, find_python39
+    from picops_cli.package import build, bytecode_tags, find_python, runtime_from_serverless
 
-    python39 = find_python39()
+    runtime = runtime_from_serverless()
+    runtime_python = find_python(runtime)
     with tempfile.TemporaryDirectory(prefix="picops-bench-") as tmp:
-        pkg = str(build(Path(tmp) / "package", python39=python39))
-        python = python39 or sys.executable
+        pkg = str(build(Path(tmp) / "package", runtime, python=runtime_python).path)
+        python = runtime_python or sys.executable
         tags = bytecode_tags(Path(pkg))
         version = _run(python, "import sys; print('%d.%d' % sys.version_info[:2])")
         setup = (f"CPython {version}, "

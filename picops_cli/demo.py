@@ -97,8 +97,8 @@ def demo(images: Path, out: Path, timeout: float) -> None:
         secret_key=secrets.token_hex(16), retry_delays=(0.5, 1.0), fsync=False)
     with local.start(options) as cloud:
         console.print(f"local COS + CI emulator at [bold]{cloud.endpoint}[/] "
-                      f"(serverless.yml triggers wired, function from "
-                      f"{cloud.prepared.function_dir.name}/)")
+                      f"(serverless.yml triggers wired)")
+        console.print(cloud.prepared.launch.note, markup=False)
         bucket, prefix = pick_route(cloud)
         client = cloud.client()
         uploads = [Upload(p, bucket, prefix + p.name) for p in files]

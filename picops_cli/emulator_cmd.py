@@ -24,8 +24,12 @@ from picops.errors import ConfigError
               type=click.Path(dir_okay=False, path_type=Path),
               help="routes config (default: $PICOPS_CONFIG, else the function's picops.yaml)")
 @click.option("--function-dir", default=None, type=click.Path(file_okay=False, path_type=Path),
-              help="the function's source folder (default: functions/image_processor beside "
-                   "serverless.yml)")
+              help="run the function from this source folder instead (implies --source; "
+                   "default: the package built from functions/image_processor)")
+@click.option("--source", is_flag=True,
+              help="run the function from its source folder on this Python (fast iteration) "
+                   "instead of the package built for serverless.yml's runtime on that "
+                   "runtime's CPython")
 @click.option("--secret-id", default=lambda: os.environ.get(constants.ENV_SECRET_ID, ""),
               help="the one valid SecretId (default: $TENCENTCLOUD_SECRETID)")
 @click.option("--secret-key", default=lambda: os.environ.get(constants.ENV_SECRET_KEY, ""),
@@ -39,8 +43,8 @@ from picops.errors import ConfigError
                    "0: no limit)")
 @click.option("--access-log", is_flag=True, help="also log every HTTP request")
 def emulator(port: int, data_dir: Path, serverless_path: Path, config_path: Optional[Path],
-             function_dir: Optional[Path], secret_id: str, secret_key: str, no_auth: bool,
-             retry_delays, ci_qps: float, access_log: bool) -> None:
+             function_dir: Optional[Path], source: bool, secret_id: str, secret_key: str,
+             no_auth: bool, retry_delays, ci_qps: float, access_log: bool) -> None:
     """Serve COS + CI on 127.0.0.1 and run the function on every covered upload."""
     from picops_emulator import local
 
@@ -55,7 +59,7 @@ def emulator(port: int, data_dir: Path, serverless_path: Path, config_path: Opti
 
     options = local.LocalOptions(
         serverless_path=serverless_path, config_path=config_path, function_dir=function_dir,
-        data_dir=data_dir, port=port, secret_id=secret_id, secret_key=secret_key,
+        source=source, data_dir=data_dir, port=port, secret_id=secret_id, secret_key=secret_key,
         auth=not no_auth, ci_qps=ci_qps)
     if retry_delays:
         options.retry_delays = tuple(retry_delays)

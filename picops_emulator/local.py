@@ -7,8 +7,10 @@ name created at start. :func:`start` runs it in a background thread and
 returns a :class:`LocalCloud`; :func:`serve` runs it in the foreground (the
 ``picops emulator`` command). Either way, once the port is bound a
 :class:`~picops_emulator.triggers.dispatcher.TriggerDispatcher` is attached, so
-every committed upload that a trigger covers runs the function from its source
-folder, isolated, with ``COS_ENDPOINT`` pointing back here.
+every committed upload that a trigger covers runs the function, isolated, with
+``COS_ENDPOINT`` pointing back here: by default the package built for
+serverless.yml's runtime on that runtime's CPython, else (``source=True``, or
+no such CPython here) the source folder; see :mod:`.triggers.launch`.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from .ci.service import CiService
 from .settings import EmulatorSettings
 from .triggers.dispatcher import (DEFAULT_MAX_GENERATION, DEFAULT_RETRY_DELAYS,
                                   TriggerDispatcher)
+from .triggers.launch import Launch, resolve_launch
 from .triggers.loader import buckets_to_create, default_function_dir, load_serverless
 
 
@@ -36,7 +39,12 @@ from .triggers.loader import buckets_to_create, default_function_dir, load_serve
 class LocalOptions:
     serverless_path: Path = Path("serverless.yml")
     config_path: Optional[Path] = None     # default: $PICOPS_CONFIG, else the function's
-    function_dir: Optional[Path] = None    # default: functions/image_processor beside it
+    function_dir: Optional[Path] = None    # another source folder (implies ``source``)
+    # Run the function from its source folder on this interpreter instead of the built
+    # package on the runtime's CPython (fast iteration; proves nothing about the runtime).
+    source: bool = False
+    # The runtime's CPython for the package (default: found on PATH or in pyenv's folder).
+    python: Optional[str] = None
     data_dir: Path = Path(".picops")
     port: int = 9000
     secret_id: str = ""
@@ -60,6 +68,9 @@ class Prepared:
     function_dir: Path
     settings: EmulatorSettings
     ci: CiService = field(repr=False, default=None)
+    launch: Optional[Launch] = None
+    # PICOPS_CONFIG for the function; None: serverless.yml's own variable applies
+    config_env: Optional[str] = None
 
 
 def resolve_config_path(options: LocalOptions, function_dir: Path) -> Path:
@@ -72,9 +83,22 @@ def resolve_config_path(options: LocalOptions, function_dir: Path) -> Path:
 def prepare(options: LocalOptions) -> Prepared:
     """Validate everything the local cloud reads; raise ConfigError with every problem."""
     spec = load_serverless(options.serverless_path)
-    function_dir = Path(options.function_dir or default_function_dir(options.serverless_path))
-    config_path = resolve_config_path(options, function_dir)
+    source_dir = Path(options.function_dir or default_function_dir(options.serverless_path))
+    config_path = resolve_config_path(options, source_dir)
     config = load_config(str(config_path))
+    try:
+        # Another source folder than the one the package is built from can only run
+        # from source.
+        launch = resolve_launch(spec.runtime, source_dir,
+                                source=options.source or options.function_dir is not None,
+                                python=options.python)
+    except ValueError as exc:
+        raise ConfigError([Problem("python", str(exc))]) from exc
+    # The built package carries the function's own picops.yaml, found through
+    # serverless.yml's variables as on SCF; another config is named explicitly.
+    explicit = options.config_path is not None or os.environ.get(constants.ENV_CONFIG)
+    config_env = (str(config_path.resolve()) if explicit or launch.mode != "package"
+                  else None)
     if options.auth and not (options.secret_id and options.secret_key):
         raise ConfigError([Problem("credentials", "signature checking is on but no key pair is "
                                    "set: export TENCENTCLOUD_SECRETID and TENCENTCLOUD_SECRETKEY, "
@@ -90,7 +114,8 @@ def prepare(options: LocalOptions) -> Prepared:
         buckets_to_create=tuple(sorted(buckets_to_create(spec, config))),
         region=spec.region or "ap-guangzhou", ci_backend=ci, fsync=options.fsync)
     return Prepared(options=options, spec=spec, config=config, config_path=config_path,
-                    function_dir=function_dir, settings=settings, ci=ci)
+                    function_dir=launch.function_dir, settings=settings, ci=ci, launch=launch,
+                    config_env=config_env)
 
 
 def attach_triggers(prepared: Prepared, handle: runner.RunningEmulator) -> TriggerDispatcher:
@@ -101,8 +126,8 @@ def attach_triggers(prepared: Prepared, handle: runner.RunningEmulator) -> Trigg
         credentials=(o.secret_id or "local", o.secret_key or "local", ""),
         data_dir=Path(o.data_dir), retry_delays=o.retry_delays,
         max_generation=o.max_generation, concurrency=o.concurrency,
-        extra_env={constants.ENV_CONFIG: str(prepared.config_path.resolve())},
-        fsync=o.fsync)
+        extra_env=({constants.ENV_CONFIG: prepared.config_env} if prepared.config_env else {}),
+        python=prepared.launch.python, site=prepared.launch.site, fsync=o.fsync)
     handle.add_listener(dispatcher.on_change, inline=True)  # journaled before the 200
     return dispatcher
 

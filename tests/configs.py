@@ -15,8 +15,9 @@ inputs:
   name: picops-image-processor
   src: ./build/package
   handler: index.main_handler
-  runtime: Python3.9
+  runtime: Python3.7
   region: ap-guangzhou
+  role: picops-image-processor
 """
 
 #: photos/ (a webp thumbnail and a small jpg into the derived bucket) and avatars/ (one

@@ -92,6 +92,9 @@ class TriggerDispatcher:
     serverless.yml's ``inputs.timeout``; ``concurrency`` bounds the functions
     running at once; ``warm``/``init_timeout`` see :class:`FunctionInvoker`;
     ``extra_env`` is added to the function's environment (e.g. ``PICOPS_CONFIG``).
+    ``python``/``site``: the interpreter that runs the function and whether it
+    gets its site-packages (see :mod:`.launch`, which decides both). The role's
+    credentials reach the function only when ``spec.role`` is set, as on SCF.
     """
 
     def __init__(self, spec, function_dir: Union[str, Path], endpoint: str,
@@ -105,7 +108,8 @@ class TriggerDispatcher:
                  namespace: str = DEFAULT_NAMESPACE, uin: str = PLACEHOLDER_UIN,
                  logger: Optional[logging.Logger] = None,
                  function_logger: Optional[logging.Logger] = None,
-                 keep_records: int = 1000, fsync: bool = True):
+                 keep_records: int = 1000, fsync: bool = True, python: Optional[str] = None,
+                 site: bool = True):
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1")
         self.spec = spec
@@ -123,14 +127,17 @@ class TriggerDispatcher:
         self._log = DecisionLog(logger)
         self._fn_log = function_logger or logging.getLogger(FUNCTION_LOGGER_NAME)
 
+        # SCF hands the role's keys to a function that has a role, and nothing otherwise.
+        role_credentials = Credentials.coerce(credentials) if getattr(spec, "role", "") else None
         env = function_environment(
             variables=spec.environment, function_dir=str(Path(function_dir).resolve()),
-            endpoint=endpoint, credentials=Credentials.coerce(credentials), region=spec.region,
+            endpoint=endpoint, credentials=role_credentials, region=spec.region,
             appid=self.appid, uin=uin, function_name=spec.name, runtime=spec.runtime,
             namespace=namespace, extra=extra_env)
         self.invoker = FunctionInvoker(
             function_dir, env, handler=spec.handler, timeout=self.timeout,
-            init_timeout=init_timeout, warm=warm, on_log=self._forward_log)
+            init_timeout=init_timeout, warm=warm, on_log=self._forward_log, python=python,
+            site=site)
 
         self._cond = threading.Condition()
         self._queue: List[Tuple[float, int, rec.InvocationRecord]] = []  # (due, seq, record)

@@ -149,7 +149,8 @@ class _Worker:
     """One function process and the two threads that read its stdout and its replies."""
 
     def __init__(self, python: str, function_dir: str, env: Mapping[str, str], handler: str,
-                 forward: Optional[LogCallback], sink: Optional[_Sink] = None):
+                 forward: Optional[LogCallback], sink: Optional[_Sink] = None,
+                 site: bool = True):
         self._forward = forward
         self._marker = "\x1epicops-end-" + secrets.token_hex(8)
         self._cond = threading.Condition()
@@ -164,8 +165,9 @@ class _Worker:
         resp_r, resp_w = os.pipe()
         try:
             self.proc = subprocess.Popen(
-                [python, "-s", "-c", _BOOTSTRAP_SOURCE, str(req_r), str(resp_w),
-                 self._marker, handler, str(MAX_REPLY_BYTES)],
+                # -s: no user site-packages; -S (site=False): none at all, only PYTHONPATH.
+                [python, "-s" if site else "-S", "-c", _BOOTSTRAP_SOURCE, str(req_r),
+                 str(resp_w), self._marker, handler, str(MAX_REPLY_BYTES)],
                 cwd=function_dir, env=dict(env), stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, pass_fds=(req_r, resp_w),
                 start_new_session=True)  # own process group: a kill takes its children too
@@ -342,7 +344,8 @@ class FunctionInvoker:
 
     def __init__(self, function_dir, env: Mapping[str, str], *, handler: str = "index.main_handler",
                  timeout: float = 3.0, init_timeout: Optional[float] = None, warm: bool = True,
-                 on_log: Optional[LogCallback] = None, python: Optional[str] = None):
+                 on_log: Optional[LogCallback] = None, python: Optional[str] = None,
+                 site: bool = True):
         self.function_dir = str(Path(function_dir).resolve())
         check_function_dir(self.function_dir, handler)
         self.env: Dict[str, str] = dict(env)
@@ -354,6 +357,7 @@ class FunctionInvoker:
         self.warm = warm
         self.on_log = on_log
         self.python = python or sys.executable
+        self.site = site
         self._lock = threading.Lock()
         self._idle: List[_Worker] = []
         self._busy: set = set()
@@ -423,7 +427,7 @@ class FunctionInvoker:
                     return worker, False
                 worker.kill()
         worker = _Worker(self.python, self.function_dir, self.env, self.handler, self.on_log,
-                         sink)
+                         sink, self.site)
         with self._lock:
             closed = self._closed
             if not closed:

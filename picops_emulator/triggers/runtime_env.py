@@ -11,6 +11,11 @@ change what the function does.
 Precedence, lowest first: serverless.yml variables, ``extra`` (e.g. the
 emulator's ``PICOPS_CONFIG``), then the reserved variables, which a user cannot
 override on SCF either.
+
+Credentials: SCF puts the execution role's temporary keys in
+``TENCENTCLOUD_SECRETID``/``SECRETKEY``/``SESSIONTOKEN`` only when the function
+has a role. ``credentials=None`` (serverless.yml declares no ``role:``) leaves
+them out, so a function deployed without a role fails here as it would there.
 """
 
 from __future__ import annotations
@@ -22,6 +27,8 @@ from typing import Dict, Mapping, Optional, Sequence, Tuple, Union
 from picops_emulator.triggers.events import DEFAULT_NAMESPACE, FUNCTION_VERSION
 
 PASSED_THROUGH = ("PATH", "HOME", "TMPDIR", "SYSTEMROOT")
+CREDENTIAL_VARIABLES = ("TENCENTCLOUD_SECRETID", "TENCENTCLOUD_SECRETKEY",
+                        "TENCENTCLOUD_SESSIONTOKEN")
 
 
 @dataclass(frozen=True)
@@ -49,7 +56,7 @@ class Credentials:
 
 
 def function_environment(*, variables: Mapping[str, str], function_dir: str, endpoint: str,
-                         credentials: Credentials, region: str, appid: str, uin: str,
+                         credentials: Optional[Credentials], region: str, appid: str, uin: str,
                          function_name: str, runtime: str,
                          namespace: str = DEFAULT_NAMESPACE,
                          extra: Optional[Mapping[str, str]] = None,
@@ -60,9 +67,6 @@ def function_environment(*, variables: Mapping[str, str], function_dir: str, end
     env.update({str(k): str(v) for k, v in (extra or {}).items()})
     env.update({
         "COS_ENDPOINT": endpoint,
-        "TENCENTCLOUD_SECRETID": credentials.secret_id,
-        "TENCENTCLOUD_SECRETKEY": credentials.secret_key,
-        "TENCENTCLOUD_SESSIONTOKEN": credentials.session_token,
         "TENCENTCLOUD_REGION": region,
         "TENCENTCLOUD_APPID": appid,
         "TENCENTCLOUD_UIN": uin,
@@ -81,7 +85,12 @@ def function_environment(*, variables: Mapping[str, str], function_dir: str, end
         "LANG": "C.UTF-8",
         "LC_ALL": "C.UTF-8",
     })
+    for name in CREDENTIAL_VARIABLES:
+        env.pop(name, None)  # only SCF sets these, and only for a role
+    if credentials is not None:
+        env.update(zip(CREDENTIAL_VARIABLES, (credentials.secret_id, credentials.secret_key,
+                                              credentials.session_token)))
     return env
 
 
-__all__ = ["Credentials", "function_environment", "PASSED_THROUGH"]
+__all__ = ["CREDENTIAL_VARIABLES", "Credentials", "function_environment", "PASSED_THROUGH"]

@@ -29,7 +29,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple
 
-from . import loopsafety
+from . import loopsafety, runtimes
 from .config import BUCKET_RE, is_bucket_name
 from .constants import EVENT_CREATED_ANY
 from .errors import ConfigError, Problem
@@ -45,7 +45,6 @@ _BUCKET_HOST = re.compile(rf"(?P<bucket>{BUCKET_RE.pattern})"
                           r"\.cos\.(?P<region>[a-z0-9-]+)\.myqcloud\.com")
 _HANDLER = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*\.[A-Za-z_][A-Za-z0-9_]*")
 _ENV_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
-_RUNTIME = re.compile(r"Python3\.(\d+)")
 _RESERVED_ENV_PREFIXES = ("SCF_", "QCLOUD_", "TENCENTCLOUD_")
 _ENV_MAX_BYTES = 4096
 #: Event types a COS trigger accepts (reference §1.4).
@@ -99,6 +98,9 @@ class ServerlessSpec:
     region: str
     environment: Dict[str, str]
     triggers: Tuple[CosTrigger, ...]
+    #: The execution role's name; "" when the file declares none (SCF then gives
+    #: the function no credentials).
+    role: str = ""
 
 
 def parse_serverless(doc: Any, source: str = DEFAULT_SOURCE) -> ServerlessSpec:
@@ -142,10 +144,8 @@ def parse_serverless(doc: Any, source: str = DEFAULT_SOURCE) -> ServerlessSpec:
         handler = str(handler)
 
     runtime = inputs.get("runtime")
-    m = _RUNTIME.fullmatch(runtime) if isinstance(runtime, str) else None
-    if m is None or int(m.group(1)) < 9:
-        bad("inputs.runtime", f"expected Python3.9 or newer (the function's code needs it), "
-                              f"got {runtime!r}")
+    if not isinstance(runtime, str) or runtimes.supported(runtime) is None:
+        bad("inputs.runtime", _runtime_problem(runtime))
     region = inputs.get("region", _DEFAULTS["region"])
     if not isinstance(region, str) or not region:
         bad("inputs.region", f"expected a region id such as ap-guangzhou, got {region!r}")
@@ -155,13 +155,20 @@ def parse_serverless(doc: Any, source: str = DEFAULT_SOURCE) -> ServerlessSpec:
     memory = _int_in(inputs.get("memorySize", _DEFAULTS["memorySize"]), 64, 3072,
                      "inputs.memorySize", "MB", bad)
     environment = _environment(inputs.get("environment"), bad)
+    role = inputs.get("role")
+    if role is None:
+        role = ""
+    elif not isinstance(role, str) or not role.strip():
+        bad("inputs.role", f"expected the execution role's name (a CAM role SCF can assume), "
+                           f"got {role!r}")
+        role = ""
     triggers = _triggers(inputs.get("events"), region, bad)
 
     if problems:
         raise ConfigError(problems)
     return ServerlessSpec(component=component, name=name, src=src, handler=handler,
                           runtime=runtime, timeout=timeout, memory=memory, region=region,
-                          environment=environment, triggers=triggers)
+                          environment=environment, triggers=triggers, role=role)
 
 
 def check_against_config(spec: ServerlessSpec, config: "Config",
@@ -247,6 +254,16 @@ def _event_overlap(x: str, y: str) -> bool:
     fx, _, lx = x.rpartition(":")
     fy, _, ly = y.rpartition(":")
     return fx == fy and (lx == "*" or ly == "*")
+
+
+def _runtime_problem(runtime: Any) -> str:
+    if isinstance(runtime, str) and runtime in runtimes.SCF_RUNTIMES:
+        return (f"{runtime} is too old for the function's code (it needs Python 3.7+); "
+                f"write {runtimes.DEFAULT_RUNTIME}")
+    return (f"{runtime!r} is not a runtime SCF offers for this function: write "
+            f"{runtimes.DEFAULT_RUNTIME} (the newest the scf component accepts; "
+            f"{', '.join(r for r in runtimes.SUPPORTED if r != runtimes.DEFAULT_RUNTIME)} "
+            f"only for console or API deploys)")
 
 
 # --- readers -----------------------------------------------------------------------------

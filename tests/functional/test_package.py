@@ -4,11 +4,16 @@ Part 1, no build: ``load_config`` takes the document from ``picops.yaml.json``
 only when the sidecar's hash matches the YAML's bytes, never imports PyYAML
 then, and reports the same problems either way.
 
-Part 2, one build per session (it pip-installs the manylinux/cp39 wheels of
-requirements.txt, so the package index must be reachable): what the package
-holds and lacks, and the function imported from it by a clean interpreter
-(``-I -S``: no site-packages, only the package directory on sys.path), a
-``python3.9`` when one works, else the current interpreter.
+Part 2, the runtime matrix without a build: each supported runtime's pinned
+closure satisfies requirements.txt, and the runtime's CPython is found in
+pyenv's versions folder too.
+
+Part 3, the package of every supported runtime whose CPython this machine has
+(built once, cached under build/runtimes; the first build downloads the
+runtime's manylinux wheels): what it holds and lacks, its bytecode, its zip,
+and the function run from it by that CPython, isolated (``-I -S``: no
+site-packages, only the package directory on sys.path). tests/conftest.py
+states at the end of the run which runtimes could not be run.
 """
 
 import hashlib
@@ -17,14 +22,19 @@ import os
 import subprocess
 import sys
 import textwrap
+import zipfile
 from pathlib import Path
 
 import pytest
 import yaml
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+from packaging.version import Version
 
 from picops import config as config_module
 from picops.config import SIDECAR_FORMAT, SIDECAR_SUFFIX, build_sidecar, load_config
 from picops.errors import ConfigError
+from picops import runtimes
 from picops_cli import package
 
 EVENTS_DIR = Path(__file__).resolve().parents[1] / "events"
@@ -167,20 +177,87 @@ def test_loading_through_the_sidecar_never_imports_pyyaml(tmp_path):
     assert run() == [True, ["uploads/"]]  # the same check sees the YAML path
 
 
-# --- part 2: the built package --------------------------------------------------------------
+# --- part 2: the runtime matrix ------------------------------------------------------------
+
+def _pins(runtime) -> dict:
+    pins = {}
+    for line in package.read_requirements(package.requirements_path(runtime)):
+        name, sep, version = line.partition("==")
+        assert sep and version, f"{runtime.requirements}: {line!r} is not pinned with =="
+        pins[canonicalize_name(name)] = Version(version)
+    return pins
+
+
+@pytest.mark.parametrize("runtime", list(runtimes.SUPPORTED.values()), ids=lambda r: r.name)
+def test_each_runtime_closure_meets_requirements_txt(runtime):
+    pins = _pins(runtime)
+    top = [Requirement(line) for line in
+           package.read_requirements(package.REPO / "requirements.txt")]
+    assert {canonicalize_name(r.name) for r in top} == {"cos-python-sdk-v5", "pyyaml"}
+    for requirement in top:
+        version = pins.get(canonicalize_name(requirement.name))
+        assert version is not None, f"{runtime.requirements} lacks {requirement.name}"
+        assert requirement.specifier.contains(version), (runtime.name, requirement, version)
+
+
+def test_python37_gets_its_own_pins():
+    # requests 2.32 and urllib3 2 need 3.8+: the 3.7 closure must not carry them.
+    pins = _pins(runtimes.SUPPORTED["Python3.7"])
+    assert pins["requests"] < Version("2.32")
+    assert pins["urllib3"] < Version("2")
+    assert _pins(runtimes.SUPPORTED["Python3.9"])["requests"] >= Version("2.32")
+
+
+def test_the_shipped_serverless_yml_names_the_default_runtime():
+    assert package.runtime_from_serverless().name == runtimes.DEFAULT_RUNTIME == "Python3.7"
+
+
+def _fake_python(path: Path, target: str) -> Path:
+    path.parent.mkdir(parents=True)
+    path.write_text(f'#!/bin/sh\nexec "{target}" "$@"\n')
+    path.chmod(0o755)
+    return path
+
+
+def test_find_python_looks_in_pyenv_versions_not_only_path(tmp_path, monkeypatch):
+    runtime = runtimes.SUPPORTED["Python3.10"]
+    real = package.find_python(runtime)
+    if real is None:
+        pytest.skip("no CPython 3.10 on this machine")
+    versions = tmp_path / "pyenv" / "versions"
+    _fake_python(versions / "3.10.1" / "bin" / "python3.10", "/bin/false")   # broken
+    _fake_python(versions / "3.10.99" / "bin" / "python3.10", real)
+    _fake_python(versions / "3.9.99" / "bin" / "python3.9", "/bin/false")
+    monkeypatch.setenv("PYENV_ROOT", str(tmp_path / "pyenv"))
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    assert package.find_python(runtime) == real        # through the 3.10.99 launcher
+    assert package.find_python(runtimes.SUPPORTED["Python3.9"]) is None
+    with pytest.raises(ValueError, match="not a working CPython 3.9"):
+        package.find_python(runtimes.SUPPORTED["Python3.9"], real)
+
+
+def test_an_unsupported_runtime_is_refused_by_name():
+    with pytest.raises(ValueError, match="Python3.12.*Python3.7, Python3.9, Python3.10"):
+        package.resolve_runtime("Python3.12")
+
+
+# --- part 3: the built package of each runtime -----------------------------------------------
 
 FORBIDDEN = ("pytest", "_pytest", "hypothesis", "responses", "pyvips", "aiohttp", "click",
              "rich", "picops_emulator", "picops_cli", "playwright", "PIL")
 
 
-@pytest.fixture(scope="session")
-def built(tmp_path_factory) -> Path:
-    return package.build(tmp_path_factory.mktemp("scf") / "package")
+def _runtime_params():
+    return [pytest.param(r, id=r.name) for r in runtimes.SUPPORTED.values()]
 
 
-@pytest.fixture(scope="session")
-def clean_python() -> str:
-    return package.find_python39() or sys.executable
+@pytest.fixture(scope="session", params=_runtime_params())
+def built(request) -> "package.Built":
+    runtime = request.param
+    python = package.find_python(runtime)
+    if python is None:
+        pytest.skip(f"no CPython {runtime.dotted} here (listed in the run's summary)")
+    return package.ensure_package(runtime, python)
 
 
 def _norm(name: str) -> str:
@@ -188,38 +265,57 @@ def _norm(name: str) -> str:
 
 
 def test_package_holds_the_function_and_its_runtime_dependencies(built):
-    assert (built / "index.py").read_bytes() == (package.FUNCTION_DIR / "index.py").read_bytes()
-    assert (built / "picops" / "__init__.py").is_file()
-    assert (built / "picops" / "handler.py").is_file()
-    assert (built / "picops" / "grammar" / "parser.py").is_file()
-    yaml_bytes = (built / "picops.yaml").read_bytes()
+    root = built.path
+    assert (root / "index.py").read_bytes() == (package.FUNCTION_DIR / "index.py").read_bytes()
+    assert (root / "picops" / "__init__.py").is_file()
+    assert (root / "picops" / "handler.py").is_file()
+    assert (root / "picops" / "grammar" / "parser.py").is_file()
+    yaml_bytes = (root / "picops.yaml").read_bytes()
     assert yaml_bytes == (package.FUNCTION_DIR / "picops.yaml").read_bytes()
-    sidecar = json.loads((built / ("picops.yaml" + SIDECAR_SUFFIX)).read_text(encoding="utf-8"))
+    sidecar = json.loads((root / ("picops.yaml" + SIDECAR_SUFFIX)).read_text(encoding="utf-8"))
     assert sidecar["yaml_sha256"] == hashlib.sha256(yaml_bytes).hexdigest()
     assert sidecar["document"] == yaml.safe_load(yaml_bytes)
 
-    installed = {_norm(p.name[:-len(".dist-info")]) for p in built.glob("*.dist-info")}
-    wanted = set()
-    for line in package.read_requirements():
-        name, version = line.split("==")
-        wanted.add(_norm(f"{name}-{version}"))
+    installed = {_norm(p.name[:-len(".dist-info")]) for p in root.glob("*.dist-info")}
+    wanted = {_norm(f"{name}-{version}") for name, version in _pins(built.runtime).items()}
     assert wanted <= installed, f"missing: {sorted(wanted - installed)}"
-    assert len(installed) == len(wanted), f"not in requirements.txt: {installed - wanted}"
+    assert len(installed) == len(wanted), f"not in {built.runtime.requirements}: " \
+                                          f"{installed - wanted}"
     for module in ("qcloud_cos", "yaml", "requests", "urllib3", "xmltodict.py", "six.py",
                    "Crypto", "crcmod"):
-        assert (built / module).exists(), module
+        assert (root / module).exists(), module
+    # Compiled extensions are for the runtime's own CPython on Linux x86_64 (or the stable ABI).
+    abi = f"cpython-{built.runtime.tag[2:]}{'m' if built.runtime.version < (3, 8) else ''}"
+    extensions = list(root.rglob("*.so"))
+    assert extensions
+    for ext in extensions:
+        assert ext.name.endswith((f".{abi}-x86_64-linux-gnu.so", ".abi3.so")), ext
 
 
 def test_package_holds_no_tests_tooling_or_foreign_bytecode(built):
-    names = {p.name for p in built.rglob("*")}
+    root = built.path
+    names = {p.name for p in root.rglob("*")}
     assert not names & {"tests", "test", "SelfTest", "conftest.py"}
-    assert not [p for p in built.rglob("test_*.py")]
-    top = {_norm(p.name.split("-")[0].split(".")[0]) for p in built.iterdir()}
+    assert not [p for p in root.rglob("test_*.py")]
+    top = {_norm(p.name.split("-")[0].split(".")[0]) for p in root.iterdir()}
     assert not top & {_norm(f) for f in FORBIDDEN}, top & {_norm(f) for f in FORBIDDEN}
-    # Bytecode only for SCF's interpreter (when a python3.9 compiled it), never
-    # the build machine's, and never legacy .pyc beside the sources.
-    assert set(package.bytecode_tags(built)) <= {"cpython-39"}
-    assert all(p.parent.name == "__pycache__" for p in built.rglob("*.pyc"))
+    # Bytecode of the runtime's CPython, for every module, and never legacy .pyc files.
+    assert package.bytecode_tags(root) == [f"cpython-{built.runtime.tag[2:]}"]
+    assert all(p.parent.name == "__pycache__" for p in root.rglob("*.pyc"))
+    sources = [p for p in root.rglob("*.py")]
+    compiled = {(p.parent.parent, p.name.split(".")[0]) for p in root.rglob("__pycache__/*.pyc")}
+    assert all((p.parent, p.stem) in compiled for p in sources)
+
+
+def test_the_zip_holds_the_package_at_its_root(built, tmp_path):
+    archive = package.write_zip(built.path, tmp_path / "function.zip")
+    with zipfile.ZipFile(archive) as z:
+        names = set(z.namelist())
+        assert z.testzip() is None
+    files = {p.relative_to(built.path).as_posix() for p in built.path.rglob("*") if p.is_file()}
+    assert names == files and "index.py" in names and "picops/handler.py" in names
+    again = package.write_zip(built.path, tmp_path / "again.zip")
+    assert again.read_bytes() == archive.read_bytes()  # reproducible
 
 
 CLEAN_RUN = """
@@ -242,7 +338,7 @@ print("RESULT " + json.dumps({
 """
 
 
-def test_a_clean_interpreter_runs_the_packaged_function(built, clean_python):
+def test_the_runtimes_cpython_runs_the_packaged_function(built):
     event = json.loads((EVENTS_DIR / "cos_put_real.json").read_text(encoding="utf-8"))
     event["Records"][0]["cos"]["cosObject"]["key"] = "/1250000000/uploads/docs/readme.txt"
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"),
@@ -250,15 +346,16 @@ def test_a_clean_interpreter_runs_the_packaged_function(built, clean_python):
            "TENCENTCLOUD_SESSIONTOKEN": "tok", "TENCENTCLOUD_REGION": "ap-guangzhou",
            "COS_ENDPOINT": "http://127.0.0.1:9"}
     # -B as SCF's PYTHONDONTWRITEBYTECODE (ignored under -I): the package stays as built.
-    out = subprocess.run([clean_python, "-I", "-S", "-B", "-c", CLEAN_RUN, str(built),
+    out = subprocess.run([built.python, "-I", "-S", "-B", "-c", CLEAN_RUN, str(built.path),
                           json.dumps(event), ",".join(FORBIDDEN)],
-                         env=env, capture_output=True, text=True, cwd=str(built.parent))
+                         env=env, capture_output=True, text=True, cwd=str(built.path.parent))
     assert out.returncode == 0, out.stderr
     lines = out.stdout.splitlines()
     result = json.loads(lines[-1][len("RESULT "):])
     logs = [json.loads(line) for line in lines[:-1]]
 
-    assert result["index"] == str(built / "index.py")
+    assert result["version"] == list(built.runtime.version)
+    assert result["index"] == str(built.path / "index.py")
     assert result["setup_error"] == ""
     assert result["malformed"]["error"]["code"] == "MalformedEvent"
     assert result["malformed"]["counts"] == {"processed": 0, "skipped": 0, "failed": 0}

@@ -1,5 +1,5 @@
 """The whole local cloud for end-to-end tests: emulator + CI + triggers from the project's
-own serverless.yml and picops.yaml, the function running from source, isolated.
+own serverless.yml and picops.yaml, the function running from the built package, isolated.
 
 ``cloud_factory(**options)`` starts one (port 0, fresh data dir, test key pair, short SCF
 retry delays) and stops it at teardown; ``cloud`` is one with the project's defaults.
@@ -22,9 +22,9 @@ def cloud_factory(tmp_path) -> Callable[..., local.LocalCloud]:
     started: List[local.LocalCloud] = []
 
     def start(**overrides) -> local.LocalCloud:
+        # No function_dir/config_path: the function runs as deployed, from the package
+        # built for serverless.yml's runtime (its own picops.yaml) on that CPython.
         options = dict(serverless_path=REPO / "serverless.yml",
-                       function_dir=REPO / "functions" / "image_processor",
-                       config_path=REPO / "functions" / "image_processor" / "picops.yaml",
                        data_dir=tmp_path / "cloud", port=0, secret_id=SECRET_ID,
                        secret_key=SECRET_KEY, retry_delays=(0.05, 0.05), fsync=False)
         options.update(overrides)

@@ -14,10 +14,12 @@ import pytest
 
 from picops_emulator.triggers.deadletter import read_dead_letters
 
-from .conftest import image_path
+from .conftest import REPO, image_path
 
 SOURCE = "uploads-1250000000"
 DERIVED = "derived-1250000000"
+#: The routes config for tests that run their own function folder (from source).
+CONFIG = REPO / "functions" / "image_processor" / "picops.yaml"
 
 
 def upload(cloud, key: str, name: str) -> None:
@@ -119,7 +121,7 @@ def test_crashing_function_is_retried_twice_then_dead_lettered(cloud_factory, tm
         def main_handler(event, context):
             raise RuntimeError("boom from the function")
     """)
-    cloud = cloud_factory(function_dir=fn)
+    cloud = cloud_factory(function_dir=fn, config_path=CONFIG)
     upload(cloud, "uploads/rocket.jpg", "rocket.jpg")
     assert cloud.wait_idle(60)
     rec = only_record(cloud, "uploads/rocket.jpg")
@@ -156,7 +158,7 @@ def test_loop_unsafe_function_is_stopped_by_the_generation_guard(cloud_factory, 
             client.ci_image_process(Bucket=bucket, Key=key, PicOperations=json.dumps(ops))
             return "wrote uploads/again-" + name
     """)
-    cloud = cloud_factory(function_dir=fn, max_generation=2)
+    cloud = cloud_factory(function_dir=fn, config_path=CONFIG, max_generation=2)
     # WHEN one image is uploaded
     upload(cloud, "uploads/rocket.jpg", "rocket.jpg")
     assert cloud.wait_idle(60)

@@ -32,7 +32,7 @@ def spec_doc(events: List[dict], timeout: int = 30,
              variables: Optional[Dict[str, str]] = None) -> dict:
     return {"component": "scf", "name": "picops", "inputs": {
         "name": "picops-it", "src": "./build/package", "handler": "index.main_handler",
-        "runtime": "Python3.9", "region": "ap-guangzhou", "memorySize": 256,
+        "runtime": "Python3.9", "region": "ap-guangzhou", "memorySize": 256, "role": "picops-it",
         "timeout": timeout, "environment": {"variables": dict(variables or {})},
         "events": events}}
 

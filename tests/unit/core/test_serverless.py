@@ -42,7 +42,7 @@ def problems_of(d):
 def test_shipped_serverless_yml_matches_shipped_config():
     spec = parse_serverless(yaml.safe_load((ROOT / "serverless.yml").read_text()))
     assert (spec.component, spec.handler, spec.runtime, spec.src) == (
-        "scf", "index.main_handler", "Python3.9", "./build/package")
+        "scf", "index.main_handler", "Python3.7", "./build/package")
     assert spec.timeout >= 30 and spec.memory >= 128
     assert all(t.enable for t in spec.triggers)
     # uploads fire processing; deletes fire the manifest-driven clean-up (issue 5)
@@ -75,7 +75,11 @@ def test_defaults_and_src_object_form():
 @pytest.mark.parametrize("mutate, expected", [
     (lambda d: d.update(component="express"), "serverless.yml: component: expected 'scf'"),
     (lambda d: d["inputs"].update(runtime="Python3.6"),
-     "serverless.yml: inputs.runtime: expected Python3.9 or newer"),
+     "serverless.yml: inputs.runtime: Python3.6 is too old for the function's code (it needs "
+     "Python 3.7+); write Python3.7"),
+    (lambda d: d["inputs"].update(runtime="Python3.12"),
+     "serverless.yml: inputs.runtime: 'Python3.12' is not a runtime SCF offers for this "
+     "function: write Python3.7"),
     (lambda d: d["inputs"].update(handler="index"),
      "serverless.yml: inputs.handler: expected '<module>.<function>'"),
     (lambda d: d["inputs"].update(timeout=901),
