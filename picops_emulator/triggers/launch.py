@@ -75,7 +75,13 @@ def resolve_launch(runtime_name: str, source_dir: Path, *, source: bool = False,
     """
     if source:
         return source_launch(runtime_name, source_dir)
-    from picops_cli.package import ensure_package, find_python
+    from picops_cli.package import FUNCTION_DIR, ensure_package, find_python
+
+    if Path(source_dir).resolve() != FUNCTION_DIR.resolve():
+        # Another project's function folder: the builder packages this checkout's only.
+        return source_launch(runtime_name, source_dir, (
+            f"function from source ({source_dir}) on the tooling Python: the package "
+            f"builder packages {FUNCTION_DIR.name}/ of this checkout only"))
 
     runtime = runtimes.supported(runtime_name)
     if runtime is None:  # parse_serverless refuses these; kept for direct callers

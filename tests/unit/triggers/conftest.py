@@ -30,8 +30,9 @@ def trigger_doc(bucket: str = UPLOADS, prefix: str = "", suffix: str = "",
 
 def serverless_doc(triggers: Optional[List[dict]] = None, timeout: int = 3,
                    variables: Optional[Dict[str, str]] = None, memory: int = 256,
-                   region: str = "ap-guangzhou") -> dict:
-    return {
+                   region: str = "ap-guangzhou",
+                   role: Optional[str] = "picops-image-processor") -> dict:
+    doc = {
         "component": "scf",
         "name": "picops",
         "inputs": {
@@ -39,7 +40,6 @@ def serverless_doc(triggers: Optional[List[dict]] = None, timeout: int = 3,
             "src": "./build/package",
             "handler": "index.main_handler",
             "runtime": "Python3.9",
-            "role": "picops-image-processor",
             "region": region,
             "memorySize": memory,
             "timeout": timeout,
@@ -47,6 +47,9 @@ def serverless_doc(triggers: Optional[List[dict]] = None, timeout: int = 3,
             "events": triggers if triggers is not None else [trigger_doc(prefix="uploads/")],
         },
     }
+    if role is not None:
+        doc["inputs"]["role"] = role
+    return doc
 
 
 def make_spec(triggers: Optional[List[dict]] = None, **kwargs):

@@ -233,6 +233,21 @@ def test_environment_is_serverless_variables_plus_scf_and_nothing_else(
     assert env["PYTHONPATH"] == fn_dir and os.path.realpath(cwd) == os.path.realpath(fn_dir)
 
 
+def test_without_a_role_the_function_gets_no_credentials(dispatcher_for):
+    # SCF only hands a function its role's keys; no role: no TENCENTCLOUD_SECRET*.
+    d = dispatcher_for("""
+        import os
+        def main_handler(event, context):
+            return sorted(k for k in os.environ if k.startswith("TENCENTCLOUD_"))
+    """, spec_kwargs={"role": None})
+    d.on_change(change())
+    assert d.wait_idle(WAIT)
+    names = d.invocations[0].value
+    assert "TENCENTCLOUD_REGION" in names
+    assert not {"TENCENTCLOUD_SECRETID", "TENCENTCLOUD_SECRETKEY",
+                "TENCENTCLOUD_SESSIONTOKEN"} & set(names)
+
+
 def test_the_emulator_endpoint_wins_over_serverless_yml(dispatcher_for):
     # TENCENTCLOUD_*/SCF_* names are refused by picops.serverless itself (SCF reserves them)
     d = dispatcher_for("""
