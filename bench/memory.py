@@ -43,6 +43,7 @@ def _measure(image: str, rule: str, logo_path: Optional[str]) -> dict:
     from picops.grammar import parse
     from picops_emulator.imaging import execute, probe
     from picops_emulator.imaging import source as source_module
+    from picops_emulator.imaging.budget import Budget
     from picops_emulator.imaging.limits import DEFAULT_LIMITS
 
     data = Path(image).read_bytes()
@@ -60,7 +61,7 @@ def _measure(image: str, rule: str, logo_path: Optional[str]) -> dict:
         f.write("5")  # reset VmHWM (peak RSS) to the current RSS
     base = _status_mb("VmRSS")
     if rule == FULL_DECODE:
-        src = source_module.open_source(data, DEFAULT_LIMITS)
+        src = source_module.open_source(data, Budget(DEFAULT_LIMITS))
         src.load().thumbnail_image(400).jpegsave_buffer()
     else:
         execute(parse(rule), data, **({"fetch": lambda url: logo} if logo is not None else {}))

@@ -14,6 +14,10 @@ the image object flows from one ``|`` stage to the next and is encoded once, at 
 
 Animated images are a vertical strip of frames in libvips (``page-height`` metadata); the
 helpers here crop and embed frame by frame so frames, delays and loop count survive.
+
+Every in-memory copy of the pixels goes through :meth:`Canvas.in_memory`, which reserves
+its size from the job's budget first (``budget.py``): an operation that would go over the
+memory ceiling is refused before it copies anything.
 """
 
 import copy
@@ -22,11 +26,13 @@ from typing import List, Optional, Sequence, Tuple
 
 from picops.grammar.ast import Quality
 
+from .budget import Budget
+from .cost import image_bytes
 from .formats import ANIMATED, HIGH_BIT_DEPTH, LOSSY, NO_ALPHA
 from .libvips import pyvips
-from .limits import Limits, check_output_size
+from .limits import check_output_size
 from .quality import resolve_quality
-from .source import Source
+from .source import SAMPLE_BYTES, Source
 from .watermark_fetch import Fetch
 
 WHITE = (255, 255, 255)
@@ -41,9 +47,10 @@ class StageSettings:
 
 
 class Canvas:
-    def __init__(self, source: Source, limits: Limits, fetch: Optional[Fetch] = None):
+    def __init__(self, source: Source, fetch: Optional[Fetch] = None):
         self.source = source
-        self.limits = limits
+        self.budget: Budget = source.budget     # memory, deadline and cancel of this job
+        self.limits = source.budget.limits
         self.fetch = fetch                      # reads watermark/1 images (ops/watermark.py)
         self._image = None                      # pyvips.Image once something needed pixels
         self._rotate_on_decode = False          # auto-orient waiting for the first decode
@@ -73,7 +80,7 @@ class Canvas:
         if self._image is None:
             image = self.source.load(frames=self.frames)
             if self._rotate_on_decode:
-                image = upright(image, self.source.orientation)
+                image = upright(image, self.source.orientation, self.budget)
                 self._rotate_on_decode = False
             self._set(image)
         return self._image
@@ -100,6 +107,13 @@ class Canvas:
         """Make ``image`` the pixels; an animation must be a frame strip with ``page-height``."""
         self._set(image)
 
+    def in_memory(self, what: str) -> None:
+        """Compute the pixels into memory (for out-of-order reads, or to read them several
+        times), after reserving their size for ``what`` from the budget."""
+        image = self.image
+        self.budget.reserve(pixel_bytes(image), what)
+        self._set(image.copy_memory())
+
     def map_frames(self, fn, width: Optional[int] = None, height: Optional[int] = None) -> None:
         """Replace each frame by ``fn(frame)``; every result must be ``width x height``.
 
@@ -125,7 +139,7 @@ class Canvas:
             if self.orientation >= 5:  # 5..8 transpose the image
                 self.width, self.height = self.height, self.width
         else:
-            self._set(upright(self._image, self.orientation))
+            self._set(upright(self._image, self.orientation, self.budget))
         self.orientation = 0
 
     # --- geometry -------------------------------------------------------------------
@@ -195,17 +209,24 @@ class Canvas:
         self.stages_kept += 1
 
 
-def upright(image, orientation: int):
+def upright(image, orientation: int, budget: Budget):
     """``image.autorot()``, from memory when the turn reads the pixels out of order.
 
     Orientations 3 to 8 turn the image or flip it vertically, so libvips asks for rows
     bottom-up or column by column; a streaming (sequential) decode of a large image refuses
-    that ("out of order read"), so those pixels are materialised first. Orientation 2 is a
-    left-right mirror, which streams.
+    that ("out of order read"), so those pixels are materialised first (their size reserved
+    from ``budget``). Orientation 2 is a left-right mirror, which streams.
     """
     if orientation > 2:
+        budget.reserve(pixel_bytes(image), "auto-orient (the image in memory)")
         image = image.copy_memory()
     return image.autorot()
+
+
+def pixel_bytes(image) -> int:
+    """Bytes of ``image``'s pixels once in memory (all frames of a strip)."""
+    return image_bytes(image.width, image.height, 1, image.bands,
+                       SAMPLE_BYTES.get(image.format, 8))
 
 
 def conform(image, fmt: str):
@@ -264,4 +285,4 @@ def _per_frame(image, frame_height: int, frames: int, width: int, height: int, f
     return strip
 
 
-__all__ = ["Canvas", "StageSettings", "conform", "flatten", "upright", "WHITE"]
+__all__ = ["Canvas", "StageSettings", "conform", "flatten", "upright", "pixel_bytes", "WHITE"]

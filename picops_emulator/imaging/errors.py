@@ -13,7 +13,13 @@ table (``picops_emulator.errors.ERRORS``; the statuses below are what that table
     ├── ImageResolutionExceed       400  input/output sides, pixels or frames over the limits
     ├── InvalidArgument             400  valid grammar, but the value cannot apply to this image
     │   └── UnsupportedOperation    400  valid grammar the emulator does not execute (yet)
+    ├── ProcessingLimitExceeded          over one of the emulator's own ceilings (memory
+    │                                    estimate, JPEG scans), refused before the work
+    ├── ProcessingTimeout                the request's deadline passed; the work was stopped
+    ├── ProcessingCancelled              the caller cancelled (its client went away)
     └── ImagingInternalError        500  libvips failed on an input that decodes cleanly (a bug)
+
+The three ``Processing*`` errors carry no status: the CI layer's edge maps their codes.
 """
 
 from typing import Optional
@@ -88,6 +94,33 @@ class UnsupportedOperation(InvalidArgument):
         super().__init__(f"{operation} {reason}")
 
 
+class ProcessingLimitExceeded(ImagingError):
+    """The job would go over one of the emulator's per-request ceilings (``limits.py``).
+
+    Raised from an estimate made from headers and parameters, before the work it refuses.
+    ``limit`` names the :class:`~.limits.Limits` field, so a caller can say what to raise.
+    """
+
+    code = "ProcessingLimitExceeded"
+
+    def __init__(self, message: str, limit: str):
+        self.limit = limit
+        super().__init__(f"{message} (the emulator's limit {limit})")
+
+
+class ProcessingTimeout(ImagingError):
+    """The request's image work ran past its deadline (``limits.max_request_seconds``) and
+    was stopped. Not retryable: the same input and rule would take as long again."""
+
+    code = "ProcessingTimeout"
+
+
+class ProcessingCancelled(ImagingError):
+    """The caller cancelled the work (the HTTP client went away); nobody reads the answer."""
+
+    code = "RequestCancelled"
+
+
 class ImagingInternalError(ImagingError):
     """libvips failed although the input decodes cleanly: a bug in the engine, not in the input."""
 
@@ -96,7 +129,7 @@ class ImagingInternalError(ImagingError):
 
 __all__ = [
     "ImagingError", "InvalidImageFormat", "ImageTooLarge", "ImageResolutionExceed",
-    "InvalidArgument", "UnsupportedOperation", "ImagingInternalError",
-    "ERRNO_INVALID_PARAMETER", "ERRNO_TOO_LARGE", "ERRNO_INVALID_FORMAT",
-    "ERRNO_OUTPUT_SIDE", "ERRNO_RESOLUTION",
+    "InvalidArgument", "UnsupportedOperation", "ProcessingLimitExceeded", "ProcessingTimeout",
+    "ProcessingCancelled", "ImagingInternalError", "ERRNO_INVALID_PARAMETER", "ERRNO_TOO_LARGE",
+    "ERRNO_INVALID_FORMAT", "ERRNO_OUTPUT_SIDE", "ERRNO_RESOLUTION",
 ]

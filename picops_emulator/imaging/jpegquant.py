@@ -11,6 +11,8 @@ such as ImageMagick's ``%Q`` report too.
 
 from typing import Dict, List, Optional
 
+from .jpegscan import header_segments
+
 # JPEG Annex K example tables, in natural (row-major) order.
 _LUMA = (
     16, 11, 10, 16, 24, 40, 51, 61,
@@ -60,28 +62,9 @@ def read_quant_tables(data: bytes) -> Dict[int, List[int]]:
     and never raises on malformed input: it stops at the first thing it cannot read.
     """
     tables: Dict[int, List[int]] = {}
-    if data[:2] != b"\xff\xd8":
-        return tables
-    pos, n = 2, len(data)
-    while pos + 4 <= n:
-        if data[pos] != 0xFF:
-            break
-        marker = data[pos + 1]
-        if marker == 0xFF:  # fill byte before a marker
-            pos += 1
-            continue
-        if marker in (0xD8, 0x01) or 0xD0 <= marker <= 0xD7:  # markers without a length
-            pos += 2
-            continue
-        if marker in (0xDA, 0xD9):  # SOS / EOI: no more tables before the scan data
-            break
-        length = (data[pos + 2] << 8) | data[pos + 3]
-        end = pos + 2 + length
-        if length < 2 or end > n:
-            break
+    for marker, _, body in header_segments(data):
         if marker == 0xDB:
-            _parse_dqt(data[pos + 4:end], tables)
-        pos = end
+            _parse_dqt(body, tables)
     return tables
 
 

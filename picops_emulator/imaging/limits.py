@@ -1,4 +1,5 @@
-"""CI's processing limits (reference cos-ci-scf.md §4.6) and the checks that enforce them.
+"""CI's processing limits (reference cos-ci-scf.md §4.6), the emulator's own per-request
+ceilings, and the checks that enforce the input and output limits.
 
 The input checks run on header values only (width, height, frame count read before any
 pixel is decoded), so a decompression bomb is refused at the cost of reading its header.
@@ -6,8 +7,21 @@ Output checks run on the computed target size *before* a resize is done, and aga
 final image.
 
 The defaults are the classic CI limits: 32 MB input, each input side <= 30 000 px, at most
-250 M pixels (for animations: width x height x frames), GIFs at most 300 frames, each output
-side <= 9 999 px. Tests pass smaller ``Limits`` to exercise the checks cheaply.
+250 M pixels (for animations: width x height x frames), each output side <= 9 999 px, and
+at most 300 frames. CI documents the frame limit for GIF; the emulator applies it to every
+animated input (animated WebP too: decided, UNCONFIRMED for CI), since a frame costs the same
+work whatever the codec. Tests pass smaller ``Limits`` to exercise the checks cheaply.
+
+The emulator's ceilings (CI documents none; decided, and each can be raised):
+
+* ``max_jpeg_scans`` (100): libjpeg walks the whole coefficient buffer once per scan, so a
+  progressive JPEG of thousands of tiny scans costs seconds of CPU per megapixel. Encoders
+  write 1 (sequential) to about 10 (progressive) scans.
+* ``max_request_memory`` (512 MiB): the memory one engine job (one rule, or one probe) may
+  hold, as estimated from headers and parameters *before* the work (``budget.py``,
+  ``cost.py``): decoder buffers, every in-memory copy an operation needs, watermark layers.
+* ``max_request_seconds`` (30 s): the wall-clock deadline of one request's image work,
+  checked between pipeline steps and inside every libvips computation (``budget.py``).
 """
 
 from dataclasses import dataclass
@@ -20,8 +34,11 @@ class Limits:
     max_input_bytes: int = 32 * 1024 * 1024
     max_input_side: int = 30_000
     max_input_pixels: int = 250_000_000
-    max_gif_frames: int = 300
+    max_frames: int = 300
     max_output_side: int = 9_999
+    max_jpeg_scans: int = 100
+    max_request_memory: int = 512 * 1024 * 1024
+    max_request_seconds: float = 30.0
 
 
 DEFAULT_LIMITS = Limits()
@@ -43,9 +60,9 @@ def check_input_header(fmt: str, width: int, height: int, frames: int, limits: L
         what = f"{width}x{height}x{frames} frames" if frames > 1 else f"{width}x{height}"
         raise ImageResolutionExceed(
             f"input {what} is {pixels} pixels; at most {limits.max_input_pixels} allowed")
-    if fmt == "GIF" and frames > limits.max_gif_frames:
+    if frames > limits.max_frames:
         raise ImageResolutionExceed(
-            f"input GIF has {frames} frames; at most {limits.max_gif_frames} allowed")
+            f"input {fmt} has {frames} frames; at most {limits.max_frames} allowed")
 
 
 def check_output_size(width: int, height: int, limits: Limits, where: str = "output") -> None:

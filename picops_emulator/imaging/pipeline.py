@@ -5,8 +5,14 @@
 2. ``source.open_source`` validates the input from its header (size, format, limits).
 3. Stages run left to right on one :class:`~.canvas.Canvas`: each sees the previous stage's
    result, nothing is encoded in between, and the image is encoded once at the end.
-4. The final size is checked against the output limit and the image is encoded
-   (``encode.py``).
+4. The final size is checked against the output limit, the encoder's memory is reserved
+   (``cost.encode_bytes``) and the image is encoded (``encode.py``).
+
+Each job has a :class:`~.budget.Budget`: what it may hold in memory (every decoder buffer and
+in-memory copy is reserved from estimates before it is made) and the request's
+:class:`~.budget.Deadline`, checked before every stage and, through the budget's watch on
+every decoded image, inside libvips. A job stopped by the deadline or a cancel fails with
+ProcessingTimeout / ProcessingCancelled, never with a decoding verdict.
 
 ``/ignore-error/1`` on a stage (decided; the reference leaves details UNCONFIRMED): when that
 stage fails because a size or parameter does not fit the image (ImageResolutionExceed,
@@ -15,8 +21,8 @@ the pipeline continues with its input. If every stage was rolled back, the outpu
 input bytes unchanged, which is CI's documented "return the original". Input limits (size,
 resolution) are always enforced: they are checked before any stage runs.
 
-Any libvips failure during execution is classified by decoding the input once more: if the
-input does not decode it is InvalidImageFormat (400), else ImagingInternalError (500).
+Any other libvips failure during execution is classified by decoding the input once more: if
+the input does not decode it is InvalidImageFormat (400), else ImagingInternalError (500).
 """
 
 from dataclasses import dataclass
@@ -24,7 +30,9 @@ from typing import Optional
 
 from picops.grammar.ast import Operation, Rule
 
+from .budget import Budget, Deadline
 from .canvas import Canvas
+from .cost import encode_bytes
 from .encode import encode
 from .errors import (ImageResolutionExceed, ImagingError, ImagingInternalError,
                      InvalidArgument, InvalidImageFormat, UnsupportedOperation)
@@ -51,10 +59,12 @@ class Output:
 
 
 def execute(rule: Rule, data: bytes, *, limits: Limits = DEFAULT_LIMITS,
-            fetch: Optional[Fetch] = None) -> Output:
+            fetch: Optional[Fetch] = None, deadline: Optional[Deadline] = None) -> Output:
     """Run ``rule`` on ``data``; raise an :class:`~.errors.ImagingError` subclass on failure.
 
     ``fetch`` reads ``watermark/1`` images (``watermark_fetch.py``); None refuses them.
+    ``deadline`` is the request's (shared with its other jobs, and how a caller cancels);
+    None gives this job ``limits.max_request_seconds`` from now.
     """
     stages = rule.stages
     if not stages:
@@ -65,17 +75,20 @@ def execute(rule: Rule, data: bytes, *, limits: Limits = DEFAULT_LIMITS,
         except ImagingError as e:
             raise _in_stage(e, i, op, len(stages)) from None
     check_watermark_count(stages)
-    source = open_source(data, limits)
+    budget = Budget(limits, deadline)
+    budget.check()
+    source = open_source(data, budget)
     try:
         return _run(stages, source, limits, fetch)
     except pyvips.Error as e:
-        raise _classify(e, source) from None
+        raise (budget.stopped() or _classify(e, source)) from None
 
 
 def _run(stages, source: Source, limits: Limits, fetch: Optional[Fetch]) -> Output:
-    canvas = Canvas(source, limits, fetch)
+    canvas = Canvas(source, fetch)
     rolled_back = 0
     for i, op in enumerate(stages):
+        canvas.budget.check()
         canvas.begin_stage()  # snapshots the canvas as canvas.stage_input
         try:
             run_stage(canvas, op)
@@ -96,6 +109,9 @@ def _run(stages, source: Source, limits: Limits, fetch: Optional[Fetch]) -> Outp
                       height=source.height, size=len(source.data), quality=source.quality,
                       frame_count=source.frames)
     check_output_size(canvas.width, canvas.height, limits)
+    canvas.budget.reserve(encode_bytes(canvas.format, canvas.width, canvas.height, canvas.frames,
+                                       canvas.image.bands), f"encoding the {canvas.format} output")
+    canvas.budget.check()
     blob = encode(canvas.image, canvas.format, canvas.quality, strip=canvas.strip,
                   interlace=canvas.stage.interlace)
     return Output(data=blob, format=canvas.format, width=canvas.width, height=canvas.height,

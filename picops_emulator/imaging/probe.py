@@ -16,6 +16,9 @@ InvalidImageFormat here too, and the input limits apply exactly as for ``execute
 
 from dataclasses import dataclass
 
+from typing import Optional
+
+from .budget import Budget, Deadline
 from .canvas import conform
 from .errors import InvalidImageFormat
 from .libvips import pyvips
@@ -36,11 +39,18 @@ class ImageInfo:
     frame_count: int
 
 
-def probe(data: bytes, *, limits: Limits = DEFAULT_LIMITS) -> ImageInfo:
-    source = open_source(data, limits)
+def probe(data: bytes, *, limits: Limits = DEFAULT_LIMITS,
+          deadline: Optional[Deadline] = None) -> ImageInfo:
+    """The input's facts; the same checks, budget and deadline as ``execute``."""
+    budget = Budget(limits, deadline)
+    budget.check()
+    source = open_source(data, budget)
     try:
         ave = _average_colour(source)
     except pyvips.Error as e:
+        stopped = budget.stopped()
+        if stopped is not None:
+            raise stopped from None
         raise InvalidImageFormat(
             f"cannot decode the {source.format} input: {source.decode_problem(e)}") from None
     return ImageInfo(format=source.format, width=source.width, height=source.height,
@@ -52,9 +62,9 @@ def _average_colour(source: Source) -> str:
     if source.format == "BMP":
         image = source.load()
     else:
-        image = to_working_colour(from_memory(
+        image = to_working_colour(source.budget.watch(from_memory(
             "thumbnail_source", source.data, _AVE_SIZE, height=_AVE_SIZE, size="down",
-            auto_rotate=False, option_string=loader_options()))
+            auto_rotate=False, option_string=loader_options())))
     # 8-bit, first frame, alpha kept (and ignored below); in memory, as it is read 3 times.
     image = conform(image, "gif").copy_memory()
     colour = image[0:3] if image.bands >= 3 else image[0].bandjoin([image[0], image[0]])

@@ -2,8 +2,12 @@
 
 :func:`open_source` is the only way bytes enter the engine. In order it checks the byte size,
 sniffs the codec (``sniff.py``), opens the header with that codec's own loader
-(``access="sequential"``, so nothing is decoded yet) and checks width, height and frame count
-against the limits. A decompression bomb therefore costs a header read, never its pixels.
+(``access="sequential"``, so nothing is decoded yet), checks width, height and frame count
+against the limits, checks the file's structure where libvips is lenient (``gifscan``,
+``jpegscan``: scan count and a first scan long enough for the claimed size, ``tiffscan``:
+every strip or tile present), and reserves what its decoder will hold from the job's
+:class:`~.budget.Budget` (``cost.decode_bytes``). A decompression bomb, a truncated file or a
+header that lies therefore costs a header read, never its pixels.
 
 The returned :class:`Source` then decodes on demand, in one of two ways:
 
@@ -13,6 +17,9 @@ The returned :class:`Source` then decodes on demand, in one of two ways:
   anything else touched the pixels.
 * :meth:`Source.load` -- a lazy, sequential full decode for everything else.
 
+Every decoded image is watched by the budget (``Budget.watch``), so libvips stops computing
+from it once the request's deadline passes or the request is cancelled.
+
 Both give 8- or 16-bit sRGB or greyscale images (with alpha when the source has it): a CMYK
 source goes through its embedded ICC profile (or libvips' fallback CMYK profile) to sRGB.
 An RGB source's own profile (say Display P3) is kept, as libvips ``thumbnail`` keeps it.
@@ -21,16 +28,20 @@ BMP has no libvips loader in pyvips-binary; Pillow decodes it (header first, too
 """
 
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Optional, Tuple
 
 from . import jpegquant, webpquant
-from .errors import ImageResolutionExceed, InvalidImageFormat
+from .budget import Budget
+from .cost import decode_bytes, image_bytes
+from .errors import ImageResolutionExceed, InvalidImageFormat, ProcessingLimitExceeded
 from .formats import SOURCE_DEFAULT
 from .gifscan import gif_problem
+from .jpegscan import read_layout, scan_problem
 from .libvips import FAIL_ON, pyvips
 from .limits import Limits, check_input_bytes, check_input_header
 from .sniff import sniff
+from .tiffscan import scan_tiff
 
 _LOADERS = {
     "JPEG": "jpegload_source", "PNG": "pngload_source", "GIF": "gifload_source",
@@ -44,6 +55,9 @@ _ANIMATED_CODECS = ("GIF", "WEBP")
 # parser gets libwebp's default (75). Assumptions: CI's estimator is UNCONFIRMED.
 ASSUMED_HEIF_QUALITY = 50
 ASSUMED_WEBP_QUALITY = 75
+# Bytes per sample of libvips band formats.
+SAMPLE_BYTES = {"uchar": 1, "char": 1, "ushort": 2, "short": 2, "uint": 4, "int": 4,
+                "float": 4, "complex": 8, "double": 8, "dpcomplex": 16}
 
 
 @dataclass
@@ -60,6 +74,7 @@ class Source:
     lossy: bool
     has_alpha: bool = False
     sample_format: str = "uchar"  # libvips band format: uchar, ushort, float, ...
+    budget: Budget = field(default=None, repr=False)  # the job that opened it
 
     @property
     def default_output(self) -> str:
@@ -75,11 +90,12 @@ class Source:
     def load(self, frames: Optional[int] = None):
         """Lazily decode the whole image (all frames when animated, unless ``frames == 1``)."""
         if self.format == "BMP":
-            return _bmp_to_vips(self.data)
+            return self.budget.watch(_bmp_to_vips(self.data))
         kwargs = {"access": "sequential", "fail_on": FAIL_ON}
         if self._animated(frames):
             kwargs["n"] = -1
-        return to_working_colour(from_memory(_LOADERS[self.format], self.data, **kwargs))
+        image = self.budget.watch(from_memory(_LOADERS[self.format], self.data, **kwargs))
+        return to_working_colour(image)
 
     def thumbnail(self, width: int, height: int, *, auto_rotate: bool,
                   frames: Optional[int] = None):
@@ -97,7 +113,7 @@ class Source:
         image = from_memory(
             "thumbnail_source", self.data, width, height=height, size="force",
             auto_rotate=auto_rotate, option_string=loader_options(animated=self._animated(frames)))
-        return to_working_colour(image)
+        return to_working_colour(self.budget.watch(image))
 
     def _jpeg_thumbnail(self, width: int, height: int, auto_rotate: bool):
         """JPEG: decode at the coarsest DCT scale still covering the target, then resample.
@@ -110,13 +126,15 @@ class Source:
         # The target is given as displayed; the decoder works on the stored (unrotated) grid.
         stored = (height, width) if rotate and self.orientation >= 5 else (width, height)
         shrink = jpeg_shrink((self.width, self.height), stored)
-        image = to_working_colour(from_memory(
-            "jpegload_source", self.data, shrink=shrink, access="sequential", fail_on=FAIL_ON))
+        image = to_working_colour(self.budget.watch(from_memory(
+            "jpegload_source", self.data, shrink=shrink, access="sequential", fail_on=FAIL_ON)))
         if (image.width, image.height) != stored:
             image = image.thumbnail_image(stored[0], height=stored[1], size="force",
                                           auto_rotate=False)
         if rotate:
             # Rotating reads the (small) result out of order: give it random access first.
+            self.budget.reserve(image_bytes(width, height, 1, image.bands),
+                                "turning the thumbnail upright")
             image = image.copy_memory().autorot()
         return image
 
@@ -160,8 +178,9 @@ def _missing_end_marker(fmt: str, data: bytes) -> Optional[str]:
     return None
 
 
-def open_source(data: bytes, limits: Limits) -> Source:
+def open_source(data: bytes, budget: Budget) -> Source:
     """Validate ``data`` as an input image from its header alone; see the module doc."""
+    limits = budget.limits
     check_input_bytes(len(data), limits)
     if not data:
         raise InvalidImageFormat("input is empty (0 bytes), not an image")
@@ -171,7 +190,7 @@ def open_source(data: bytes, limits: Limits) -> Source:
             f"input is not an image format the emulator reads (JPEG, PNG, GIF, WebP, AVIF, "
             f"HEIF, BMP, TIFF); it starts with {bytes(data[:8])!r}")
     if fmt == "BMP":
-        return _open_bmp(data, limits)
+        return _open_bmp(data, budget)
     if fmt == "GIF":
         problem = gif_problem(data)  # libvips would load a truncated GIF without complaint
         if problem:
@@ -180,16 +199,48 @@ def open_source(data: bytes, limits: Limits) -> Source:
         header = from_memory(_LOADERS[fmt], data, access="sequential", fail_on=FAIL_ON)
         width, height, sample_format = header.width, header.height, header.format
         alpha = bool(header.hasalpha())
+        bands = header.bands
         pages = header.get("n-pages") if header.get_typeof("n-pages") else 1
         orientation = header.get("orientation") if header.get_typeof("orientation") else 0
     except pyvips.Error as e:
         raise InvalidImageFormat(f"cannot read the {fmt} header: {vips_detail(e)}") from None
     frames = pages if fmt in _ANIMATED_CODECS and pages > 1 else 1
     check_input_header(fmt, width, height, frames, limits)
+    decoding = _check_structure(fmt, data, limits)
+    sample_bytes = SAMPLE_BYTES.get(sample_format, 8)
+    budget.reserve(decode_bytes(fmt, width, height, frames, bands=bands,
+                                sample_bytes=sample_bytes, **decoding),
+                   f"decoding the {width}x{height} {fmt} input")
     quality, lossy = _quality(fmt, data)
     return Source(data=data, format=fmt, width=width, height=height, frames=frames,
                   orientation=int(orientation), quality=quality, lossy=lossy,
-                  has_alpha=alpha, sample_format=sample_format)
+                  has_alpha=alpha, sample_format=sample_format, budget=budget)
+
+
+def _check_structure(fmt: str, data: bytes, limits: Limits) -> dict:
+    """Refuse what libvips would decode leniently or at unbounded cost; return the layout
+    facts the decode estimate needs (``cost.decode_bytes`` keywords)."""
+    if fmt == "JPEG":
+        layout = read_layout(data)
+        if layout is None:
+            return {}
+        if layout.scans > limits.max_jpeg_scans:
+            raise ProcessingLimitExceeded(
+                f"the JPEG input has {layout.scans} scans; decoding walks the whole image "
+                f"once per scan, and at most {limits.max_jpeg_scans} are accepted",
+                "max_jpeg_scans")
+        problem = scan_problem(layout, len(data))
+        if problem:
+            raise InvalidImageFormat(problem)
+        return {"jpeg": layout}
+    if fmt == "TIFF":
+        layout = scan_tiff(data)
+        if layout.problem:
+            raise InvalidImageFormat(layout.problem)
+        return {"chunk_bytes": layout.chunk_bytes}
+    if fmt == "PNG":
+        return {"interlaced": len(data) > 28 and data[28] == 1}  # IHDR interlace method
+    return {}
 
 
 def _quality(fmt: str, data: bytes):
@@ -286,15 +337,17 @@ def _bmp_dimensions(data: bytes):
     return abs(width), abs(height)  # negative height = rows stored top-down
 
 
-def _open_bmp(data: bytes, limits: Limits) -> Source:
+def _open_bmp(data: bytes, budget: Budget) -> Source:
     width, height = _bmp_dimensions(data)
     if width == 0 or height == 0:
         raise InvalidImageFormat(f"BMP header claims an empty {width}x{height} image")
-    check_input_header("BMP", width, height, 1, limits)
+    check_input_header("BMP", width, height, 1, budget.limits)
+    budget.reserve(decode_bytes("BMP", width, height, 1, bands=4, sample_bytes=1),
+                   f"decoding the {width}x{height} BMP input")
     pil = _pil_open(data)
     alpha = pil.mode in ("RGBA", "LA") or "transparency" in pil.info
     return Source(data=data, format="BMP", width=width, height=height, frames=1,
-                  orientation=0, quality=100, lossy=False, has_alpha=alpha)
+                  orientation=0, quality=100, lossy=False, has_alpha=alpha, budget=budget)
 
 
 def _pil_open(data: bytes):

@@ -98,7 +98,7 @@ def _scrop(canvas: Canvas, op: Operation, param: Param) -> None:
     if canvas.frames == 1:
         # The scaled image is about W x H: keep it in memory so the attention search and the
         # crop do not each run the decode and resize again.
-        canvas.replace(canvas.image.copy_memory())
+        canvas.in_memory(f"{where} (the scaled image in memory)")
     left, top = attention_box(canvas.image, canvas.height, width, height)
     canvas.crop(left, top, width, height)
 

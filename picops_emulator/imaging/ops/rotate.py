@@ -68,7 +68,7 @@ def _rotate(canvas: Canvas, op: Operation, param: Param) -> None:
         return
     width, height = rotated_size(canvas.width, canvas.height, degrees)
     check_output_size(width, height, canvas.limits, f"imageMogr2/rotate/{degrees}")
-    _random_access(canvas)
+    _random_access(canvas, f"imageMogr2/rotate/{degrees}")
     canvas.map_frames(lambda frame: rotate_frame(frame, degrees, width, height), width, height)
 
 
@@ -77,14 +77,14 @@ def _flip(canvas: Canvas, op: Operation, param: Param) -> None:
     if direction is None:
         raise InvalidArgument(f"imageMogr2/flip: {param.value!r} is not vertical or horizontal")
     if direction == "vertical":
-        _random_access(canvas)
+        _random_access(canvas, "imageMogr2/flip/vertical")
     canvas.map_frames(lambda frame: frame.flip(direction))
 
 
-def _random_access(canvas: Canvas) -> None:
+def _random_access(canvas: Canvas, what: str) -> None:
     """Put the pixels in memory: turning reads columns or rows bottom-up, which a streaming
     (sequential) decode refuses ("out of order read"). A left-right mirror streams."""
-    canvas.replace(canvas.image.copy_memory())
+    canvas.in_memory(f"{what} (the image in memory)")
 
 
 ROTATE = Step(GEOMETRY, _rotate)

@@ -64,9 +64,8 @@ def prepare(canvas: Canvas, op: Operation) -> None:
     if not (isinstance(limit, SizeLimit) and limit.keep_smaller and canvas.decoded
             and before is not None and before.stages_kept > 0):
         return
-    pixels = canvas.image.copy_memory()
-    canvas.replace(pixels)
-    before.replace(pixels)
+    canvas.in_memory(f"imageMogr2/size-limit/{limit} (the stage input in memory)")
+    before.replace(canvas.image)
 
 
 def _size_limit(canvas: Canvas, op: Operation, param: Param) -> None:
@@ -81,7 +80,7 @@ def _size_limit(canvas: Canvas, op: Operation, param: Param) -> None:
             f"write /format/jpg (or webp) before it, or add '!' to keep the smaller of input "
             f"and output")
     # Keep the pixels in memory: the search encodes them several times.
-    canvas.replace(canvas.image.copy_memory())
+    canvas.in_memory(f"{where} (the image in memory)")
     ceiling = resolve_quality(fmt, canvas.quality, canvas.lossy, canvas.stage.quality_params)
     sizes = {}
 

@@ -24,7 +24,8 @@ from typing import Sequence
 
 from picops.grammar.ast import Operation
 
-from ..canvas import Canvas
+from ..budget import Budget
+from ..canvas import Canvas, pixel_bytes
 from ..errors import InvalidArgument, UnsupportedOperation
 from ..libvips import pyvips
 from ..overlay import blend, clip, place, rotate, tile, with_opacity
@@ -76,7 +77,7 @@ def run(canvas: Canvas, op: Operation) -> None:
                            text_of(op.get("font")) if op.has("font") else None,
                            op.get("fontsize", DEFAULT_FONTSIZE),
                            parse_colour(op.get("fill", DEFAULT_FILL), "watermark/2/fill"),
-                           op.get("shadow", 0))
+                           op.get("shadow", 0), canvas.budget)
         param = "watermark/2/text"
     layer = with_opacity(layer, op.get("dissolve", DEFAULT_DISSOLVE))
     dx, dy = op.get("dx", 0), op.get("dy", 0)
@@ -84,18 +85,19 @@ def run(canvas: Canvas, op: Operation) -> None:
     if op.get("batch") == 1:
         # Rotation reads its source out of order, which a streaming decode cannot serve:
         # decode the whole (already sized) watermark first.
-        turned = rotate(_decoded(layer, param), op.get("degree", 0))
-        cell = _visible(turned, 0, 0, frame, param)
+        turned = rotate(_decoded(layer, param, canvas.budget), op.get("degree", 0))
+        cell = _visible(turned, 0, 0, frame, param, canvas.budget)
         if cell is None:
             return
         layer, x, y = tile(cell[0], frame[0], frame[1], dx, dy), 0, 0
     else:
         x, y = place(op.get("gravity", DEFAULT_GRAVITY), dx, dy, (layer.width, layer.height),
                      frame)
-        visible = _visible(layer, x, y, frame, param)
+        visible = _visible(layer, x, y, frame, param, canvas.budget)
         if visible is None:
             return  # pushed entirely off the image by its margins: nothing to draw
         layer, x, y = visible
+    canvas.budget.check()
     canvas.replace(blend(canvas.image, layer, x, y, canvas.height))
 
 
@@ -106,22 +108,28 @@ def _image_layer(canvas: Canvas, op: Operation, frame):
                                    "image from, and this caller of the engine gave none")
     url = text_of(op.get("image"))
     return load_layer(fetch(url), url, frame, op.get("scatype"), op.get("spcent"),
-                      op.get("blogo"), canvas.limits)
+                      op.get("blogo"), canvas.budget)
 
 
-def _visible(layer, x: int, y: int, frame, param: str):
+def _visible(layer, x: int, y: int, frame, param: str, budget: Budget):
     """The on-image part of the layer, decoded now (errors name ``param``), or None."""
     part = clip(layer, x, y, frame[0], frame[1])
     if part is None:
         return None
-    return _decoded(part[0], param), part[1], part[2]
+    return _decoded(part[0], param, budget), part[1], part[2]
 
 
-def _decoded(layer, param: str):
-    """``layer`` computed into memory now, so a broken watermark fails here, named."""
+def _decoded(layer, param: str, budget: Budget):
+    """``layer`` computed into memory now (its size reserved from ``budget`` first), so a
+    broken watermark fails here, named."""
+    budget.reserve(pixel_bytes(layer), f"{param}: the watermark layer in memory "
+                                       f"({layer.width}x{layer.height})")
     try:
         return layer.copy_memory()
     except pyvips.Error as e:
+        stopped = budget.stopped()
+        if stopped is not None:
+            raise stopped from None
         raise InvalidArgument(f"{param}: cannot decode the watermark: {vips_detail(e)}") \
             from None
 

@@ -18,9 +18,9 @@ import math
 from fractions import Fraction
 from typing import Optional, Tuple
 
-from ..errors import ImagingError, InvalidArgument
+from ..budget import Budget
+from ..errors import ImagingError, InvalidArgument, ProcessingLimitExceeded
 from ..geometry import round_half_up, scale
-from ..limits import Limits
 from ..source import open_source
 
 PARAM = "watermark/1/image"
@@ -50,10 +50,14 @@ def watermark_size(mark: Size2, image: Size2, scatype: Optional[int],
 
 
 def load_layer(data: bytes, url: str, frame: Size2, scatype: Optional[int],
-               spcent: Optional[int], blogo: Optional[int], limits: Limits):
-    """The watermark as a lazy 8-bit RGBA (or grey + alpha) layer, sized per the module doc."""
+               spcent: Optional[int], blogo: Optional[int], budget: Budget):
+    """The watermark as a lazy 8-bit RGBA (or grey + alpha) layer, sized per the module doc.
+
+    Its decoding is reserved from ``budget``, the job of the image it goes on."""
     try:
-        source = open_source(data, limits)
+        source = open_source(data, budget)
+    except ProcessingLimitExceeded:
+        raise
     except ImagingError as e:
         raise InvalidArgument(f"{PARAM}: the watermark {url!r} is not a usable image: "
                               f"{e.message}") from None

@@ -81,7 +81,7 @@ def test_animated_pixel_and_gif_frame_limits(kit):
     with pytest.raises(ImageResolutionExceed, match="160x106x6 frames"):
         kit.run(RULE, gif, limits=Limits(max_input_pixels=160 * 106 * 6 - 1))
     with pytest.raises(ImageResolutionExceed, match="6 frames; at most 5"):
-        kit.run(RULE, gif, limits=Limits(max_gif_frames=5))
+        kit.run(RULE, gif, limits=Limits(max_frames=5))
 
 
 def test_gif_over_300_frames_with_default_limits(kit):
@@ -183,8 +183,8 @@ def test_heif_source_without_format_names_the_problem(kit, monkeypatch):
     from picops_emulator.imaging import source as source_mod
     real_open = source_mod.open_source
 
-    def as_heif(data, limits):
-        src = real_open(data, limits)
+    def as_heif(data, budget):
+        src = real_open(data, budget)
         src.format = "HEIF"
         return src
     monkeypatch.setattr("picops_emulator.imaging.pipeline.open_source", as_heif)

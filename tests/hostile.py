@@ -1,0 +1,165 @@
+"""Generators of hostile and lying image files, small enough to build in every test run.
+
+Test modules import it as ``from tests.hostile import ...``. Every generator returns bytes;
+none needs a fixture on disk. Each one states what it claims and what it really holds.
+"""
+
+import struct
+import zlib
+from typing import Iterator, List, Tuple
+
+import pyvips
+
+
+def photo(width: int, height: int) -> pyvips.Image:
+    """A smooth 8-bit sRGB gradient image of any size, cheap to make."""
+    x = pyvips.Image.xyz(width, height)
+    r = x[0] * (255.0 / max(width - 1, 1))
+    g = x[1] * (255.0 / max(height - 1, 1))
+    b = (x[0] + x[1]) * (255.0 / max(width + height - 2, 1))
+    return r.bandjoin([g, b]).cast("uchar").copy(interpretation="srgb")
+
+
+# --- JPEG ---------------------------------------------------------------------------
+
+def jpeg_segments(data: bytes) -> List[Tuple[int, bytes]]:
+    """A JPEG split into (marker, whole segment bytes incl. entropy data after an SOS)."""
+    out, pos = [], 2
+    while pos < len(data):
+        assert data[pos] == 0xFF, pos
+        marker = data[pos + 1]
+        if marker == 0xD9:
+            out.append((marker, data[pos:pos + 2]))
+            break
+        length = struct.unpack(">H", data[pos + 2:pos + 4])[0]
+        end = pos + 2 + length
+        if marker == 0xDA:  # entropy-coded data runs to the next real marker
+            while True:
+                end = data.index(b"\xff", end)
+                if data[end + 1] not in (0x00, 0xFF) and not 0xD0 <= data[end + 1] <= 0xD7:
+                    break
+                end += 1
+        out.append((marker, data[pos:end]))
+        pos = end
+    return out
+
+
+def _segment(marker: int, body: bytes) -> bytes:
+    return struct.pack(">BBH", 0xFF, marker, len(body) + 2) + body
+
+
+def _bits(bits: str) -> bytes:
+    """Entropy-coded bytes from a bit string, padded with 1s, 0xFF stuffed."""
+    bits += "1" * (-len(bits) % 8)
+    raw = bytes(int(bits[i:i + 8], 2) for i in range(0, len(bits), 8))
+    return raw.replace(b"\xff", b"\xff\x00")
+
+
+def progressive_jpeg_many_scans(side: int = 1024, levels: int = 14) -> bytes:
+    """A valid grey progressive JPEG of ``side x side`` (a multiple of 1024) sent in
+    ``1 + 63 * levels`` scans: the DC, then every AC coefficient on its own at precision
+    ``levels - 1``, then refined one bit at a time. Every scan is legal (no decoder warning)
+    and takes 2 bytes per 16384 blocks (one EOB run), yet libjpeg walks all blocks of the
+    image in each: decoding work grows with the scan count, the file barely does.
+    """
+    assert side % 1024 == 0 and 1 <= levels <= 14
+    blocks = (side // 8) ** 2
+    runs = blocks // 16384
+    eob_runs = _bits("0" * 15 * runs)  # symbol 0xE0 (code "0"): EOB run of 2**14, +14 bits
+    huffman = (b"\x00" + bytes([1] + [0] * 15) + b"\x00"        # DC: category 0 only
+               + b"\x10" + bytes([1] + [0] * 15) + b"\xe0")     # AC: EOB run of 2**14
+    out = [b"\xff\xd8", _segment(0xDB, b"\x00" + b"\x01" * 64),
+           _segment(0xC2, struct.pack(">BHHB", 8, side, side, 1) + b"\x01\x11\x00"),
+           _segment(0xC4, huffman),
+           _segment(0xDA, b"\x01\x01\x00\x00\x00\x00"), _bits("0" * blocks)]
+    top = levels - 1
+    for k in range(1, 64):
+        out += [_segment(0xDA, bytes([1, 1, 0, k, k, top])), eob_runs]
+    for ah in range(top, 0, -1):
+        for k in range(1, 64):
+            out += [_segment(0xDA, bytes([1, 1, 0, k, k, (ah << 4) | (ah - 1)])), eob_runs]
+    return b"".join(out) + b"\xff\xd9"
+
+
+def jpeg_claiming(width: int, height: int, *, progressive: bool = False) -> bytes:
+    """A small, well-formed-looking JPEG whose frame header claims ``width x height``:
+    its scan holds a few bytes of entropy data and ends with EOI, so a lenient decoder
+    returns a mostly grey image of the claimed size."""
+    data = photo(64, 64).jpegsave_buffer(Q=75, interlace=progressive)
+    sof = data.index(b"\xff\xc2" if progressive else b"\xff\xc0")
+    return data[:sof + 5] + struct.pack(">HH", height, width) + data[sof + 9:]
+
+
+# --- TIFF ---------------------------------------------------------------------------
+
+def tiff(width: int, height: int, compression: str = "none") -> bytes:
+    return photo(width, height).tiffsave_buffer(compression=compression)
+
+
+def tiff_claiming(width: int, height: int) -> bytes:
+    """A little-endian TIFF whose IFD claims ``width x height`` RGB, uncompressed, in one
+    strip of 16 bytes: a few bytes of pixels for a huge image."""
+    entries = [
+        (256, 4, 1, width), (257, 4, 1, height), (258, 3, 1, 8), (259, 3, 1, 1),
+        (262, 3, 1, 1), (273, 4, 1, 0), (277, 3, 1, 1), (278, 4, 1, height),
+        (279, 4, 1, 16),
+    ]
+    ifd_offset = 8
+    pixels_at = ifd_offset + 2 + 12 * len(entries) + 4
+    ifd = struct.pack("<H", len(entries))
+    for tag, kind, count, value in entries:
+        if tag == 273:
+            value = pixels_at
+        packed = struct.pack("<HH", value, 0) if kind == 3 else struct.pack("<I", value)
+        ifd += struct.pack("<HHI", tag, kind, count) + packed
+    return b"II*\x00" + struct.pack("<I", ifd_offset) + ifd + b"\0\0\0\0" + b"\x80" * 16
+
+
+# --- WebP ---------------------------------------------------------------------------
+
+def animated_webp(frames: int, side: int = 16) -> bytes:
+    """An animated WebP of ``frames`` tiny frames, each unlike the previous one."""
+    strip = pyvips.Image.black(side, side * frames).copy(interpretation="b-w")
+    # A white bar whose position moves from frame to frame (the encoder keeps them all).
+    bars = [pyvips.Image.black(side, side).draw_rect(255, i % side, 0, 1, side, fill=True)
+            for i in range(min(frames, side))]
+    strip = pyvips.Image.arrayjoin([bars[i % len(bars)] for i in range(frames)], across=1)
+    strip = strip.colourspace("srgb").copy()
+    strip.set_type(pyvips.GValue.gint_type, "page-height", side)
+    strip.set_type(pyvips.GValue.array_int_type, "delay", [40] * frames)
+    return strip.webpsave_buffer(Q=50, effort=0)
+
+
+# --- BMP ----------------------------------------------------------------------------
+
+def rle8_bmp(width: int, height: int) -> bytes:
+    """An 8-bit RLE-compressed BMP of one colour: a few bytes per row for any width."""
+    runs = []
+    for left in range(0, width, 255):
+        runs.append(bytes([min(255, width - left), 1]))
+    row = b"".join(runs) + b"\x00\x00"  # end of line
+    pixels = row * height + b"\x00\x01"  # end of bitmap
+    palette = b"".join(bytes([i, i, i, 0]) for i in range(256))
+    offset = 14 + 40 + len(palette)
+    header = struct.pack("<2sIHHI", b"BM", offset + len(pixels), 0, 0, offset)
+    dib = struct.pack("<IiiHHIIiiII", 40, width, height, 1, 8, 1, len(pixels), 2835, 2835,
+                      256, 0)
+    return header + dib + palette + pixels
+
+
+# --- PNG / GIF ----------------------------------------------------------------------
+
+def png_chunk(kind: bytes, body: bytes) -> bytes:
+    return (struct.pack(">I", len(body)) + kind + body
+            + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF))
+
+
+def gif_screen(width: int, height: int, frame: int = 8) -> bytes:
+    """A GIF whose logical screen is ``width x height`` around one ``frame``-px image."""
+    image = pyvips.Image.black(frame, frame).colourspace("srgb").gifsave_buffer()
+    return image[:6] + struct.pack("<HH", width, height) + image[10:]
+
+
+def chunks(data: bytes, size: int) -> Iterator[bytes]:
+    for i in range(0, len(data), size):
+        yield data[i:i + size]
