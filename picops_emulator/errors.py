@@ -49,6 +49,12 @@ ERRORS: Dict[str, Tuple[int, str]] = {
     "InvalidImageSource": (400, "The image source is not valid."),
     "ImageTooLarge": (400, "The image is larger than the processing limit."),
     "ImageResolutionExceed": (400, "The image resolution exceeds the processing limit."),
+    # The emulator's own per-request ceilings (imaging/limits.py; CI documents none): the
+    # work is refused before it starts, or stopped at the deadline. Both 4xx: the same
+    # input and rule would cost as much again, so a retry cannot help (decided).
+    "ProcessingLimitExceeded": (400, "The image work would exceed the emulator's per-request "
+                                     "ceiling."),
+    "ProcessingTimeout": (400, "The image work exceeded the request's deadline."),
     # 403
     "AccessDenied": (403, "Access Denied."),
     "SignatureDoesNotMatch": (403, "The request signature we calculated does not match the "
@@ -69,6 +75,8 @@ ERRORS: Dict[str, Tuple[int, str]] = {
     "MissingContentLength": (411, "You must provide the Content-Length HTTP header."),
     "PreconditionFailed": (412, "At least one of the preconditions you specified did not hold."),
     "InvalidRange": (416, "The requested range is not satisfiable."),
+    # The client closed the connection before the answer (nginx's 499); never delivered.
+    "RequestCancelled": (499, "The client closed the request before it was answered."),
     # 5xx
     "InternalError": (500, "We encountered an internal error. Please try again."),
     "NotImplemented": (501, "This operation is not implemented by the picops emulator."),

@@ -4,11 +4,17 @@ Test modules import it as ``from tests.hostile import ...``. Every generator ret
 none needs a fixture on disk. Each one states what it claims and what it really holds.
 """
 
+import base64
+import json
 import struct
-import zlib
-from typing import Iterator, List, Tuple
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
 
 import pyvips
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def photo(width: int, height: int) -> pyvips.Image:
@@ -21,28 +27,6 @@ def photo(width: int, height: int) -> pyvips.Image:
 
 
 # --- JPEG ---------------------------------------------------------------------------
-
-def jpeg_segments(data: bytes) -> List[Tuple[int, bytes]]:
-    """A JPEG split into (marker, whole segment bytes incl. entropy data after an SOS)."""
-    out, pos = [], 2
-    while pos < len(data):
-        assert data[pos] == 0xFF, pos
-        marker = data[pos + 1]
-        if marker == 0xD9:
-            out.append((marker, data[pos:pos + 2]))
-            break
-        length = struct.unpack(">H", data[pos + 2:pos + 4])[0]
-        end = pos + 2 + length
-        if marker == 0xDA:  # entropy-coded data runs to the next real marker
-            while True:
-                end = data.index(b"\xff", end)
-                if data[end + 1] not in (0x00, 0xFF) and not 0xD0 <= data[end + 1] <= 0xD7:
-                    break
-                end += 1
-        out.append((marker, data[pos:end]))
-        pos = end
-    return out
-
 
 def _segment(marker: int, body: bytes) -> bytes:
     return struct.pack(">BBH", 0xFF, marker, len(body) + 2) + body
@@ -119,7 +103,6 @@ def tiff_claiming(width: int, height: int) -> bytes:
 
 def animated_webp(frames: int, side: int = 16) -> bytes:
     """An animated WebP of ``frames`` tiny frames, each unlike the previous one."""
-    strip = pyvips.Image.black(side, side * frames).copy(interpretation="b-w")
     # A white bar whose position moves from frame to frame (the encoder keeps them all).
     bars = [pyvips.Image.black(side, side).draw_rect(255, i % side, 0, 1, side, fill=True)
             for i in range(min(frames, side))]
@@ -147,19 +130,45 @@ def rle8_bmp(width: int, height: int) -> bytes:
     return header + dib + palette + pixels
 
 
-# --- PNG / GIF ----------------------------------------------------------------------
+# --- watermark ----------------------------------------------------------------------
 
-def png_chunk(kind: bytes, body: bytes) -> bytes:
-    return (struct.pack(">I", len(body)) + kind + body
-            + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF))
-
-
-def gif_screen(width: int, height: int, frame: int = 8) -> bytes:
-    """A GIF whose logical screen is ``width x height`` around one ``frame``-px image."""
-    image = pyvips.Image.black(frame, frame).colourspace("srgb").gifsave_buffer()
-    return image[:6] + struct.pack("<HH", width, height) + image[10:]
+def text_watermark_rule(lines: int = 20, per_line: int = 20, fontsize: int = 1000) -> str:
+    """A ``watermark/2`` rule of ``lines`` lines of ``per_line`` CJK characters: 1.7 KB of
+    rule text asking for a text layer of about 20000 x 29000 px at the default sizes."""
+    text = "\n".join(["国" * per_line] * lines).encode("utf-8")
+    b64 = base64.urlsafe_b64encode(text).decode("ascii")
+    return f"watermark/2/text/{b64}/fontsize/{fontsize}"
 
 
-def chunks(data: bytes, size: int) -> Iterator[bytes]:
-    for i in range(0, len(data), size):
-        yield data[i:i + size]
+# --- peak memory, measured in a fresh interpreter ------------------------------------
+
+_PEAK = """
+import json, sys
+sys.path.insert(0, {root!r})
+{setup}
+def status(field):
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) / 1024
+warm()
+with open("/proc/self/clear_refs", "w") as f:
+    f.write("5")  # reset the peak (VmHWM) to the current RSS
+base = status("VmRSS")
+try:
+    outcome = run()
+except Exception as e:
+    outcome = type(e).__name__ + ": " + str(e)
+print(json.dumps({{"growth_mb": status("VmHWM") - base, "outcome": str(outcome)}}))
+"""
+
+
+def peak_growth(setup: str) -> dict:
+    """Run ``setup`` (which defines ``warm()`` and ``run()``) in a fresh interpreter and
+    return how far its peak RSS grew during ``run()`` above the RSS after ``warm()`` (MB),
+    with ``run()``'s result or exception text as ``outcome``."""
+    code = _PEAK.format(root=str(ROOT), setup=textwrap.dedent(setup))
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=240, check=False)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.strip().splitlines()[-1])

@@ -13,9 +13,11 @@ Implements :class:`picops_emulator.ci.seam.CiBackend`. For
 1. validate the header (:mod:`.pic_operations`; every rule parsed by the one
    grammar parser, fileids resolved by ``picops.routing``), check target buckets
    and expand ``style/<name>`` stages from the bucket's styles;
-2. check the source's stored size against CI's input limit (before reading it),
-   then run every rule on the imaging engine, in a thread pool sized to the cores
-   (libvips releases the GIL, so rules and requests really run in parallel);
+2. wait for admission (:mod:`.work`: a bounded number of requests hold source bytes at
+   once), check the source's stored size against CI's input limit (before reading it),
+   then run every rule on the imaging engine in an image slot (:mod:`.work`: a pool sized
+   to the cores, a share per request, a deadline per request, cancelled when the client
+   goes away);
 3. only when every rule succeeded, store the outputs like any object (each
    commit fires its own ObjectChanged, one generation after the source) and
    answer the ``UploadResult`` XML; for a multipart upload, the
@@ -37,7 +39,6 @@ import asyncio
 import logging
 import os
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from functools import partial
 from typing import Callable, Dict, List, Optional, Tuple
@@ -59,6 +60,7 @@ from .pic_operations import PicOperations, PicOperationsError, RuleRequest, pars
 from .ratelimit import DEFAULT_QPS, RequestCeiling
 from .seam import CiContext
 from .upload_result import ProcessedObject, build_upload_result, location
+from .work import ImageWork
 
 log = logging.getLogger("picops_emulator.ci")
 
@@ -98,11 +100,10 @@ class CiService:
                  clock: Callable[[], float] = time.monotonic):
         self.limits = limits or imaging.DEFAULT_LIMITS
         self.ceiling = RequestCeiling(qps, clock=clock)
-        self._pool = ThreadPoolExecutor(max_workers=workers or _pool_size(),
-                                        thread_name_prefix="ci-image")
+        self.work = ImageWork(self.limits, workers or _pool_size())
 
     def close(self) -> None:
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        self.work.close()
 
     async def handle(self, ctx: CiContext) -> web.StreamResponse:
         if ctx.operation in self.rate_limited:
@@ -128,7 +129,8 @@ class CiService:
 
     # ------------------------------------------------------------------ processing
     async def _run(self, fn, *args):
-        return await asyncio.get_running_loop().run_in_executor(self._pool, fn, *args)
+        """A blocking store call, off the event loop (image work goes through ``work``)."""
+        return await self.work.io_call(fn, *args)
 
     async def _process(self, ctx: CiContext) -> web.StreamResponse:
         store = ctx.store
@@ -152,18 +154,32 @@ class CiService:
                 raise EmulatorError("NoSuchBucket", f"Pic-Operations.rules[{r.index}].bucket: "
                                                     f"bucket {r.bucket!r} does not exist")
 
+        async with self.work.request(ctx.request) as work:
+            return await self._process_admitted(ctx, ops, rules, work)
+
+    async def _process_admitted(self, ctx: CiContext, ops: PicOperations,
+                                rules: List[RuleRequest], work) -> web.StreamResponse:
+        store = ctx.store
         source, data = await self._run(self._read_source, store, ctx.bucket, ctx.key)
-        info = await self._run(self._probe, data) if ops.is_pic_info else None
+        info = None
+        if ops.is_pic_info:
+            try:
+                info = await work.run(self._probe, data)
+            except imaging.ImagingError as exc:
+                raise self._as_emulator_error(None, exc) from None
         # watermark/1 reads its image from the source's own bucket only (CI's rule).
         home = await self._run(store.get_bucket, ctx.bucket)
         fetch = bucket_fetcher(ctx.bucket, partial(_read_if_exists, store, ctx.bucket),
                                region=home.region)
-        outputs = await asyncio.gather(*(self._run(self._execute, r, data, fetch)
+        outputs = await asyncio.gather(*(work.run(self._execute, r, data, fetch)
                                          for r in rules),
                                        return_exceptions=True)
         for rule, out in zip(rules, outputs):
             if isinstance(out, BaseException):
                 raise self._as_emulator_error(rule, out)
+        if work.cancelled.is_set():  # the client left after the last rule: store nothing
+            raise self._as_emulator_error(None, imaging.ProcessingCancelled(
+                "the client went away before the outputs were stored"))
 
         objects: List[ProcessedObject] = []
         for rule, out in zip(rules, outputs):
@@ -207,14 +223,13 @@ class CiService:
                 raise self._as_emulator_error(None, exc) from None
             return meta, body.read()
 
-    def _probe(self, data: bytes) -> imaging.ImageInfo:
-        try:
-            return imaging.probe(data, limits=self.limits)
-        except imaging.ImagingError as exc:
-            raise self._as_emulator_error(None, exc) from None
+    def _probe(self, data: bytes, deadline: imaging.Deadline) -> imaging.ImageInfo:
+        return imaging.probe(data, limits=self.limits, deadline=deadline)
 
-    def _execute(self, rule: RuleRequest, data: bytes, fetch: Optional[Fetch] = None):
-        return imaging.execute(rule.rule, data, limits=self.limits, fetch=fetch)
+    def _execute(self, rule: RuleRequest, data: bytes, fetch: Optional[Fetch],
+                 deadline: imaging.Deadline):
+        return imaging.execute(rule.rule, data, limits=self.limits, fetch=fetch,
+                               deadline=deadline)
 
     def _store_output(self, ctx: CiContext, rule: RuleRequest, out, generation: int):
         return ctx.store.put_bytes(
@@ -230,6 +245,8 @@ class CiService:
             return exc
         if isinstance(exc, imaging.ImagingError):
             code = exc.code if exc.code in ERRORS else "InvalidArgument"
+            if isinstance(exc, imaging.ProcessingCancelled):
+                log.info("CI processing stopped: %s%s", where, exc.message)
             return EmulatorError(code, where + exc.message)
         log.error("CI processing crashed: %s%r", where, exc, exc_info=exc)
         return EmulatorError("InternalError", where + f"{type(exc).__name__}: {exc}")

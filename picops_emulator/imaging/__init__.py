@@ -2,8 +2,8 @@
 
 Public API::
 
-    probe(data, *, limits=DEFAULT_LIMITS) -> ImageInfo     # OriginalInfo/ImageInfo facts
-    execute(rule, data, *, limits=DEFAULT_LIMITS) -> Output # run a parsed CI rule
+    probe(data, *, limits=DEFAULT_LIMITS, deadline=None) -> ImageInfo   # OriginalInfo facts
+    execute(rule, data, *, limits=DEFAULT_LIMITS, fetch=None, deadline=None) -> Output
 
 ``rule`` is a :class:`picops.grammar.ast.Rule` (from ``picops.grammar.parse``), with bucket
 styles already replaced by their rules. Failures raise the typed errors of ``errors.py``, each
@@ -12,15 +12,22 @@ message naming what was wrong; the CI layer turns them into the emulator's error
 engine is thread-safe and meant to run off the event loop (``loop.run_in_executor``).
 
 Module map: ``source`` (safe open: ``sniff``/``heifcoding`` identify the codec, header-only
-limits, lazy decode), ``canvas`` (working state), ``ops/`` (one module per operation family,
-registered by interface and param), ``geometry`` and ``quality`` (pure arithmetic),
-``formats`` and ``encode`` (output side), ``jpegquant``/``webpquant`` (quality estimation),
-``watermark_fetch`` (where watermark/1 images come from), ``limits``, ``libvips`` (safe
-settings).
+limits, ``gifscan``/``jpegscan``/``tiffscan`` structure checks, lazy decode), ``canvas``
+(working state), ``ops/`` (one module per operation family, registered by interface and
+param), ``geometry`` and ``quality`` (pure arithmetic), ``formats`` and ``encode`` (output
+side), ``jpegquant``/``webpquant`` (quality estimation), ``watermark_fetch`` (where
+watermark/1 images come from), ``limits`` (CI's limits and the emulator's ceilings),
+``cost`` and ``budget`` (memory estimates, deadline, cancel), ``libvips`` (safe settings).
+
+Hostile input: every job (one ``execute`` or ``probe``) has a memory ceiling its decoders and
+in-memory copies are reserved from *before* they are made, and a ``Deadline`` (shared by a
+request's jobs, and its cancel switch) checked between steps and inside libvips.
 """
 
+from .budget import Deadline
 from .errors import (ImageResolutionExceed, ImageTooLarge, ImagingError, ImagingInternalError,
-                     InvalidArgument, InvalidImageFormat, UnsupportedOperation)
+                     InvalidArgument, InvalidImageFormat, ProcessingCancelled,
+                     ProcessingLimitExceeded, ProcessingTimeout, UnsupportedOperation)
 from .limits import DEFAULT_LIMITS, Limits
 from .pipeline import Output, execute
 from .probe import ImageInfo, probe
@@ -29,4 +36,5 @@ __all__ = [
     "probe", "execute", "ImageInfo", "Output", "Limits", "DEFAULT_LIMITS",
     "ImagingError", "InvalidImageFormat", "ImageTooLarge", "ImageResolutionExceed",
     "InvalidArgument", "UnsupportedOperation", "ImagingInternalError",
+    "ProcessingLimitExceeded", "ProcessingTimeout", "ProcessingCancelled", "Deadline",
 ]

@@ -15,7 +15,8 @@ should stop.
   sends them for every computation of ``image`` or anything derived from it: encodes, copies
   into memory, averages), and once the deadline has passed or the job is cancelled, the
   report handler sets the image's kill flag, so the computation fails within a tile. The
-  engine watches every decoded image; ``stopped()`` then says why the computation failed, so
+  engine watches every decoded image and every in-memory copy (a copy is a new root, which
+  inherits no watch); ``stopped()`` then says why the computation failed, so
   that it is reported as a timeout (or cancellation) rather than classified by decoding the
   input again. Watched images are kept alive with the budget, since their report handler
   must outlive every computation that can call it.

@@ -112,7 +112,7 @@ class Canvas:
         times), after reserving their size for ``what`` from the budget."""
         image = self.image
         self.budget.reserve(pixel_bytes(image), what)
-        self._set(image.copy_memory())
+        self._set(self.budget.watch(image.copy_memory()))
 
     def map_frames(self, fn, width: Optional[int] = None, height: Optional[int] = None) -> None:
         """Replace each frame by ``fn(frame)``; every result must be ``width x height``.
@@ -219,7 +219,7 @@ def upright(image, orientation: int, budget: Budget):
     """
     if orientation > 2:
         budget.reserve(pixel_bytes(image), "auto-orient (the image in memory)")
-        image = image.copy_memory()
+        image = budget.watch(image.copy_memory())
     return image.autorot()
 
 

@@ -135,7 +135,7 @@ class Source:
             # Rotating reads the (small) result out of order: give it random access first.
             self.budget.reserve(image_bytes(width, height, 1, image.bands),
                                 "turning the thumbnail upright")
-            image = image.copy_memory().autorot()
+            image = self.budget.watch(image.copy_memory()).autorot()
         return image
 
     def _animated(self, frames: Optional[int]) -> bool:

@@ -51,7 +51,8 @@ class _Reader:
     def unpack(self, fmt: str, pos: int, count: int = 1):
         size = struct.calcsize(self.order + fmt) * count
         if pos < 0 or pos + size > len(self.data):
-            raise ValueError(f"TIFF data ends before byte {pos + size}")
+            raise ValueError(f"the file is truncated: it needs byte {pos + size} and has "
+                             f"{len(self.data)} bytes")
         values = struct.unpack_from(f"{self.order}{count}{fmt}", self.data, pos)
         return values[0] if count == 1 else values
 

@@ -125,7 +125,7 @@ def _decoded(layer, param: str, budget: Budget):
     budget.reserve(pixel_bytes(layer), f"{param}: the watermark layer in memory "
                                        f"({layer.width}x{layer.height})")
     try:
-        return layer.copy_memory()
+        return budget.watch(layer.copy_memory())
     except pyvips.Error as e:
         stopped = budget.stopped()
         if stopped is not None:
