@@ -143,7 +143,7 @@ def text_watermark_rule(lines: int = 20, per_line: int = 20, fontsize: int = 100
 # --- peak memory, measured in a fresh interpreter ------------------------------------
 
 _PEAK = """
-import json, sys
+import json, resource, sys
 sys.path.insert(0, {root!r})
 {setup}
 def status(field):
@@ -155,20 +155,26 @@ warm()
 with open("/proc/self/clear_refs", "w") as f:
     f.write("5")  # reset the peak (VmHWM) to the current RSS
 base = status("VmRSS")
+def cpu():
+    used = resource.getrusage(resource.RUSAGE_SELF)
+    return used.ru_utime + used.ru_stime
+start = cpu()
 try:
     outcome = run()
 except Exception as e:
     outcome = type(e).__name__ + ": " + str(e)
-print(json.dumps({{"growth_mb": status("VmHWM") - base, "outcome": str(outcome)}}))
+print(json.dumps({{"growth_mb": status("VmHWM") - base, "cpu_s": cpu() - start,
+                  "outcome": str(outcome)}}))
 """
 
 
-def peak_growth(setup: str) -> dict:
+def peak_growth(setup: str, timeout: float = 240) -> dict:
     """Run ``setup`` (which defines ``warm()`` and ``run()``) in a fresh interpreter and
-    return how far its peak RSS grew during ``run()`` above the RSS after ``warm()`` (MB),
-    with ``run()``'s result or exception text as ``outcome``."""
+    return how far its peak RSS grew during ``run()`` above the RSS after ``warm()``
+    (``growth_mb``), the CPU seconds ``run()`` used (``cpu_s``), and ``run()``'s result or
+    exception text (``outcome``)."""
     code = _PEAK.format(root=str(ROOT), setup=textwrap.dedent(setup))
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          timeout=240, check=False)
+                          timeout=timeout, check=False)
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout.strip().splitlines()[-1])
