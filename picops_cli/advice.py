@@ -6,7 +6,7 @@ it as ``note:`` lines. Pure: a :class:`picops.config.Config` in, problems out.
 
 from typing import List
 
-from picops.config import Config
+from picops.model import Config
 from picops.errors import Problem
 
 

@@ -56,7 +56,9 @@ from rich.progress import (BarColumn, MofNCompleteColumn, Progress, ProgressColu
 from rich.text import Text
 
 from picops import ci_client, constants, loopsafety
-from picops.config import Config, bucket_problem, load_config
+from picops.config import load_config
+from picops.model import Config
+from picops.validation import bucket_problem
 from picops.errors import ConfigError, PicopsError, Problem
 from picops.logs import JsonLogger, json_line
 from picops.serverless import check_manifest_triggers

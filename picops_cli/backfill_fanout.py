@@ -40,16 +40,14 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, Iterable, Iterator, List, Mapping, Optional, Tuple
 
-from picops import routing
-from picops.errors import CiError, ConfigError, Problem, TransientCiError
+from picops import events, routing
+from picops.errors import CloudError, ConfigError, Problem, TransientCloudError
 
 from .backfill_checkpoint import CheckpointStore, DoneTracker
 from .backfill_listing import MAX_KEYS, ListedObject, list_pages
 from .backfill_scope import skip_reason
 from .backfill_summary import Summary
 
-PAGE_EVENT_KEY = "picops_backfill"
-PAGE_EVENT_VERSION = 1
 #: SCF's asynchronous event limit is 128 KB; keep a margin for the envelope.
 MAX_EVENT_BYTES = 120 * 1024
 #: Keys per page by default: the function processes a page one object at a time within
@@ -65,9 +63,8 @@ Invoker = Callable[[Dict[str, Any]], str]
 
 
 def page_event(bucket: str, region: str, objects: Iterable[ListedObject]) -> Dict[str, Any]:
-    return {PAGE_EVENT_KEY: {
-        "version": PAGE_EVENT_VERSION, "bucket": bucket, "region": region,
-        "keys": [{"key": o.key, "etag": o.etag, "size": o.size} for o in objects]}}
+    """The page event (wire format: :mod:`picops.events`) for listed objects."""
+    return events.page_event(bucket, region, ((o.key, o.etag, o.size) for o in objects))
 
 
 def event_bytes(event: Dict[str, Any]) -> int:
@@ -157,7 +154,7 @@ def scf_invoker(function_name: str, region: str, *, namespace: str = "default",
                 if transient and attempt < INVOKE_ATTEMPTS:
                     sleep(random.random() * INVOKE_BACKOFF_S * 2 ** (attempt - 1))
                     continue
-                cls = TransientCiError if transient else CiError
+                cls = TransientCloudError if transient else CloudError
                 raise cls(f"SCF Invoke of {function_name} failed: {e.get_message()}",
                           code=code, request_id=str(e.get_request_id() or "")) from None
             result = getattr(response, "Result", None)
@@ -177,7 +174,7 @@ class FanOutResult:
     request_ids: List[str] = field(default_factory=list)
     completed: bool = False
     interrupted: bool = False
-    error: Optional[CiError] = None   # the listing or an Invoke failed: the run stopped
+    error: Optional[CloudError] = None   # the listing or an Invoke failed: the run stopped
     resumed_after: str = ""
 
     def to_json(self, function: str) -> Dict[str, Any]:
@@ -224,7 +221,7 @@ class FanOut:
                             for o in objects)
                 try:
                     result.request_ids.append(self.invoke(event))
-                except CiError as e:
+                except CloudError as e:
                     # a page that cannot be sent stops the run: later pages would fail alike
                     result.skipped.add_failed(objects[0].key, e.code, e.message)
                     result.error = e
@@ -240,7 +237,7 @@ class FanOut:
                 if self._on_page is not None:
                     self._on_page(result)
             result.completed = True
-        except CiError as e:  # the listing failed
+        except CloudError as e:  # the listing failed
             result.error = e
         except KeyboardInterrupt:
             result.interrupted = True

@@ -12,10 +12,10 @@ Contract:
   prefix: a processed bucket holds one manifest per source, and listing them would
   double the listing for nothing).
 * ETags are returned without their quotes; sizes as ints.
-* A failed listing call raises :class:`~picops.errors.CiError` (or
-  :class:`~picops.errors.TransientCiError`) naming the bucket and the marker.
+* A failed listing call raises :class:`~picops.errors.CloudError` (or
+  :class:`~picops.errors.TransientCloudError`) naming the bucket and the marker.
 * A truncated page that does not move the marker forward raises
-  :class:`~picops.errors.CiError` (``InvalidResponse``) instead of looping forever.
+  :class:`~picops.errors.CloudError` (``InvalidResponse``) instead of looping forever.
 
 The client is a ``qcloud_cos.CosS3Client`` (or anything with its ``list_objects``).
 """
@@ -27,7 +27,8 @@ from typing import Any, Iterator, List, Optional, Tuple
 from urllib.parse import unquote
 
 from picops.ci_client import classify
-from picops.errors import CiError
+from picops.errors import CloudError
+from picops.etags import unquote_etag
 
 #: COS returns at most this many keys per listing call.
 MAX_KEYS = 1000
@@ -81,7 +82,7 @@ def list_pages(client: Any, bucket: str, prefix: str = "", start_after: str = ""
             if next_marker and exclude and any(o.key.startswith(exclude) for o in listed):
                 next_marker = max(next_marker, past(exclude))
             if not next_marker or next_marker <= marker:
-                raise CiError(f"listing of {bucket} did not advance past {marker!r}: the "
+                raise CloudError(f"listing of {bucket} did not advance past {marker!r}: the "
                               "server reported a truncated page without a new marker",
                               code="InvalidResponse", status=200)
         objects = tuple(o for o in listed if not (exclude and o.key.startswith(exclude)))
@@ -117,4 +118,4 @@ def _object(item: dict) -> ListedObject:
     except (TypeError, ValueError):
         size = 0
     return ListedObject(key=unquote(item.get("Key", "")),
-                        etag=str(item.get("ETag", "")).strip().strip('"'), size=size)
+                        etag=unquote_etag(item.get("ETag")), size=size)

@@ -44,6 +44,7 @@ from typing import Any, Callable, Dict, Iterator, Optional, Sequence
 
 from picops import manifest, manifest_store, routing
 from picops.errors import PicopsError
+from picops.outcome import Outcome, RecordOutcome, SkipReason
 
 from .backfill_checkpoint import CheckpointStore, DoneTracker
 from .backfill_listing import MAX_KEYS, ListedObject, list_pages
@@ -68,7 +69,6 @@ class ObjectOutcome:
     message: str = ""
     route: str = ""
     plan: Optional[ObjectPlan] = None
-    result: Optional[Dict[str, Any]] = None  # the handler's outcome dict, when it ran
 
 
 @dataclass
@@ -288,19 +288,17 @@ class Backfill:
         return proc
 
 
-def _from_result(key: str, route: str, result: Dict[str, Any]) -> ObjectOutcome:
-    """The handler's outcome dict as an :class:`ObjectOutcome`."""
-    outcome = result.get("outcome")
-    if outcome == PROCESSED:
-        kind = UP_TO_DATE if result.get("from_manifest") else PROCESSED
-        return ObjectOutcome(key, kind, route=route, result=result)
-    if outcome == SKIPPED:
-        reason = str(result.get("reason") or "skipped")
-        kind = UP_TO_DATE if reason == UP_TO_DATE else SKIPPED
-        return ObjectOutcome(key, kind, reason=reason, route=route, result=result)
-    error = result.get("error") or {}
-    return ObjectOutcome(key, FAILED, reason=str(error.get("code") or "UnknownError"),
-                         message=str(error.get("message") or ""), route=route, result=result)
+def _from_result(key: str, route: str, result: RecordOutcome) -> ObjectOutcome:
+    """The handler's outcome as an :class:`ObjectOutcome`."""
+    if result.outcome == Outcome.PROCESSED:
+        return ObjectOutcome(key, PROCESSED, route=route)
+    if result.outcome == Outcome.SKIPPED:
+        reason = SkipReason(result.reason).value
+        kind = UP_TO_DATE if result.reason == SkipReason.UP_TO_DATE else SKIPPED
+        return ObjectOutcome(key, kind, reason=reason, route=route)
+    error = result.error
+    return ObjectOutcome(key, FAILED, reason=error.code if error else "UnknownError",
+                         message=error.message if error else "", route=route)
 
 
 class _Gate:

@@ -55,7 +55,7 @@ from pathlib import Path
 from typing import Iterator, List, NamedTuple, Optional, Sequence
 
 from picops import runtimes
-from picops.config import SIDECAR_SUFFIX, build_sidecar
+from picops.sidecar import SIDECAR_SUFFIX, build_sidecar
 from picops.constants import DEFAULT_CONFIG_NAME
 from picops.errors import ConfigError
 from picops.runtimes import Runtime

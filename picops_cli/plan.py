@@ -36,7 +36,7 @@ import click
 from rich.console import Console
 
 from picops import ci_client, manifest, routing
-from picops.config import Config, Route, RuleSpec
+from picops.model import Config, Route, RuleSpec
 from picops.errors import Problem
 
 from . import backfill_runner as runner

@@ -49,7 +49,8 @@ from rich.table import Table
 from rich.text import Text
 
 from picops import routing
-from picops.config import Config, Route, load_config
+from picops.config import load_config
+from picops.model import Config, Route
 from picops.constants import CI_MAX_STAGES
 from picops.errors import ConfigError, GrammarError, OutputKeyError, PicopsError
 from picops.grammar import Rule, parse

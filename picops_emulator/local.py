@@ -21,7 +21,8 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 from picops import constants
-from picops.config import Config, load_config
+from picops.config import load_config
+from picops.model import Config
 from picops.errors import ConfigError, Problem
 from picops.serverless import ServerlessSpec
 

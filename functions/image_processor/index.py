@@ -16,9 +16,9 @@ try:
 except ImportError:  # run from a bare checkout without the editable install
     sys.path.insert(0, os.path.join(_HERE, os.pardir, os.pardir, "shared"))
 
-from picops.handler import Processor  # noqa: E402
+from picops.handler import processor_from_env  # noqa: E402
 
-PROCESSOR = Processor.from_env(os.environ, default_dir=_HERE)
+PROCESSOR = processor_from_env(os.environ, function_dir=_HERE)
 
 
 def main_handler(event, context):

@@ -13,9 +13,9 @@
   time left, and returns a :class:`CallResult` with the normalised results.
 * :func:`capped_timeout` keeps every HTTP call in its block within a number of
   seconds (used by :func:`process` and :mod:`picops.manifest_store`).
-* :func:`classify` maps SDK exceptions to :class:`~picops.errors.CiError`
+* :func:`classify` maps SDK exceptions to :class:`~picops.errors.CloudError`
   (permanent: 4xx, retrying cannot help) or
-  :class:`~picops.errors.TransientCiError` (5xx, SlowDown, timeouts,
+  :class:`~picops.errors.TransientCloudError` (5xx, SlowDown, timeouts,
   connection errors, a 200 whose body is not XML).
 
 Clock, sleep and the jitter source are parameters, so tests never wait.
@@ -39,9 +39,9 @@ from qcloud_cos.cos_exception import CosClientError, CosServiceError
 from .constants import (BACKOFF_BASE_S, BACKOFF_CAP_S, CALL_TIMEOUT_S, ENV_COS_ENDPOINT,
                         ENV_SECRET_ID, ENV_SECRET_KEY, ENV_SESSION_TOKEN, MAX_ATTEMPTS,
                         MIN_ATTEMPT_S)
-from .errors import CiError, ConfigError, Problem, TransientCiError
+from .errors import CloudError, ConfigError, Problem, TransientCloudError
 from .redact import redact_text
-from .results import match_outputs, normalize_upload_result
+from .upload_result import match_outputs, normalize_upload_result
 from .routing import pic_operations_header, resolve_ci_fileid
 
 #: Error codes that are worth retrying whatever their status.
@@ -152,8 +152,8 @@ def process(client: CosS3Client, bucket: str, key: str, payload: dict, deadline:
     and at most ``MAX_ATTEMPTS`` times in all.
 
     Raises:
-        CiError: a permanent failure (the first one; never retried).
-        TransientCiError: transient failures outlasted the attempts or the time
+        CloudError: a permanent failure (the first one; never retried).
+        TransientCloudError: transient failures outlasted the attempts or the time
             left (``code`` ``DeadlineExceeded`` when no attempt could start).
         The error's ``attempts`` attribute says how many calls were made.
     """
@@ -177,15 +177,15 @@ def retrying(client: Any, send: Callable[[int], Any], what: str, deadline: float
     at ``CALL_TIMEOUT_S`` per attempt; ``what`` names it in a ``DeadlineExceeded``.
 
     Raises:
-        CiError / TransientCiError: as :func:`process`.
+        CloudError / TransientCloudError: as :func:`process`.
     """
     attempt = 0
     while True:
         remaining = deadline - clock()
         if remaining < MIN_ATTEMPT_S:
-            err = TransientCiError(f"no time left for {what} "
-                                   f"({max(remaining, 0.0):.1f} s before the deadline)",
-                                   code="DeadlineExceeded")
+            err = TransientCloudError(f"no time left for {what} "
+                                      f"({max(remaining, 0.0):.1f} s before the deadline)",
+                                      code="DeadlineExceeded")
             err.attempts = attempt
             raise err
         attempt += 1
@@ -235,7 +235,7 @@ def _foreign(exc: Exception) -> str:
     return redact_text(_clip(str(exc)))
 
 
-def classify(exc: Exception) -> CiError:
+def classify(exc: Exception) -> CloudError:
     """The typed error for an exception raised by the SDK during a call."""
     if isinstance(exc, CosServiceError):
         status = exc.get_status_code()
@@ -249,21 +249,21 @@ def classify(exc: Exception) -> CiError:
         request_id = exc.get_request_id()
         request_id = "" if request_id == "Unknown" else str(request_id or "")
         transient = status >= 500 or status in TRANSIENT_STATUSES or code in TRANSIENT_CODES
-        cls = TransientCiError if transient else CiError
+        cls = TransientCloudError if transient else CloudError
         return cls(message, code=code, status=status, request_id=request_id)
     if isinstance(exc, CosClientError):
         # The SDK wraps requests' exceptions in CosClientError(str(e)) inside its
         # except block, so the original is the implicit context.
         cause = exc.__cause__ or exc.__context__
         if isinstance(cause, requests.exceptions.Timeout):
-            return TransientCiError(f"timed out: {_foreign(exc)}", code="Timeout")
+            return TransientCloudError(f"timed out: {_foreign(exc)}", code="Timeout")
         if isinstance(cause, requests.exceptions.RequestException):
-            return TransientCiError(f"connection failed: {_foreign(exc)}",
-                                    code="ConnectionError")
-        return CiError(_foreign(exc), code="ClientError")
+            return TransientCloudError(f"connection failed: {_foreign(exc)}",
+                                       code="ConnectionError")
+        return CloudError(_foreign(exc), code="ClientError")
     if isinstance(exc, ParseError):
-        return TransientCiError(f"CI answered 200 with a body that is not XML ({exc})",
-                                code="InvalidResponse", status=200)
+        return TransientCloudError(f"CI answered 200 with a body that is not XML ({exc})",
+                                   code="InvalidResponse", status=200)
     raise TypeError(f"not an SDK error: {exc!r}")
 
 

@@ -58,3 +58,11 @@ MAX_ATTEMPTS = 5
 
 EVENT_CREATED_PREFIX = "cos:ObjectCreated:"
 EVENT_CREATED_ANY = "cos:ObjectCreated:*"
+
+# --- manifest and delete calls ------------------------------------------------------
+
+#: A manifest read/write/delete or an output delete is not started with less time
+#: than this left.
+MIN_IO_S = 0.2
+#: Every deletion event type (Delete, DeleteMarkerCreated ...).
+EVENT_REMOVE_PREFIX = "cos:ObjectRemove:"

@@ -1,40 +1,67 @@
-"""Typed errors shared by the function, the CLI and the emulator.
+"""Every picops error, in one tree; :meth:`PicopsError.to_dict` is its one serialiser.
 
 Every error says whether retrying can help (``retryable``) and carries a short
 CI/COS-style ``code``. Only two places turn errors into something else: the
-handler (log outcomes, raise-or-not) and the emulator's HTTP edge (status code
-and XML body). Nothing else inspects error types to decide behaviour.
+function's outcome lines (:mod:`picops.outcome`, whose raise-or-not decision
+reads ``retryable``) and the emulator's HTTP edge (status code and XML body).
+Nothing else inspects error types to decide behaviour.
 
     PicopsError
-    ├── EventError          malformed SCF/COS event                  permanent
-    ├── ConfigError         invalid routes config; holds every Problem permanent
-    ├── GrammarError        a CI rule string the grammar rejects     permanent
-    ├── OutputKeyError      a fileid that resolves to no valid key   permanent
-    │   └── LoopRefusedError  an output a route would pick up again  permanent
-    └── CiError             a failed CI / COS call                   by status
-        └── TransientCiError  5xx, SlowDown, timeouts, connection    retryable
+    ├── EventError           malformed SCF/COS or page event            permanent
+    ├── ConfigError          invalid config file; holds every Problem    permanent
+    ├── GrammarError         a CI rule string the grammar rejects        permanent
+    ├── OutputKeyError       a fileid that resolves to no valid key      permanent
+    │   └── LoopRefusedError   an output a route would pick up again     permanent
+    ├── ManifestError        a manifest unreadable or not to be trusted  permanent
+    ├── MissingOutputsError  CI answered 200 without some outputs        permanent
+    ├── InternalError        an unexpected exception (a bug) in a record retryable
+    └── CloudError           a failed COS or CI call                     by status
+        └── TransientCloudError  5xx, SlowDown, timeouts, connection     retryable
+
+Pure: imports nothing of picops, so every module can import it.
 """
 
 from dataclasses import dataclass
-from typing import Optional, Sequence, Tuple
+from typing import Any, Dict, Optional, Sequence, Tuple
 
 
 class PicopsError(Exception):
-    """Base of every picops error."""
+    """Base of every picops error.
+
+    ``status`` is the HTTP status behind the error when there was one (None
+    otherwise); ``request_id`` the service's request id, "" when unknown;
+    ``context`` extra fields the outcome line carries next to the error (for
+    example which outputs a failed CI call was making).
+    """
 
     code = "PicopsError"
     retryable = False
+    status: Optional[int] = None
+    request_id = ""
 
     def __init__(self, message: str):
         super().__init__(message)
         self.message = message
+        self.context: Dict[str, Any] = {}
 
-    def to_dict(self) -> dict:
-        return {"code": self.code, "message": self.message, "retryable": self.retryable}
+    def with_context(self, **fields: Any) -> "PicopsError":
+        """Add fields to the serialised form; returns the error itself."""
+        self.context.update(fields)
+        return self
+
+    def to_dict(self) -> Dict[str, Any]:
+        """The error as an outcome line holds it: ``code``, ``message``, ``status``,
+        ``retryable``, then ``request_id`` (when known) and the ``context`` fields."""
+        d: Dict[str, Any] = {"code": self.code, "message": self.message,
+                             "status": self.status, "retryable": self.retryable}
+        if self.request_id:
+            d["request_id"] = self.request_id
+        d.update(self.context)
+        return d
 
 
 class EventError(PicopsError):
-    """The invocation event is not a COS event we can read; ``where`` names the field."""
+    """The invocation event is not an event we can read; ``where`` names the field."""
 
     code = "MalformedEvent"
 
@@ -102,25 +129,57 @@ class LoopRefusedError(OutputKeyError):
     code = "LoopRefused"
 
 
-class CiError(PicopsError):
-    """A CI or COS call failed permanently (4xx): retrying cannot help."""
+class ManifestError(PicopsError):
+    """A manifest is malformed, of an unknown version, or not the source's.
 
-    def __init__(self, message: str, code: str = "CiError", status: Optional[int] = None,
+    Permanent: retrying reads the same bytes. The message names the manifest
+    (``bucket/key``) and what is wrong with it.
+    """
+
+    code = "InvalidManifest"
+
+
+class MissingOutputsError(PicopsError):
+    """CI answered 200 but did not report every output it was asked for.
+
+    Permanent: the same rules would be answered the same way.
+    """
+
+    code = "MissingOutputs"
+    status = 200
+
+
+class InternalError(PicopsError):
+    """An unexpected exception (a bug) while handling one record.
+
+    Retryable, so the handler still raises and SCF keeps the event (retries,
+    then the dead-letter queue) instead of losing it.
+    """
+
+    code = "InternalError"
+    retryable = True
+
+    @classmethod
+    def from_exception(cls, exc: BaseException) -> "InternalError":
+        return cls(f"{type(exc).__name__}: {exc}")
+
+
+class CloudError(PicopsError):
+    """A COS or CI call failed permanently (4xx): retrying cannot help.
+
+    ``attempts`` is how many calls were made (1 unless the caller retried).
+    """
+
+    def __init__(self, message: str, code: str = "CloudError", status: Optional[int] = None,
                  request_id: str = ""):
         super().__init__(message)
         self.code = code
         self.status = status
         self.request_id = request_id
-
-    def to_dict(self) -> dict:
-        d = super().to_dict()
-        d["status"] = self.status
-        if self.request_id:
-            d["request_id"] = self.request_id
-        return d
+        self.attempts = 1
 
 
-class TransientCiError(CiError):
-    """A CI or COS call failed in a way that may pass: 5xx, SlowDown, timeout, network."""
+class TransientCloudError(CloudError):
+    """A COS or CI call failed in a way that may pass: 5xx, SlowDown, timeout, network."""
 
     retryable = True

@@ -1,14 +1,17 @@
-"""COS trigger events -> typed records. Pure: no I/O.
+"""The events the function reads -> typed records. Pure: no I/O.
 
-Contract:
+Two kinds: COS trigger events (``Records``) and page events (backfill fanned
+out over SCF: ``picops backfill --fan-out`` builds them with
+:func:`page_event`, the handler reads them with :func:`parse_page_event`; the
+wire format is defined here, once).
 
-* :func:`parse_event` turns an SCF COS-trigger event into one :class:`CosRecord`
-  per entry of ``Records`` (every entry, not just the first), or raises
-  :class:`~picops.errors.EventError` naming the offending field, e.g.
-  ``Records[1].cos.cosObject.key: missing``.
-* :func:`split_records` and :func:`parse_record` are the two halves of it, for a
-  caller (the handler) that wants to keep the good records of an event whose
-  other records are malformed.
+Contract (COS events):
+
+* :func:`split_records` checks the outer shape (a non-empty ``Records`` list)
+  and :func:`parse_record` turns one entry into a :class:`CosRecord`, so the
+  handler keeps the good records of an event whose other records are
+  malformed. Both raise :class:`~picops.errors.EventError` naming the
+  offending field, e.g. ``Records[1].cos.cosObject.key: missing``.
 * The uploader's ``Authorization`` header travels in every real event
   (``event.requestParameters.requestHeaders``). It is never copied into a record,
   and :func:`mask_event` is the only way an event may be shown in a log.
@@ -28,12 +31,14 @@ object. Should COS turn out to encode keys, change :func:`object_key` only.
 
 from __future__ import annotations
 
-from typing import Any, List, NamedTuple
+from typing import Any, Dict, Iterable, NamedTuple, Tuple
 
 from .redact import MASK, mask_secrets  # noqa: F401 - MASK is part of this API
 
 from .constants import EVENT_CREATED_PREFIX
 from .errors import EventError
+from .etags import unquote_etag
+from .model import is_bucket_name
 
 
 
@@ -57,19 +62,6 @@ class CosRecord(NamedTuple):
     def is_created(self) -> bool:
         """True for any ``cos:ObjectCreated:*`` event (Put, Post, Copy, multipart...)."""
         return self.event_name.startswith(EVENT_CREATED_PREFIX)
-
-
-def parse_event(event: Any, default_region: str = "") -> List[CosRecord]:
-    """Every record of a COS trigger event, in order.
-
-    ``default_region`` (the function's ``TENCENTCLOUD_REGION``) is used when a
-    record carries neither ``cosRegion`` nor ``s3Region``.
-
-    Raises:
-        EventError: the event or one of its records is not COS-shaped; the
-            message names the field.
-    """
-    return [parse_record(raw, i, default_region) for i, raw in enumerate(split_records(event))]
 
 
 def split_records(event: Any) -> list:
@@ -190,7 +182,7 @@ def _etag(meta: Any) -> str:
         return ""
     for k, v in meta.items():
         if isinstance(k, str) and k.lower() == "etag" and isinstance(v, str):
-            return v.strip().strip('"')
+            return unquote_etag(v)
     return ""
 
 
@@ -206,6 +198,104 @@ def _region(bucket_info: dict, default_region: str, at: str) -> str:
         return default_region
     raise EventError("missing, and no s3Region nor TENCENTCLOUD_REGION to fall back on",
                      f"{at}.cosRegion")
+
+
+# --- page events ----------------------------------------------------------------------
+#
+# Page events (backfill fanned out over SCF)::
+#
+#     {"picops_backfill": {"version": 1, "bucket": "b-1250000000",
+#                          "region": "ap-guangzhou",          # optional: function's region
+#                          "keys": [{"key": "uploads/a.jpg", "size": 123,
+#                                    "etag": "9a0364b9e99bb480dd25e1f0284c8555"}, ...]}}
+#
+# ``etag`` (quotes allowed, as COS listings give them) may be omitted, which
+# disables the up-to-date check.
+
+#: The top-level field of a page event, its version, and the event_name its lines carry.
+PAGE_EVENT_FIELD = "picops_backfill"
+PAGE_EVENT_VERSION = 1
+PAGE_EVENT_NAME = "picops:backfill"
+
+
+class PageKey(NamedTuple):
+    key: str
+    etag: str
+    size: int
+
+
+class PageEvent(NamedTuple):
+    """A page of keys to process in one invocation (shape: above)."""
+
+    bucket: str
+    region: str
+    keys: Tuple[PageKey, ...]
+
+
+def page_event(bucket: str, region: str, keys: Iterable[Tuple[str, str, int]]) -> Dict[str, Any]:
+    """The page event for ``(key, etag, size)`` triples, as the handler reads it."""
+    return {PAGE_EVENT_FIELD: {
+        "version": PAGE_EVENT_VERSION, "bucket": bucket, "region": region,
+        "keys": [{"key": k, "etag": e, "size": n} for k, e, n in keys]}}
+
+
+def is_page_event(event: Any) -> bool:
+    """Is ``event`` a page event (``{"picops_backfill": {...}}``)?"""
+    return isinstance(event, dict) and PAGE_EVENT_FIELD in event
+
+
+def parse_page_event(event: Any, default_region: str = "") -> PageEvent:
+    """The page in a page event.
+
+    Raises:
+        EventError: a field is missing or malformed; ``where`` names it, e.g.
+            ``picops_backfill.keys[3].size``.
+    """
+    at = PAGE_EVENT_FIELD
+    body = event.get(at) if isinstance(event, dict) else None
+    if not isinstance(body, dict):
+        raise EventError(f"expected an object, got {_json_type(body)}", at)
+    version = body.get("version")
+    if version != PAGE_EVENT_VERSION or isinstance(version, bool):
+        raise EventError(f"version {version!r} is not supported; this function reads "
+                         f"version {PAGE_EVENT_VERSION}", f"{at}.version")
+    bucket = body.get("bucket")
+    if not isinstance(bucket, str) or not is_bucket_name(bucket):
+        raise EventError(f"expected a bucket name such as b-1250000000, got {bucket!r}",
+                         f"{at}.bucket")
+    region = body.get("region", default_region) or default_region
+    if not isinstance(region, str) or not region:
+        raise EventError("missing, and no TENCENTCLOUD_REGION to fall back on",
+                         f"{at}.region")
+    keys = body.get("keys")
+    if not isinstance(keys, list):
+        raise EventError(f"expected a list, got {_json_type(keys)}", f"{at}.keys")
+    if not keys:
+        raise EventError("empty list: no object to handle", f"{at}.keys")
+    return PageEvent(bucket=bucket, region=region,
+                     keys=tuple(_page_key(k, f"{at}.keys[{i}]") for i, k in enumerate(keys)))
+
+
+def _page_key(raw: Any, at: str) -> PageKey:
+    if not isinstance(raw, dict):
+        raise EventError(f"expected an object, got {_json_type(raw)}", at)
+    key = raw.get("key")
+    if not isinstance(key, str) or not key:
+        raise EventError(f"expected a non-empty object key, got {key!r}", f"{at}.key")
+    etag = raw.get("etag", "")
+    if not isinstance(etag, str):
+        raise EventError(f"expected a string, got {_json_type(etag)}", f"{at}.etag")
+    size = raw.get("size")
+    if isinstance(size, bool) or not isinstance(size, int) or size < 0:
+        raise EventError(f"expected a byte count, got {size!r}", f"{at}.size")
+    return PageKey(key=key, etag=unquote_etag(etag), size=size)
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    return {dict: "an object", list: "a list", str: "a string", bool: "a boolean",
+            int: "a number", float: "a number"}.get(type(value), type(value).__name__)
 
 
 def _type_name(value: Any) -> str:

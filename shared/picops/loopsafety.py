@@ -39,15 +39,13 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
-from typing import TYPE_CHECKING, Dict, List, NamedTuple, Optional, Sequence, Tuple
+from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 from .constants import EVENT_CREATED_PREFIX
 from .errors import LoopRefusedError, Problem
 from .manifest import MANIFEST_SUFFIX
 from .templates import Slot, parse_template
-
-if TYPE_CHECKING:
-    from .config import Config, Route
+from .model import Config, Route
 
 Suffixes = Optional[Tuple[str, ...]]
 

@@ -34,20 +34,16 @@ import hashlib
 import json
 import time
 from dataclasses import dataclass
-from typing import (TYPE_CHECKING, Any, Dict, Iterable, List, Mapping, Optional, Sequence,
+from typing import (Any, Dict, Iterable, List, Mapping, Optional, Sequence,
                     Tuple)
 
-from .errors import PicopsError
-
-if TYPE_CHECKING:
-    from .config import Route
+from .errors import ManifestError
+from .model import DEFAULT_MANIFEST_PREFIX, Route
 
 #: The version :func:`dumps` writes and the only one :func:`loads` reads.
 MANIFEST_VERSION = 1
 #: The ``type`` field of every manifest: tells a manifest from any other JSON object.
 MANIFEST_TYPE = "picops-manifest"
-#: Where manifests live in the source bucket unless the config says otherwise.
-DEFAULT_MANIFEST_PREFIX = "_picops/manifests/"
 #: Every manifest key ends with this (the config check relies on it).
 MANIFEST_SUFFIX = ".json"
 #: Manifest keys longer than this many UTF-8 bytes are replaced by a hashed form;
@@ -57,16 +53,6 @@ MAX_KEY_BYTES = 850
 HASHED_FOLDER = "_sha256/"
 #: Bumped whenever :func:`rules_hash` changes what it hashes or how.
 RULES_HASH_SCHEME = 1
-
-
-class ManifestError(PicopsError):
-    """A manifest is malformed, of an unknown version, or not the source's.
-
-    Permanent: retrying reads the same bytes. The message names the manifest
-    (``bucket/key``) and what is wrong with it.
-    """
-
-    code = "InvalidManifest"
 
 
 @dataclass(frozen=True)

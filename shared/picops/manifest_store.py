@@ -3,11 +3,13 @@
 ``client`` is a cos-python-sdk-v5 ``CosS3Client`` (from
 :func:`picops.ci_client.make_cos_client`, or any equivalent). Every function
 makes plain COS calls, one per object, and maps SDK failures to the typed
-errors of :func:`picops.ci_client.classify` (``CiError`` permanent,
-``TransientCiError`` retryable), with messages naming the object:
+errors of :func:`picops.ci_client.classify` (``CloudError`` permanent,
+``TransientCloudError`` retryable), with messages naming the object:
 
 * :func:`read_manifest` -- one GET; None when there is no manifest (404);
   :class:`~picops.manifest.ManifestError` when there is one that cannot be read.
+* :func:`read_trusted_manifest` -- the same, and refuses a manifest that is not
+  the source's or lists what picops never deletes.
 * :func:`write_manifest` / :func:`delete_manifest` -- one PUT / DELETE.
 * :func:`delete_outputs` -- one DELETE per output, every output tried, one
   :class:`DeleteResult` each; an output that is already gone counts as deleted.
@@ -28,8 +30,9 @@ from qcloud_cos.cos_exception import CosServiceError
 from urllib3.exceptions import HTTPError as Urllib3Error
 
 from .ci_client import SDK_ERRORS, capped_timeout, classify
-from .errors import CiError, TransientCiError
-from .manifest import Manifest, ManifestOutput, dumps, loads, manifest_key
+from .errors import CloudError, ManifestError, TransientCloudError
+from .manifest import (Manifest, ManifestOutput, deletion_problems, dumps, loads,
+                       manifest_key)
 
 #: What manifests are stored as.
 CONTENT_TYPE = "application/json"
@@ -39,19 +42,11 @@ class DeleteResult(NamedTuple):
     """One output's deletion: ``error`` is None when it is gone (now or before)."""
 
     output: ManifestOutput
-    error: Optional[CiError]
+    error: Optional[CloudError]
 
     @property
     def ok(self) -> bool:
         return self.error is None
-
-    def to_dict(self) -> dict:
-        d: dict = {"bucket": self.output.bucket, "key": self.output.key,
-                   "result": "deleted" if self.ok else "failed"}
-        if self.error is not None:
-            d["error"] = {"code": self.error.code, "message": self.error.message,
-                          "status": self.error.status, "retryable": self.error.retryable}
-        return d
 
 
 def read_manifest(client: Any, bucket: str, source_key: str, prefix: str, *,
@@ -60,7 +55,7 @@ def read_manifest(client: Any, bucket: str, source_key: str, prefix: str, *,
 
     Raises:
         ManifestError: the object exists but is not a valid manifest.
-        CiError / TransientCiError: the GET failed (other than 404).
+        CloudError / TransientCloudError: the GET failed (other than 404).
     """
     key = manifest_key(source_key, prefix)
     where = f"{bucket}/{key}"
@@ -73,9 +68,28 @@ def read_manifest(client: Any, bucket: str, source_key: str, prefix: str, *,
                 return None
             raise _wrap(e, f"cannot read manifest {where}") from None
         except (requests.exceptions.RequestException, Urllib3Error, OSError) as e:
-            raise TransientCiError(f"cannot read manifest {where}: the body broke off ({e})",
+            raise TransientCloudError(f"cannot read manifest {where}: the body broke off ({e})",
                                    code="ReadFailed") from None
     return loads(data, where)
+
+
+def read_trusted_manifest(client: Any, bucket: str, source_key: str, prefix: str, *,
+                          timeout: Optional[float] = None) -> Optional[Manifest]:
+    """:func:`read_manifest`, and the manifest checked to be safe to act on.
+
+    Raises:
+        ManifestError: unreadable, or not this source's, or listing an output
+            picops never deletes (the source itself, anything under ``prefix``).
+        CloudError / TransientCloudError: the GET failed.
+    """
+    manifest = read_manifest(client, bucket, source_key, prefix, timeout=timeout)
+    if manifest is not None:
+        problems = deletion_problems(manifest, bucket, source_key, prefix)
+        if problems:
+            raise ManifestError(f"manifest {bucket}/{manifest_key(source_key, prefix)} cannot "
+                                f"be trusted: {'; '.join(problems)}; nothing was processed or "
+                                f"deleted (fix or delete the manifest)")
+    return manifest
 
 
 def write_manifest(client: Any, bucket: str, manifest: Manifest, prefix: str, *,
@@ -83,7 +97,7 @@ def write_manifest(client: Any, bucket: str, manifest: Manifest, prefix: str, *,
     """Store ``manifest`` at its key in ``bucket`` (the source bucket), replacing any.
 
     Raises:
-        CiError / TransientCiError: the PUT failed.
+        CloudError / TransientCloudError: the PUT failed.
     """
     key = manifest_key(manifest.source_key, prefix)
     with capped_timeout(client, timeout):
@@ -99,7 +113,7 @@ def delete_manifest(client: Any, bucket: str, source_key: str, prefix: str, *,
     """Delete the manifest of ``source_key``; one that is already gone is fine.
 
     Raises:
-        CiError / TransientCiError: the DELETE failed.
+        CloudError / TransientCloudError: the DELETE failed.
     """
     key = manifest_key(source_key, prefix)
     error = _delete(client, bucket, key, timeout, what="manifest ")
@@ -118,7 +132,7 @@ def object_exists(client: Any, bucket: str, key: str, *,
     """Does ``bucket`` hold ``key`` right now?
 
     Raises:
-        CiError / TransientCiError: the HEAD failed (other than 404).
+        CloudError / TransientCloudError: the HEAD failed (other than 404).
     """
     with capped_timeout(client, timeout):
         try:
@@ -137,7 +151,7 @@ def _not_found(exc: Exception) -> bool:
 
 
 def _delete(client: Any, bucket: str, key: str, timeout: Optional[float],
-            what: str = "") -> Optional[CiError]:
+            what: str = "") -> Optional[CloudError]:
     with capped_timeout(client, timeout):
         try:
             client.delete_object(Bucket=bucket, Key=key)
@@ -148,7 +162,7 @@ def _delete(client: Any, bucket: str, key: str, timeout: Optional[float],
     return None
 
 
-def _wrap(exc: Exception, what: str) -> CiError:
+def _wrap(exc: Exception, what: str) -> CloudError:
     """The typed error for an SDK failure, its message led by what was being done."""
     err = classify(exc)
     return type(err)(f"{what}: {err.message}", code=err.code, status=err.status,
@@ -156,4 +170,4 @@ def _wrap(exc: Exception, what: str) -> CiError:
 
 
 __all__ = ["DeleteResult", "delete_manifest", "delete_outputs", "object_exists",
-           "read_manifest", "write_manifest"]
+           "read_manifest", "read_trusted_manifest", "write_manifest"]

@@ -20,16 +20,15 @@
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, List, NamedTuple, Optional, Tuple
+from typing import List, NamedTuple, Optional, Tuple
 
 from . import loopsafety
 from .constants import CI_MAX_RULES_PER_CALL
 from .manifest import under_manifest_prefix
 from .errors import OutputKeyError
 from .templates import Slot, key_fields, parse_template
-
-if TYPE_CHECKING:
-    from .config import Config, Route
+from .model import Config, Route
+from .outcome import SkipReason
 
 
 class Output(NamedTuple):
@@ -79,7 +78,8 @@ def match(config: "Config", key: str) -> Optional["Route"]:
     return best
 
 
-def skip_reason(config: "Config", bucket: str, key: str, size: Optional[int]) -> Optional[str]:
+def skip_reason(config: "Config", bucket: str, key: str,
+                size: Optional[int]) -> Optional[SkipReason]:
     """Why object ``key`` of ``bucket`` (``size`` bytes; None = unknown) is skipped, or None.
 
     The order matters and is the handler's: a folder marker or an empty object is
@@ -87,16 +87,16 @@ def skip_reason(config: "Config", bucket: str, key: str, size: Optional[int]) ->
     config could have written is a loop guarded against before routing.
     """
     if key.endswith("/"):
-        return "folder_marker"
+        return SkipReason.FOLDER_MARKER
     if size == 0:
-        return "empty_object"
+        return SkipReason.EMPTY_OBJECT
     settings = config.manifests
     if settings.enabled and under_manifest_prefix(key, settings.prefix):
-        return "manifest_object"
+        return SkipReason.MANIFEST_OBJECT
     if loopsafety.is_derivative(config, key, bucket):
-        return "loop_guard"
+        return SkipReason.LOOP_GUARD
     if match(config, key) is None:
-        return "no_route"
+        return SkipReason.NO_ROUTE
     return None
 
 

@@ -27,15 +27,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 from . import loopsafety, runtimes
-from .config import BUCKET_RE, is_bucket_name
 from .constants import EVENT_CREATED_ANY
 from .errors import ConfigError, Problem
-
-if TYPE_CHECKING:
-    from .config import Config
+from .model import BUCKET_RE, Config, is_bucket_name
 
 #: Where problems in the file are placed; callers may pass the real path.
 DEFAULT_SOURCE = "serverless.yml"

@@ -20,7 +20,7 @@ import pytest
 import requests
 import responses
 
-from picops.handler import Processor
+from picops.handler import processor_from_env
 from picops.logs import JsonLogger
 
 EVENTS_DIR = Path(__file__).resolve().parents[1] / "events"
@@ -159,7 +159,7 @@ class Harness:
     """A Processor wired to FakeCi, a fake clock and an in-memory log."""
 
     def __init__(self, tmp_path: Path, config_text: str = CONFIG,
-                 env: Optional[Dict[str, str]] = None, after_success=()):
+                 env: Optional[Dict[str, str]] = None):
         self.clock = FakeClock()
         self.ci = FakeCi(self.clock)
         self.stream = io.StringIO()
@@ -175,10 +175,9 @@ class Harness:
                     "COS_ENDPOINT": ENDPOINT}
         if env is not None:
             self.env = env
-        self.processor = Processor.from_env(
+        self.processor = processor_from_env(
             self.env, str(tmp_path), logger=JsonLogger(self.stream, clock=lambda: 0.0),
-            clock=self.clock.monotonic, sleep=self.clock.sleep, jitter=lambda: 1.0,
-            after_success=after_success)
+            clock=self.clock.monotonic, sleep=self.clock.sleep, jitter=lambda: 1.0)
 
     def handle(self, event, ctx=None):
         return self.processor.handle(event, ctx if ctx is not None else context())

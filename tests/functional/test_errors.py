@@ -3,8 +3,8 @@
 import pytest
 
 from picops.constants import MAX_ATTEMPTS
-from picops.errors import ConfigError, TransientCiError
-from picops.handler import Processor
+from picops.errors import ConfigError, TransientCloudError
+from picops.handler import Processor, processor_from_env
 
 from .conftest import CONFIG, SOURCE, context, event_for, load_event
 
@@ -61,7 +61,7 @@ def test_transient_error_is_retried_then_succeeds(harness):
 def test_transient_errors_are_retried_then_raised_after_all_records(harness, action, code,
                                                                     status):
     harness.ci.script = [action] * MAX_ATTEMPTS + ["ok"] * 2
-    with pytest.raises(TransientCiError) as e:
+    with pytest.raises(TransientCloudError) as e:
         harness.handle(event_for("uploads/a.jpg", "avatars/b.png"))
     # the second record was still handled before raising
     assert len(harness.ci.calls) == MAX_ATTEMPTS + 1
@@ -81,7 +81,7 @@ def test_retries_stop_at_the_deadline(harness):
     harness.ci.call_seconds = 1.0
     harness.ci.script = [("error", 503, "SlowDown")] * 10
     start = harness.clock.now
-    with pytest.raises(TransientCiError):
+    with pytest.raises(TransientCloudError):
         harness.handle(event_for("uploads/a.jpg"), context(limit_ms=3000))
     # THEN no attempt started without a second left before the 2.5 s budget ends
     starts = [c["at"] - start for c in harness.ci.calls]
@@ -94,7 +94,7 @@ def test_retries_stop_at_the_deadline(harness):
 
 
 def test_no_time_left_means_no_call_and_a_retry(harness):
-    with pytest.raises(TransientCiError) as e:
+    with pytest.raises(TransientCloudError) as e:
         harness.handle(event_for("uploads/a.jpg"), context(limit_ms=1200))
     assert harness.ci.calls == []
     assert e.value.code == "DeadlineExceeded"
@@ -160,7 +160,7 @@ def test_missing_credentials_are_a_setup_error(make_harness):
 
 
 def test_missing_config_file(tmp_path):
-    p = Processor.from_env({"TENCENTCLOUD_SECRETID": "a", "TENCENTCLOUD_SECRETKEY": "b"},
+    p = processor_from_env({"TENCENTCLOUD_SECRETID": "a", "TENCENTCLOUD_SECRETKEY": "b"},
                            str(tmp_path / "nowhere"))
     with pytest.raises(ConfigError, match="cannot read config file"):
         p.handle(event_for("uploads/a.jpg"), context())
@@ -196,7 +196,7 @@ def test_unexpected_exception_fails_its_record_only_and_keeps_the_event(harness,
         return real_plan(config, bucket, key)
 
     monkeypatch.setattr(routing, "plan", flaky_plan)
-    with pytest.raises(TransientCiError):
+    with pytest.raises(TransientCloudError):
         harness.handle(event_for("uploads/a.jpg", "uploads/b.jpg"))
     first, second = harness.outcomes()
     assert first["key"] == "uploads/a.jpg" and first["outcome"] == "failed"
@@ -210,7 +210,7 @@ def test_sdk_client_errors_that_are_not_network_errors_are_permanent():
     from qcloud_cos.cos_exception import CosClientError
 
     from picops.ci_client import classify, process
-    from picops.errors import CiError
+    from picops.errors import CloudError
 
     class Client:
         calls = 0
@@ -219,7 +219,7 @@ def test_sdk_client_errors_that_are_not_network_errors_are_permanent():
             Client.calls += 1
             raise CosClientError("No Parameter Named Foo Please Check It")
 
-    with pytest.raises(CiError) as e:
+    with pytest.raises(CloudError) as e:
         process(Client(), SOURCE, "a.jpg", {"is_pic_info": 0, "rules": [
             {"fileid": "/t/a.jpg", "rule": "imageMogr2/strip"}]}, deadline=100.0,
             clock=lambda: 0.0, sleep=lambda s: None)

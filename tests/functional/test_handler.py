@@ -184,21 +184,6 @@ def test_partial_results_fail_the_record_naming_missing_outputs(harness):
     assert summary["counts"]["failed"] == 1
 
 
-def test_after_success_hook_runs_for_processed_records_only(make_harness):
-    seen = []
-
-    def hook(record, result):
-        seen.append((record.key, result["outcome"]))
-        raise RuntimeError("manifest store down")
-
-    h = make_harness(after_success=[hook])
-    h.handle(event_for("uploads/a.jpg", "uploads/b.txt"))
-    assert seen == [("uploads/a.jpg", "processed")]
-    failed_hook = [ln for ln in h.lines if ln["message"] == "after-success hook failed"]
-    assert failed_hook[0]["error"] == {"type": "RuntimeError", "message": "manifest store down"}
-    assert h.outcomes()[0]["outcome"] == "processed"
-
-
 def test_uploader_authorization_never_reaches_a_log_line(harness):
     harness.handle(load_event("cos_put_real.json"))
     harness.handle(load_event("cos_doc_sample.json"))

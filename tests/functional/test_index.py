@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 import responses
 
+from picops.handler import FailedProcessor, Processor
+
 from .conftest import ENDPOINT, FakeCi, FakeClock, context, event_for
 
 FUNCTION_DIR = Path(__file__).resolve().parents[2] / "functions" / "image_processor"
@@ -29,7 +31,7 @@ def test_main_handler_runs_the_shipped_config(monkeypatch, capsys):
         monkeypatch.setenv(k, v)
     monkeypatch.delenv("PICOPS_CONFIG", raising=False)
     index = import_index("index_under_test")
-    assert index.PROCESSOR.setup_error is None
+    assert isinstance(index.PROCESSOR, Processor)
     ci = FakeCi(FakeClock())
     manifest = "http://127.0.0.1:9000/_picops/manifests/uploads/2024/cat.jpg.json"
     with responses.RequestsMock() as rsps:
@@ -54,8 +56,8 @@ def test_picops_config_env_is_relative_to_the_function(monkeypatch, tmp_path):
         monkeypatch.setenv(k, v)
     monkeypatch.setenv("PICOPS_CONFIG", "does-not-exist.yaml")
     index = import_index("index_bad_config")
-    assert index.PROCESSOR.setup_error is not None
-    assert index.PROCESSOR.setup_error.source == str(FUNCTION_DIR / "does-not-exist.yaml")
+    assert isinstance(index.PROCESSOR, FailedProcessor)
+    assert index.PROCESSOR.error.source == str(FUNCTION_DIR / "does-not-exist.yaml")
     with pytest.raises(Exception, match="cannot read config file"):
         index.main_handler(event_for("uploads/a.jpg"), context())
 

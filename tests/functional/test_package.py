@@ -31,8 +31,9 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
-from picops import config as config_module
-from picops.config import SIDECAR_FORMAT, SIDECAR_SUFFIX, build_sidecar, load_config
+from picops import sidecar as sidecar_module
+from picops.config import load_config
+from picops.sidecar import SIDECAR_FORMAT, SIDECAR_SUFFIX, build_sidecar
 from picops.errors import ConfigError
 from picops import runtimes
 from picops_cli import package
@@ -153,7 +154,7 @@ def test_the_builder_refuses_an_invalid_config(tmp_path):
 def test_no_sidecar_for_a_document_json_cannot_carry(monkeypatch):
     # A valid config only holds strings, booleans, lists and mappings; the check
     # guards later fields. Let any document pass validation to reach it.
-    monkeypatch.setattr(config_module, "validate_document", lambda doc, source="": None)
+    monkeypatch.setattr(sidecar_module, "validate_document", lambda doc, source="": None)
     assert build_sidecar(b"when: 2024-01-01\n") is None      # a date
     assert build_sidecar(b"1: one\n") is None                 # a non-string key
     assert build_sidecar(b"a: [1, true, null]\n") is not None
@@ -331,7 +332,7 @@ outside = sorted(m for m, mod in list(sys.modules.items()) if getattr(mod, "__fi
                  and not os.path.realpath(mod.__file__).startswith(roots))
 print("RESULT " + json.dumps({
     "version": list(sys.version_info[:2]), "malformed": malformed, "skipped": skipped,
-    "setup_error": str(index.PROCESSOR.setup_error or ""), "yaml": "yaml" in sys.modules,
+    "setup_error": str(getattr(index.PROCESSOR, "error", "") or ""), "yaml": "yaml" in sys.modules,
     "forbidden": sorted(m for m in sys.argv[3].split(",") if m in sys.modules),
     "outside": outside, "site": [p for p in sys.path if "-packages" in p],
     "index": index.__file__}))

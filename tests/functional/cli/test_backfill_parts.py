@@ -9,7 +9,7 @@ from qcloud_cos.cos_exception import CosServiceError
 from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
 from tencentcloud.scf.v20180416 import models as scf_models
 
-from picops.errors import CiError, ConfigError, TransientCiError
+from picops.errors import CloudError, ConfigError, TransientCloudError
 from picops_cli.backfill_checkpoint import CheckpointStore, DoneTracker
 from picops_cli.backfill_fanout import (MAX_EVENT_BYTES, event_bytes, page_events, scf_credentials,
                                         scf_invoker)
@@ -80,7 +80,7 @@ def test_a_listing_that_does_not_advance_fails_instead_of_looping():
         def list_objects(self, **kw):
             return {"IsTruncated": "true", "NextMarker": "a", "Contents": [{"Key": "a"}]}
 
-    with pytest.raises(CiError) as info:
+    with pytest.raises(CloudError) as info:
         list(list_pages(Stuck(), BUCKET, start_after="a"))
     assert info.value.code == "InvalidResponse"
 
@@ -91,7 +91,7 @@ def test_a_failed_listing_call_is_a_typed_error_naming_the_bucket():
             raise CosServiceError("GET", {"code": "NoSuchBucket", "message": "no such bucket",
                                           "resource": "", "requestid": "r1", "traceid": ""}, 404)
 
-    with pytest.raises(CiError) as info:
+    with pytest.raises(CloudError) as info:
         list(list_pages(Missing(), BUCKET))
     assert info.value.code == "NoSuchBucket" and BUCKET in info.value.message
 
@@ -294,9 +294,9 @@ def test_invoker_retries_rate_limits_and_reports_permanent_errors():
 
     stub = StubScf(errors=[TencentCloudSDKException("ResourceNotFound.Function", "no fn", "r2")])
     invoke = scf_invoker("fn", "ap-guangzhou", client=stub, sleep=sleeps.append)
-    with pytest.raises(CiError) as info:
+    with pytest.raises(CloudError) as info:
         invoke({"picops_backfill": {}})
-    assert not isinstance(info.value, TransientCiError)
+    assert not isinstance(info.value, TransientCloudError)
     assert info.value.code == "ResourceNotFound.Function" and "fn" in info.value.message
 
 
@@ -331,7 +331,7 @@ def test_fan_out_paces_pages_by_their_ci_calls_and_stops_on_a_failed_invoke(tmp_
     def invoke(event):
         sent.append((ft.now, [k["key"] for k in event["picops_backfill"]["keys"]]))
         if len(sent) == 3:
-            raise TransientCiError("throttled", code="RequestLimitExceeded")
+            raise TransientCloudError("throttled", code="RequestLimitExceeded")
         return f"req-{len(sent)}"
 
     store = CheckpointStore(tmp_path, BUCKET, "", "fan-out:test")

@@ -15,7 +15,7 @@ import pyvips
 import pytest
 
 from picops.config import load_config
-from picops.handler import Processor
+from picops.handler import processor_from_env
 from picops.logs import JsonLogger
 from picops.manifest import Manifest, loads, manifest_key, rules_hash
 from picops_emulator.notifications import ObjectChanged
@@ -271,7 +271,7 @@ def test_page_events_process_what_is_missing_and_skip_what_is_current(backlog_cl
     env = {"TENCENTCLOUD_SECRETID": SECRET_ID, "TENCENTCLOUD_SECRETKEY": SECRET_KEY,
            "TENCENTCLOUD_REGION": "ap-guangzhou", "COS_ENDPOINT": cloud.endpoint,
            "PICOPS_CONFIG": str(tmp_path / "a.yaml")}
-    processor = Processor.from_env(env, str(REPO / "functions" / "image_processor"),
+    processor = processor_from_env(env, str(REPO / "functions" / "image_processor"),
                                    logger=JsonLogger(io.StringIO()))
     context = {"request_id": "page-1", "time_limit_in_ms": 60000}
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from picops.config import parse_config
+from picops.events import parse_record, split_records
 
 EVENTS_DIR = Path(__file__).resolve().parents[2] / "events"
 
@@ -25,6 +26,11 @@ def event_for(key: str, size: int = 1234, name: str = "uploads", appid: str = "1
     rec["cos"]["cosObject"].update(key=f"/{appid}/{name}/{key}", size=size)
     rec["event"]["eventName"] = event_name
     return event
+
+
+def parse_event(event, default_region: str = "") -> list:
+    """Every record of a COS event, in order (what the handler reads record by record)."""
+    return [parse_record(raw, i, default_region) for i, raw in enumerate(split_records(event))]
 
 
 def config(text: str):

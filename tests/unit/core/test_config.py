@@ -128,7 +128,7 @@ def test_yaml_syntax_error_has_its_line():
     assert "invalid YAML" in problems[0]
 
 
-def test_duplicate_yaml_key_is_reported_with_its_line():
+def test_duplicate_yaml_key_is_reported_with_its_line_and_column():
     problems = problems_of("""\
         routes:
           - prefix: a/
@@ -139,7 +139,7 @@ def test_duplicate_yaml_key_is_reported_with_its_line():
               - fileid: /u/{name}
                 rule: imageMogr2/format/png
         """)
-    assert problems == ["line 6: duplicate key 'rules' in one mapping"]
+    assert problems == ["line 6, column 5: duplicate key 'rules' in one mapping"]
 
 
 def test_every_problem_is_reported_at_once():

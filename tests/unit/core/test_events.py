@@ -3,10 +3,10 @@
 import json
 
 import pytest
-from .conftest import event_for, load_event
+from .conftest import event_for, load_event, parse_event
 
 from picops.errors import EventError
-from picops.events import CosRecord, mask_event, parse_event, parse_record, split_records
+from picops.events import CosRecord, mask_event, parse_record, split_records
 
 
 def test_real_event_gives_bucket_key_region_etag():

@@ -7,10 +7,12 @@ import sys
 
 import pytest
 
-from picops.manifest import (DEFAULT_MANIFEST_PREFIX, MANIFEST_VERSION, Manifest, ManifestError,
-                             ManifestOutput, build, deletion_problems, dumps, is_current, loads,
+from picops.errors import ManifestError
+from picops.manifest import (MANIFEST_VERSION, Manifest, ManifestOutput, build,
+                             deletion_problems, dumps, is_current, loads,
                              manifest_key, merged_outputs, removed_outputs, rules_hash,
                              under_manifest_prefix)
+from picops.model import DEFAULT_MANIFEST_PREFIX
 
 from .conftest import config
 

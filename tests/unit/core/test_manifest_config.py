@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from picops.config import ManifestSettings, load_config, parse_config
+from picops.config import load_config, parse_config
+from picops.model import ManifestSettings
 from picops.errors import ConfigError
 from picops.serverless import check_against_config, parse_serverless
 

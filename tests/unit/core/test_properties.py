@@ -6,14 +6,13 @@ from hypothesis import HealthCheck, assume, event, given, settings
 from hypothesis import strategies as st
 
 from picops import loopsafety
-from picops.config import Config, Route, RuleSpec
+from picops.model import Config, Route, RuleSpec
 from picops.errors import OutputKeyError
-from picops.events import parse_event
 from picops.grammar import parse
 from picops.routing import output_key, resolve_ci_fileid
 from picops.templates import PLACEHOLDERS, template_problems
 
-from .conftest import event_for
+from .conftest import event_for, parse_event
 
 # Keys: anything COS could hold, including "+", "%", spaces, CJK, emoji, lone surrogates.
 any_key = st.text(min_size=1, max_size=60)

@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from picops.config import is_bucket_name, load_config, parse_config
+from picops.config import load_config, parse_config
+from picops.model import is_bucket_name
 from picops.errors import ConfigError
 from picops_emulator.triggers.loader import buckets_to_create, default_function_dir, load_serverless
 

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
+from .etags import unquote_etag
+
 #: Object fields copied into an output record: (CI name, our name, is a number).
 _OBJECT_FIELDS = (("Key", "key", False), ("Location", "location", False),
                   ("Format", "format", False), ("Width", "width", True),
@@ -81,12 +83,6 @@ def match_outputs(sent_keys: Sequence[str],
     return matched, missing
 
 
-def unquote_etag(value: Any) -> Optional[str]:
-    if not isinstance(value, str):
-        return None
-    return value.strip().strip('"')
-
-
 def to_int(value: Any) -> Optional[int]:
     if isinstance(value, bool):
         return None
@@ -115,7 +111,7 @@ def _pick(src: Dict[str, Any], fields, keep_missing: bool) -> Dict[str, Any]:
         if numeric:
             value = to_int(value)
         elif ci_name == "ETag":
-            value = unquote_etag(value)
+            value = unquote_etag(value) if isinstance(value, str) else None
         elif value is not None and not isinstance(value, str):
             value = str(value)
         out[name] = value

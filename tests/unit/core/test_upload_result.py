@@ -1,6 +1,6 @@
 """UploadResult normalisation: one Object or many, ints, unquoted ETags, missing outputs."""
 
-from picops.results import match_outputs, normalize_upload_result, to_int
+from picops.upload_result import match_outputs, normalize_upload_result, to_int
 
 OBJ = {"Key": "t/a.webp", "Location": "derived-1250000000.cos.ap-guangzhou.myqcloud.com/t/a.webp",
        "Format": "webp", "Width": "400", "Height": "267", "Size": "12345", "Quality": "80",
