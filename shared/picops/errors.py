@@ -7,16 +7,20 @@ reads ``retryable``) and the emulator's HTTP edge (status code and XML body).
 Nothing else inspects error types to decide behaviour.
 
     PicopsError
-    ├── EventError           malformed SCF/COS or page event            permanent
-    ├── ConfigError          invalid config file; holds every Problem    permanent
-    ├── GrammarError         a CI rule string the grammar rejects        permanent
-    ├── OutputKeyError       a fileid that resolves to no valid key      permanent
-    │   └── LoopRefusedError   an output a route would pick up again     permanent
-    ├── ManifestError        a manifest unreadable or not to be trusted  permanent
-    ├── MissingOutputsError  CI answered 200 without some outputs        permanent
-    ├── InternalError        an unexpected exception (a bug) in a record retryable
-    └── CloudError           a failed COS or CI call                     by status
-        └── TransientCloudError  5xx, SlowDown, timeouts, connection     retryable
+    ├── ConfigError              invalid config file; holds every Problem   permanent
+    ├── GrammarError             a CI rule string the grammar rejects       permanent
+    └── RecordError              fails one record; carries ``status``
+        ├── EventError           malformed SCF/COS or page event            permanent
+        ├── OutputKeyError       a fileid that resolves to no valid key     permanent
+        │   └── LoopRefusedError   an output a route would pick up again    permanent
+        ├── ManifestError        a manifest unreadable or not to be trusted permanent
+        ├── MissingOutputsError  CI answered 200 without some outputs       permanent
+        ├── InternalError        an unexpected exception (a bug)            retryable
+        └── CloudError           a failed COS or CI call                    by status
+            └── TransientCloudError  5xx, SlowDown, timeouts, connection    retryable
+
+The emulator's image engine has its own leaves under PicopsError, without a
+status (its HTTP edge maps codes to statuses in one table).
 
 Pure: imports nothing of picops, so every module can import it.
 """
@@ -28,15 +32,13 @@ from typing import Any, Dict, Optional, Sequence, Tuple
 class PicopsError(Exception):
     """Base of every picops error.
 
-    ``status`` is the HTTP status behind the error when there was one (None
-    otherwise); ``request_id`` the service's request id, "" when unknown;
-    ``context`` extra fields the outcome line carries next to the error (for
-    example which outputs a failed CI call was making).
+    ``request_id`` is the service's request id, "" when unknown; ``context``
+    extra fields the outcome line carries next to the error (for example which
+    outputs a failed CI call was making).
     """
 
     code = "PicopsError"
     retryable = False
-    status: Optional[int] = None
     request_id = ""
 
     def __init__(self, message: str):
@@ -50,17 +52,30 @@ class PicopsError(Exception):
         return self
 
     def to_dict(self) -> Dict[str, Any]:
-        """The error as an outcome line holds it: ``code``, ``message``, ``status``,
-        ``retryable``, then ``request_id`` (when known) and the ``context`` fields."""
-        d: Dict[str, Any] = {"code": self.code, "message": self.message,
-                             "status": self.status, "retryable": self.retryable}
+        """The error as data: ``code``, ``message``, ``status`` (a
+        :class:`RecordError`'s, null when no HTTP answer was behind it),
+        ``retryable``, then ``request_id`` (when known) and the ``context`` fields.
+        This is how an outcome line holds an error."""
+        d: Dict[str, Any] = {"code": self.code, "message": self.message}
+        if isinstance(self, RecordError):
+            d["status"] = self.status
+        d["retryable"] = self.retryable
         if self.request_id:
             d["request_id"] = self.request_id
         d.update(self.context)
         return d
 
 
-class EventError(PicopsError):
+class RecordError(PicopsError):
+    """An error that fails one record (or a whole event) and goes into its outcome line.
+
+    ``status`` is the HTTP status behind it when there was one, else None.
+    """
+
+    status: Optional[int] = None
+
+
+class EventError(RecordError):
     """The invocation event is not an event we can read; ``where`` names the field."""
 
     code = "MalformedEvent"
@@ -109,7 +124,7 @@ class GrammarError(PicopsError):
         self.stage = stage
 
 
-class OutputKeyError(PicopsError):
+class OutputKeyError(RecordError):
     """A fileid template rendered for one source key gives no valid output key.
 
     Raised at run time for keys the config could not foresee (e.g. a source key
@@ -129,7 +144,7 @@ class LoopRefusedError(OutputKeyError):
     code = "LoopRefused"
 
 
-class ManifestError(PicopsError):
+class ManifestError(RecordError):
     """A manifest is malformed, of an unknown version, or not the source's.
 
     Permanent: retrying reads the same bytes. The message names the manifest
@@ -139,7 +154,7 @@ class ManifestError(PicopsError):
     code = "InvalidManifest"
 
 
-class MissingOutputsError(PicopsError):
+class MissingOutputsError(RecordError):
     """CI answered 200 but did not report every output it was asked for.
 
     Permanent: the same rules would be answered the same way.
@@ -149,7 +164,7 @@ class MissingOutputsError(PicopsError):
     status = 200
 
 
-class InternalError(PicopsError):
+class InternalError(RecordError):
     """An unexpected exception (a bug) while handling one record.
 
     Retryable, so the handler still raises and SCF keeps the event (retries,
@@ -164,7 +179,7 @@ class InternalError(PicopsError):
         return cls(f"{type(exc).__name__}: {exc}")
 
 
-class CloudError(PicopsError):
+class CloudError(RecordError):
     """A COS or CI call failed permanently (4xx): retrying cannot help.
 
     ``attempts`` is how many calls were made (1 unless the caller retried).
