@@ -154,8 +154,11 @@ class CiService:
                 raise EmulatorError("NoSuchBucket", f"Pic-Operations.rules[{r.index}].bucket: "
                                                     f"bucket {r.bucket!r} does not exist")
 
-        async with self.work.request(ctx.request) as work:
-            return await self._process_admitted(ctx, ops, rules, work)
+        try:
+            async with self.work.request(ctx.request) as work:
+                return await self._process_admitted(ctx, ops, rules, work)
+        except imaging.ProcessingCancelled as exc:
+            raise self._as_emulator_error(None, exc) from None
 
     async def _process_admitted(self, ctx: CiContext, ops: PicOperations,
                                 rules: List[RuleRequest], work) -> web.StreamResponse:

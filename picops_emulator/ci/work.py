@@ -92,8 +92,11 @@ class ImageWork:
     @asynccontextmanager
     async def request(self, client: Optional[Any] = None) -> AsyncIterator[RequestWork]:
         """Admit one request (waiting while ``admitted`` others hold theirs), and watch
-        ``client`` (an aiohttp request) for as long as it is admitted."""
+        ``client`` (an aiohttp request) for as long as it is admitted. A client gone by the
+        time its turn comes is refused (ProcessingCancelled) before anything is read."""
         async with self._gate()[2]:
+            if client is not None and client_gone(client):  # it left while queued
+                raise ProcessingCancelled("the client went away while the request was queued")
             work = RequestWork(self)
             watcher = asyncio.ensure_future(_watch(client, work)) if client is not None \
                 else None

@@ -11,6 +11,8 @@ should stop.
   ProcessingLimitExceeded, naming the step and the totals, when the job would go over
   ``limits.max_request_memory``. Reservations are not given back during a job: its in-memory
   copies mostly live until it ends, and a sum is what a refusal can be explained with.
+  ``spend(operations, what)`` does the same for the work of filters whose cost grows with a
+  parameter (``limits.max_request_work``).
 * ``watch(image)`` stops libvips itself: it asks for progress reports on ``image`` (libvips
   sends them for every computation of ``image`` or anything derived from it: encodes, copies
   into memory, averages), and once the deadline has passed or the job is cancelled, the
@@ -77,6 +79,7 @@ class Budget:
         self.limits = limits
         self.deadline = deadline or Deadline.after(limits.max_request_seconds)
         self.reserved = 0
+        self.spent = 0.0
         self._watched: List[object] = []
         self._stopped: Optional[ImagingError] = None
 
@@ -90,6 +93,17 @@ class Budget:
                 f"{what} would need about {_mb(nbytes)} of memory{already}; one job may "
                 f"use at most {_mb(ceiling)}", "max_request_memory")
         self.reserved = total
+
+    def spend(self, operations: float, what: str) -> None:
+        """Count ``operations`` (multiply-adds on samples) ``what`` is about to cost; refuse
+        going over ``limits.max_request_work``."""
+        total = self.spent + max(operations, 0.0)
+        ceiling = self.limits.max_request_work
+        if total > ceiling:
+            raise ProcessingLimitExceeded(
+                f"{what} would cost about {operations / 1e9:.1f} G sample operations; one "
+                f"job may spend at most {ceiling / 1e9:.1f} G", "max_request_work")
+        self.spent = total
 
     def check(self) -> None:
         """Raise if the deadline has passed or the job was cancelled."""

@@ -107,6 +107,15 @@ class Canvas:
         """Make ``image`` the pixels; an animation must be a frame strip with ``page-height``."""
         self._set(image)
 
+    def samples(self, width: Optional[int] = None, height: Optional[int] = None) -> int:
+        """Samples (pixels x bands, every frame) of the canvas, or of a ``width x height``
+        result of it, counting colour as 3 bands (grey once decoded as grey) plus alpha;
+        decodes nothing."""
+        grey = self._image is not None and self._image.bands < 3
+        bands = (1 if grey else 3) + int(self.has_alpha)
+        return ((self.width if width is None else width)
+                * (self.height if height is None else height) * self.frames * bands)
+
     def in_memory(self, what: str) -> None:
         """Compute the pixels into memory (for out-of-order reads, or to read them several
         times), after reserving their size for ``what`` from the budget."""

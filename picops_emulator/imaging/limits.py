@@ -20,6 +20,11 @@ The emulator's ceilings (CI documents none; decided, and each can be raised):
 * ``max_request_memory`` (512 MiB): the memory one engine job (one rule, or one probe) may
   hold, as estimated from headers and parameters *before* the work (``budget.py``,
   ``cost.py``): decoder buffers, every in-memory copy an operation needs, watermark layers.
+* ``max_request_work`` (10 G): the sample operations (one multiply-add on one band of one
+  pixel) the filters whose cost grows with a parameter may take in one job, estimated before
+  they run: ``blur`` (``2 x (2R + 1)`` taps per sample, R up to 50) and ``rotate`` by other
+  than a right angle (16 bicubic taps per output sample). 10 G is 10 to 30 s of one core
+  here; ``blur/50x25`` on a 12 MP photo is 7 G.
 * ``max_request_seconds`` (30 s): the wall-clock deadline of one request's image work,
   checked between pipeline steps and inside every libvips computation (``budget.py``).
 """
@@ -38,6 +43,7 @@ class Limits:
     max_output_side: int = 9_999
     max_jpeg_scans: int = 100
     max_request_memory: int = 512 * 1024 * 1024
+    max_request_work: float = 10e9
     max_request_seconds: float = 30.0
 
 

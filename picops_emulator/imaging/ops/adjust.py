@@ -105,6 +105,8 @@ def _blur(canvas: Canvas, op: Operation, param: Param) -> None:
     blur = param.value
     if not isinstance(blur, Blur) or not 1 <= blur.radius <= 50 or not blur.sigma > 0:
         raise InvalidArgument(f"imageMogr2/blur: {blur!r} is not <radius 1..50>x<sigma > 0>")
+    canvas.budget.spend(canvas.samples() * 2 * (2 * blur.radius + 1),
+                        f"imageMogr2/blur/{blur} on {canvas.width}x{canvas.height}")
     canvas.map_frames(lambda frame: blur_frame(frame, blur.radius, blur.sigma))
 
 

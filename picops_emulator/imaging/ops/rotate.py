@@ -29,6 +29,7 @@ from ..limits import check_output_size
 from .base import GEOMETRY, Step
 
 _RIGHT_ANGLES = {90: "rot90", 180: "rot180", 270: "rot270"}
+BICUBIC_TAPS = 16
 _FLIPS = {"vertical": "vertical", "horizontal": "horizontal"}
 
 
@@ -68,6 +69,9 @@ def _rotate(canvas: Canvas, op: Operation, param: Param) -> None:
         return
     width, height = rotated_size(canvas.width, canvas.height, degrees)
     check_output_size(width, height, canvas.limits, f"imageMogr2/rotate/{degrees}")
+    if degrees % 90:
+        canvas.budget.spend(canvas.samples(width, height) * BICUBIC_TAPS,
+                            f"imageMogr2/rotate/{degrees} to {width}x{height}")
     _random_access(canvas, f"imageMogr2/rotate/{degrees}")
     canvas.map_frames(lambda frame: rotate_frame(frame, degrees, width, height), width, height)
 

@@ -265,3 +265,28 @@ def test_a_cancelled_job_stops(kit, monkeypatch):
 def test_a_deadline_in_the_future_changes_nothing(kit):
     out = kit.run(THUMB, kit.corpus("rocket.jpg"), deadline=Deadline.after(60))
     assert out.width == 100
+
+
+# --- work ceiling --------------------------------------------------------------------
+
+def test_a_blur_whose_cost_is_over_the_work_ceiling_is_refused_before_it_runs(kit, no_decode):
+    data = kit.corpus("rocket.jpg")  # 640x427 RGB: 820k samples
+    tight = Limits(max_request_work=640 * 427 * 3 * 2 * 101 - 1)
+    with pytest.raises(ProcessingLimitExceeded, match=r"imageMogr2/blur/50x25 on 640x427 "
+                                                      r"would cost about 0\.2 G") as caught:
+        kit.run("imageMogr2/blur/50x25", data, limits=tight)
+    assert caught.value.limit == "max_request_work"
+
+
+def test_blur_and_rotation_costs_add_up_over_a_pipeline(kit):
+    data = kit.corpus("rocket.jpg")
+    one_blur = 640 * 427 * 3 * 2 * 21  # blur/10x5
+    limits = Limits(max_request_work=2 * one_blur)
+    assert kit.run("imageMogr2/blur/10x5|imageMogr2/blur/10x5", data, limits=limits).width == 640
+    with pytest.raises(ProcessingLimitExceeded, match="stage 3"):
+        kit.run("imageMogr2/blur/10x5|imageMogr2/blur/10x5|imageMogr2/blur/10x5", data,
+                limits=limits)
+    with pytest.raises(ProcessingLimitExceeded, match="imageMogr2/rotate/45 to"):
+        kit.run("imageMogr2/rotate/45", data, limits=Limits(max_request_work=1e6))
+    assert kit.run("imageMogr2/rotate/90", data, limits=Limits(max_request_work=1)).width == 427
+
