@@ -46,7 +46,7 @@ def test_ordinary_messages_are_untouched(text):
     assert redact_text(text) == text
 
 
-@given(st.text(alphabet=st.characters(blacklist_categories=("Cs",),
+@given(st.text(alphabet=st.characters(blacklist_categories=("Cs", "Zs", "Zl", "Zp"),
                                       blacklist_characters="\"'&,;<>\\ \t\r\n\x0b\x0c"
                                                            "\x1c\x1d\x1e\x1f\x85\xa0"),
                min_size=1).filter(lambda t: not t.isspace()))
