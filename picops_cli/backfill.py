@@ -61,7 +61,7 @@ from picops.model import Config
 from picops.validation import bucket_problem
 from picops.errors import ConfigError, PicopsError, Problem
 from picops.logs import JsonLogger, json_line
-from picops.serverless import check_manifest_triggers
+from picops.serverless import check_manifest_triggers, load_serverless
 
 from . import backfill_runner as runner
 from .backfill_checkpoint import CheckpointStore
@@ -108,8 +108,6 @@ def load_checked_config(path: Path, serverless: Optional[Path],
     except ConfigError as e:
         problems.extend(Problem(_where(path, p.where), p.message) for p in e.problems)
     if serverless is not None:
-        from picops_emulator.triggers.loader import load_serverless
-
         if not serverless.exists():
             problems.append(Problem(str(serverless), "not found"))
         else:
@@ -148,8 +146,6 @@ def resolve_region(region: Optional[str], serverless: Optional[Path],
     if os.environ.get(constants.ENV_REGION):
         return os.environ[constants.ENV_REGION]
     if serverless is not None and serverless.exists():
-        from picops_emulator.triggers.loader import load_serverless
-
         try:
             spec = load_serverless(serverless)
         except ConfigError:

@@ -17,12 +17,12 @@ import click
 from picops import constants
 from picops.config import load_config
 from picops.errors import ConfigError, Problem
-from picops.serverless import check_against_config
+from picops.outcome import SkipReason
+from picops.serverless import check_against_config, load_serverless
 from picops_cli.advice import config_advice
 from picops_cli.defaults import SERVERLESS as DEFAULT_SERVERLESS
 from picops_cli.defaults import default_config_path
 from picops_cli.terminal import printable
-from picops_emulator.triggers.loader import load_serverless
 
 config_option = click.option(
     "--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
@@ -37,6 +37,12 @@ serverless_option = click.option(
 def _print_problems(problems: List[Problem]) -> None:
     for p in problems:
         click.echo(f"error: {p}", err=True)
+
+
+def _placed(exc: ConfigError) -> List[Problem]:
+    """The routes config's problems, each led by the file it is in."""
+    return [Problem(f"{exc.source}: {p.where}" if p.where else exc.source, p.message)
+            if exc.source else p for p in exc.problems]
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -58,9 +64,7 @@ def validate(config_path: Optional[Path], serverless_path: Optional[Path]) -> No
     try:
         config = load_config(str(config_path))
     except ConfigError as exc:
-        problems.extend(exc.problems)
-    except OSError as exc:
-        problems.append(Problem(str(config_path), f"cannot read: {exc.strerror}"))
+        problems.extend(_placed(exc))
     spec = None
     if serverless_path.exists():
         try:
@@ -134,11 +138,12 @@ def explain(key: str, bucket: Optional[str], config_path: Optional[Path],
 
 #: What each skip reason of :func:`picops.routing.skip_reason` means, for ``explain``.
 SKIP_EXPLANATIONS = {
-    "folder_marker": "keys ending with '/' are folder markers, never images",
-    "empty_object": "the object is empty",
-    "manifest_object": "this key is under the manifest prefix, reserved for picops' manifests",
-    "loop_guard": "this key is an output of this config",
-    "no_route": "no route's prefix and suffix match this key",
+    SkipReason.FOLDER_MARKER: "keys ending with '/' are folder markers, never images",
+    SkipReason.EMPTY_OBJECT: "the object is empty",
+    SkipReason.MANIFEST_OBJECT: "this key is under the manifest prefix, reserved for picops' "
+                                "manifests",
+    SkipReason.LOOP_GUARD: "this key is an output of this config",
+    SkipReason.NO_ROUTE: "no route's prefix and suffix match this key",
 }
 
 
@@ -160,10 +165,7 @@ def _load_or_exit(config_path: Path):
     try:
         return load_config(str(config_path))
     except ConfigError as exc:
-        _print_problems(list(exc.problems))
-        sys.exit(1)
-    except OSError as exc:
-        click.echo(f"error: {config_path}: cannot read: {exc.strerror}", err=True)
+        _print_problems(_placed(exc))
         sys.exit(1)
 
 

@@ -56,12 +56,12 @@ from typing import Iterator, List, NamedTuple, Optional, Sequence
 
 from picops import runtimes
 from picops.sidecar import SIDECAR_SUFFIX, build_sidecar
-from picops.constants import DEFAULT_CONFIG_NAME
+from picops.constants import DEFAULT_CONFIG_NAME, FUNCTION_SOURCE_DIR
 from picops.errors import ConfigError
 from picops.runtimes import Runtime
 
 REPO = Path(__file__).resolve().parent.parent
-FUNCTION_DIR = REPO / "functions" / "image_processor"
+FUNCTION_DIR = REPO / FUNCTION_SOURCE_DIR
 SHARED_PACKAGE = REPO / "shared" / "picops"
 SERVERLESS = REPO / "serverless.yml"
 BUILD_DIR = REPO / "build"
@@ -178,7 +178,7 @@ def runtime_from_serverless(path: Path = SERVERLESS) -> Runtime:
     Raises:
         ValueError: it names no runtime picops supports.
     """
-    from picops_emulator.triggers.loader import load_serverless
+    from picops.serverless import load_serverless
 
     return resolve_runtime(load_serverless(path).runtime)
 

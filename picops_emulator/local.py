@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 from picops import constants
+from picops.config import config_path as function_config_path
 from picops.config import load_config
 from picops.model import Config
 from picops.errors import ConfigError, Problem
@@ -77,8 +78,8 @@ class Prepared:
 def resolve_config_path(options: LocalOptions, function_dir: Path) -> Path:
     if options.config_path is not None:
         return Path(options.config_path)
-    env = os.environ.get(constants.ENV_CONFIG)
-    return Path(env) if env else function_dir / "picops.yaml"
+    # as the function resolves it: a relative PICOPS_CONFIG is in the function's folder
+    return Path(function_config_path(os.environ, str(function_dir)))
 
 
 def prepare(options: LocalOptions) -> Prepared:

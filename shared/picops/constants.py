@@ -23,6 +23,10 @@ ENV_FUNCTION_NAME = "SCF_FUNCTIONNAME"
 
 #: The config file name looked up beside ``index.py``.
 DEFAULT_CONFIG_NAME = "picops.yaml"
+#: The function's source folder in the checkout, relative to serverless.yml's folder
+#: (``inputs.src`` names the built package instead; the emulator and the CLI run
+#: the source). :func:`picops.serverless.default_function_dir` joins it.
+FUNCTION_SOURCE_DIR = "functions/image_processor"
 
 # --- CI limits (reference: cos-ci-scf.md §4.2, §4.6) ----------------------------------------
 

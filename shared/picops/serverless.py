@@ -1,11 +1,13 @@
-"""serverless.yml (Tencent ``scf`` component): its model and its checks. Pure.
+"""serverless.yml (Tencent ``scf`` component): reading it, its model and its checks.
 
-:func:`parse_serverless` takes the parsed YAML mapping (reading the file is the
-caller's job) and returns a :class:`ServerlessSpec`, or raises
-:class:`~picops.errors.ConfigError` listing every problem, each placed like
-``serverless.yml: inputs.events[1].cos.parameters.filter.prefix``. The emulator's
-trigger layer runs the function from this spec, and ``picops validate`` checks it
-against the routes config with :func:`check_against_config`:
+:func:`load_serverless` reads the file with the one bounded YAML loader
+(:mod:`picops.yamlload`: syntax, duplicate keys such as a second ``timeout:``,
+size, depth and alias bounds, at line and column). :func:`parse_serverless`
+(pure) takes the parsed mapping and returns a :class:`ServerlessSpec`, or
+raises :class:`~picops.errors.ConfigError` listing every problem, each placed
+like ``serverless.yml: inputs.events[1].cos.parameters.filter.prefix``. The
+emulator's trigger layer runs the function from this spec, and ``picops
+validate`` checks it against the routes config with :func:`check_against_config`:
 
 * every route is covered by an enabled ``cos:ObjectCreated:*`` trigger;
 * no two triggers on one bucket overlap for the same event type (COS refuses
@@ -27,12 +29,16 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any, Dict, List, Optional, Tuple
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Tuple, Union
 
 from . import loopsafety, runtimes
-from .constants import EVENT_CREATED_ANY
+from .constants import EVENT_CREATED_ANY, FUNCTION_SOURCE_DIR
 from .errors import ConfigError, Problem
 from .model import BUCKET_RE, Config, is_bucket_name
+from .yamlload import decode_text, load_yaml
+
+PathLike = Union[str, Path]
 
 #: Where problems in the file are placed; callers may pass the real path.
 DEFAULT_SOURCE = "serverless.yml"
@@ -98,6 +104,34 @@ class ServerlessSpec:
     #: The execution role's name; "" when the file declares none (SCF then gives
     #: the function no credentials).
     role: str = ""
+
+
+def load_serverless(path: PathLike) -> ServerlessSpec:
+    """Read and validate the serverless.yml at ``path``.
+
+    Raises:
+        ConfigError: the file cannot be read, is not valid YAML (or breaks the
+            loader's bounds), or is not a valid ``scf`` component config; every
+            problem is placed as ``<path>: <where>``.
+    """
+    source = str(path)
+    try:
+        with open(path, "rb") as f:
+            text = decode_text(f.read())
+    except (OSError, UnicodeDecodeError) as e:
+        reason = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
+        raise ConfigError([Problem(source, f"cannot read the file: {reason}")]) from None
+    problems: List[Problem] = []
+    doc = load_yaml(text, problems)
+    if problems:
+        raise ConfigError([Problem(f"{source}: {p.where}" if p.where else source, p.message)
+                           for p in problems])
+    return parse_serverless(doc, source=source)
+
+
+def default_function_dir(serverless_path: PathLike) -> Path:
+    """The function's source folder for the serverless.yml at ``serverless_path``."""
+    return Path(serverless_path).resolve().parent / FUNCTION_SOURCE_DIR
 
 
 def parse_serverless(doc: Any, source: str = DEFAULT_SOURCE) -> ServerlessSpec:
@@ -377,4 +411,5 @@ def _cos_trigger(raw: Any, i: int, region: str, bad) -> Optional[CosTrigger]:
 
 
 __all__ = ["COS_EVENTS", "CosTrigger", "ServerlessSpec", "check_against_config",
-           "check_manifest_triggers", "parse_serverless"]
+           "check_manifest_triggers", "default_function_dir", "load_serverless",
+           "parse_serverless"]

@@ -52,7 +52,7 @@ def test_yaml_error_names_file_and_line(tmp_path):
         load_serverless(path)
     (problem,) = info.value.problems
     assert problem.where.startswith(f"{path}: line ")
-    assert "not valid YAML" in problem.message
+    assert "invalid YAML" in problem.message
 
 
 def test_schema_problems_are_placed_in_the_file(tmp_path):
