@@ -222,6 +222,19 @@ class ProgressView:
 
 # --- the command ------------------------------------------------------------------------
 
+#: Options ``backfill`` and ``upload`` share.
+config_option = click.option(
+    "--config", "config_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+    help="routes config (default: $PICOPS_CONFIG, else functions/image_processor/picops.yaml)")
+serverless_option = click.option(
+    "--serverless", "serverless_path", type=click.Path(dir_okay=False, path_type=Path),
+    default=None, help="also prove no trigger in this serverless.yml fires on an output "
+                       "(default: ./serverless.yml when present)")
+region_option = click.option(
+    "--region", default=None,
+    help="the bucket's region (default: $TENCENTCLOUD_REGION, else serverless.yml's)")
+
+
 @click.command()
 @click.option("--bucket", required=True, help="the bucket to backfill (name-appid)")
 @click.option("--prefix", default="", help="only keys starting with this")
@@ -232,15 +245,9 @@ class ProgressView:
               help="process at most N objects this run, then stop (a rerun continues)")
 @click.option("--rate", type=click.FloatRange(min=0, min_open=True), default=100.0,
               show_default=True, help="at most R CI calls per second (CI's account limit)")
-@click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
-              default=None, help="routes config (default: $PICOPS_CONFIG, else "
-                                 "functions/image_processor/picops.yaml)")
-@click.option("--serverless", "serverless_path",
-              type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="also prove no trigger in this serverless.yml fires on an output "
-                   "(default: ./serverless.yml when present)")
-@click.option("--region", default=None,
-              help="the bucket's region (default: $TENCENTCLOUD_REGION, else serverless.yml's)")
+@config_option
+@serverless_option
+@region_option
 @click.option("--log", "log_path", type=click.Path(dir_okay=False, path_type=Path),
               default=None, help="append the handler's JSON outcome lines here")
 @click.option("--fan-out", "fan_out", metavar="FUNCTION", default=None,

@@ -13,8 +13,10 @@ Contract of :meth:`Backfill.run`:
   object is *up to date* and nothing is sent to CI. (With manifests off in the config,
   nothing is ever up to date: every routed object is processed.) Otherwise the worker calls
   ``Processor.process_object`` (the function's own per-object path: CI calls in
-  batches of five rules, manifest written, outputs the rules no longer make deleted),
-  or, in a dry run, only computes the plan (:mod:`.backfill_plan`).
+  batches of five rules, manifest written, outputs the rules no longer make deleted;
+  an object carrying the current processed-on-upload mark is skipped,
+  ``processed_on_upload``), or, in a dry run, reads that mark with a HEAD and
+  otherwise only computes the plan (:mod:`.backfill_plan`).
 * Each worker thread has its own Processor and SDK clients (built by the factories), so
   no requests session is shared between threads.
 * ``limit``: at most this many objects are sent to processing (or planned); the next
@@ -42,7 +44,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, Iterator, Optional, Sequence
 
-from picops import manifest, manifest_store, routing
+from picops import manifest, manifest_store, mark, routing
 from picops.errors import PicopsError
 from picops.outcome import Outcome, RecordOutcome, SkipReason
 
@@ -253,6 +255,9 @@ class Backfill:
                                                       obj.key, self.manifests)
             if manifest.is_current(stored, obj.etag, self._rules_hash(route)):
                 return ObjectOutcome(obj.key, UP_TO_DATE, route=prefix)
+            if self.options.dry_run and self._marked(obj.key, route):
+                return ObjectOutcome(obj.key, SKIPPED, route=prefix,
+                                     reason=SkipReason.PROCESSED_ON_UPLOAD.value)
             if not self._gate.take():
                 return ObjectOutcome(obj.key, DEFERRED, route=prefix)
             if self.options.dry_run:
@@ -268,6 +273,12 @@ class Backfill:
             message = e.message if isinstance(e, PicopsError) else f"{type(e).__name__}: {e}"
             return ObjectOutcome(obj.key, FAILED, reason=code, message=message, route=prefix)
         return _from_result(obj.key, prefix, result)
+
+    def _marked(self, key: str, route: Any) -> bool:
+        """Does the object carry the current processed-on-upload mark (one HEAD)? A real
+        run leaves that to ``process_object``; a dry run asks here, to plan alike."""
+        headers = manifest_store.head_object(self._client(), self.options.bucket, key)
+        return mark.is_current(headers, self._rules_hash(route), self.options.bucket, key)
 
     def _rules_hash(self, route: Any) -> str:
         h = self._hashes.get(route.index)

@@ -71,13 +71,17 @@ class Summary:
         return json_line(self.to_json(), separators=(", ", ": "))
 
 
-def render_table(summary: Summary, title: str = "backfill summary") -> Table:
+def render_table(summary: Summary, title: str = "backfill summary",
+                 up_to_date: bool = True) -> Table:
+    """The summary as a table; ``up_to_date=False`` leaves that row out (``picops upload``,
+    where nothing can be up to date)."""
     table = Table(title=title)
     table.add_column("outcome")
     table.add_column("reason")
     table.add_column("objects", justify="right")
     table.add_row("processed", "", str(summary.processed))
-    table.add_row("up to date", "manifest current", str(summary.up_to_date))
+    if up_to_date:
+        table.add_row("up to date", "manifest current", str(summary.up_to_date))
     for reason, n in sorted(summary.skipped.items()):
         table.add_row("skipped", Text(reason), str(n))
     for code, n in sorted(summary.failed.items()):

@@ -149,16 +149,29 @@ SKIP_EXPLANATIONS = {
 
 def _bucket_for(key: str, serverless_path: Path) -> str:
     """The bucket of the first serverless.yml upload trigger that fires for ``key``."""
-    if serverless_path.exists():
-        try:
-            spec = load_serverless(serverless_path)
-        except ConfigError as exc:
-            _print_problems(list(exc.problems))
-            sys.exit(1)
-        for trig in spec.triggers:
-            if trig.fires_on(key, constants.EVENT_CREATED_ANY):
-                return trig.bucket
-    raise click.UsageError("no serverless.yml upload trigger covers this key: pass --bucket")
+    try:
+        bucket = trigger_bucket(key, serverless_path)
+    except ConfigError as exc:
+        _print_problems(list(exc.problems))
+        sys.exit(1)
+    if bucket is None:
+        raise click.UsageError("no serverless.yml upload trigger covers this key: pass --bucket")
+    return bucket
+
+
+def trigger_bucket(key: str, serverless_path: Optional[Path]) -> Optional[str]:
+    """The bucket of the first serverless.yml upload trigger that fires for ``key``; None
+    when none does or there is no such file.
+
+    Raises:
+        ConfigError: the serverless.yml is invalid.
+    """
+    if serverless_path is None or not serverless_path.exists():
+        return None
+    for trig in load_serverless(serverless_path).triggers:
+        if trig.fires_on(key, constants.EVENT_CREATED_ANY):
+            return trig.bucket
+    return None
 
 
 def _load_or_exit(config_path: Path):
@@ -177,8 +190,9 @@ from picops_cli.emulator_cmd import emulator  # noqa: E402
 from picops_cli.invoke import invoke  # noqa: E402
 from picops_cli.plan import plan  # noqa: E402
 from picops_cli.preview import preview  # noqa: E402
+from picops_cli.upload import upload  # noqa: E402
 
-for _command in (emulator, demo, invoke, preview, backfill, plan):
+for _command in (emulator, demo, invoke, preview, backfill, plan, upload):
     cli.add_command(_command)
 
 if __name__ == "__main__":  # pragma: no cover

@@ -6,7 +6,13 @@
   (``folder_marker``, ``empty_object``, ``manifest_object``, ``loop_guard``,
   ``no_route``), or ``up_to_date`` when its manifest has the same source ETag
   and rules hash (a duplicate delivery, answered from the manifest without
-  calling CI; the line lists the manifest's ``outputs`` and ``source_etag``);
+  calling CI; the line lists the manifest's ``outputs`` and ``source_etag``),
+  or ``processed_on_upload`` when the object carries the current
+  processed-on-upload mark (:mod:`picops.mark`: it was uploaded by
+  :mod:`picops.upload`, which applied these rules itself). The mark is read
+  from the event's metadata (``user_meta``) before the manifest; when the
+  event has none (a page event, backfill), with one HEAD after the manifest
+  was found not current. A stale or foreign mark is ignored;
 * otherwise the route's rules go to CI in calls of at most 5, in config order;
   a failed call does not stop the next ones. Then (manifests on) the outputs an
   older manifest lists but the new plan no longer produces are deleted
@@ -19,13 +25,14 @@ raised; an exception out of here is a bug (the handler fails its record).
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
-from . import ci_client, routing
+from . import ci_client, mark, routing
 from .errors import CloudError, MissingOutputsError, PicopsError
 from .manifest import (ManifestOutput, build, is_current, manifest_key, merged_outputs,
                        removed_outputs, rules_hash, utc_timestamp)
-from .manifest_store import DeleteResult, delete_outputs, read_trusted_manifest, write_manifest
+from .manifest_store import (DeleteResult, delete_outputs, head_object, read_trusted_manifest,
+                             write_manifest)
 from .outcome import Outcome, RecordOutcome, SkipReason
 from .etags import unquote_etag
 from .services import Services
@@ -46,11 +53,13 @@ class Source:
 
 def process_object(svc: Services, bucket: str, key: str, *, size: int, etag: str,
                    region: str, deadline: float, index: Optional[int] = None,
-                   event_name: str = "") -> RecordOutcome:
+                   event_name: str = "",
+                   user_meta: Optional[Mapping[str, str]] = None) -> RecordOutcome:
     """Process one source object, as for an ObjectCreated record (module docstring).
 
     ``deadline`` is a ``svc.clock()`` time; ``index`` the record's place in its
-    event (None: not from an event).
+    event (None: not from an event); ``user_meta`` the object's user metadata
+    as the event lists it (None: the event has none).
     """
     config = svc.config
     source = Source(bucket, key, unquote_etag(etag), region)
@@ -65,9 +74,10 @@ def process_object(svc: Services, bucket: str, key: str, *, size: int, etag: str
     plan = routing.plan(config, bucket, key)
     outcome = RecordOutcome(Outcome.PROCESSED, route=plan.route.prefix, **head)
     settings = config.manifests
-    old, digest = None, ""
+    old, digest = None, rules_hash(plan.route)
+    if user_meta is not None and mark.is_current(user_meta, digest, bucket, key):
+        return _on_upload(outcome, event_name, size, source.etag)
     if settings.enabled:
-        digest = rules_hash(plan.route)
         outcome.manifest = manifest_key(key, settings.prefix)
         try:
             old = read_trusted_manifest(svc.client(region), bucket, key, settings.prefix,
@@ -81,29 +91,56 @@ def process_object(svc: Services, bucket: str, key: str, *, size: int, etag: str
             outcome.event_name, outcome.size, outcome.source_etag = event_name, size, source.etag
             outcome.outputs = [o.to_dict() for o in old.outputs]
             return outcome
-    _send_calls(svc, source, plan, deadline, outcome)
+    if user_meta is None:
+        try:
+            headers = head_object(svc.client(region), bucket, key,
+                                  timeout=svc.io_timeout(deadline))
+        except PicopsError as e:
+            outcome.fail([e])
+            return outcome
+        if mark.is_current(headers, digest, bucket, key):
+            return _on_upload(outcome, event_name, size, source.etag)
+    send_calls(svc, source, plan, deadline, outcome)
     if settings.enabled:
-        _settle(svc, source, plan, digest, old, outcome, deadline)
+        settle(svc, source, plan, digest, old, outcome, deadline)
     return outcome
 
 
-def _send_calls(svc: Services, source: Source, plan: routing.Plan, deadline: float,
-                outcome: RecordOutcome) -> None:
-    """Send every call of the plan; gather outputs, the original info and errors."""
+def _on_upload(outcome: RecordOutcome, event_name: str, size: int,
+               etag: str) -> RecordOutcome:
+    outcome.outcome, outcome.reason = Outcome.SKIPPED, SkipReason.PROCESSED_ON_UPLOAD
+    outcome.event_name, outcome.size, outcome.source_etag = event_name, size, etag
+    return outcome
+
+
+def send_calls(svc: Services, source: Source, plan: routing.Plan, deadline: float,
+               outcome: RecordOutcome,
+               first: Optional[Callable[[], ci_client.CallResult]] = None) -> None:
+    """Send every call of the plan; gather outputs, the original info and errors.
+
+    ``first``, when given, makes the first call instead of ``ci_image_process``
+    (an upload sending its first batch with the bytes: :mod:`picops.upload`), and
+    a failed call stops the ones after it (an upload fails whole).
+    """
     outputs: List[Tuple[int, Dict[str, Any]]] = []
     errors: List[PicopsError] = [r.error.with_context(rule=r.rule_index) for r in plan.rejected]
     missing: List[str] = []
     request_ids: List[str] = []
     original = None
-    for payload, batch in zip(plan.calls, plan.batches):
+    for i, (payload, batch) in enumerate(zip(plan.calls, plan.batches)):
         try:
             client = svc.client(source.region)
-            call = ci_client.process(client, source.bucket, source.key, payload, deadline,
-                                     clock=svc.clock, sleep=svc.sleep, jitter=svc.jitter)
+            if i == 0 and first is not None:
+                call = first()
+            else:
+                call = ci_client.process(client, source.bucket, source.key, payload, deadline,
+                                         clock=svc.clock, sleep=svc.sleep, jitter=svc.jitter)
         except CloudError as e:
             errors.append(e.with_context(outputs=[o.key for o in batch], attempts=e.attempts))
             if e.request_id:
                 request_ids.append(e.request_id)
+            if first is not None:
+                break
             continue
         if call.request_id:
             request_ids.append(call.request_id)
@@ -125,8 +162,8 @@ def _send_calls(svc: Services, source: Source, plan: routing.Plan, deadline: flo
     outcome.fail(errors)
 
 
-def _settle(svc: Services, source: Source, plan: routing.Plan, digest: str, old: Any,
-            outcome: RecordOutcome, deadline: float) -> None:
+def settle(svc: Services, source: Source, plan: routing.Plan, digest: str, old: Any,
+           outcome: RecordOutcome, deadline: float) -> None:
     """After the CI calls: delete outputs the new plan dropped, write the manifest.
 
     Order matters: outputs are replaced first, stale ones deleted next, and the

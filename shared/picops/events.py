@@ -31,7 +31,7 @@ object. Should COS turn out to encode keys, change :func:`object_key` only.
 
 from __future__ import annotations
 
-from typing import Any, Dict, Iterable, NamedTuple, Tuple
+from typing import Any, Dict, Iterable, NamedTuple, Optional, Tuple
 
 from .redact import MASK, mask_secrets  # noqa: F401 - MASK is part of this API
 
@@ -40,6 +40,8 @@ from .errors import EventError
 from .etags import unquote_etag
 from .model import is_bucket_name
 
+#: User metadata headers start with this.
+USER_META_PREFIX = "x-cos-meta-"
 
 
 class CosRecord(NamedTuple):
@@ -47,7 +49,9 @@ class CosRecord(NamedTuple):
 
     ``bucket`` is the SDK form ``name-appid``; ``key`` the raw object key; ``etag``
     the object's ETag without quotes ("" when the event has none); ``index`` the
-    record's position in ``Records``.
+    record's position in ``Records``; ``user_meta`` the object's ``x-cos-meta-*``
+    entries of ``cosObject.meta`` (names lower-cased), None when the event has no
+    ``meta`` at all (then the object's metadata is unknown, not empty).
     """
 
     bucket: str
@@ -57,6 +61,7 @@ class CosRecord(NamedTuple):
     region: str
     event_name: str
     index: int
+    user_meta: Optional[Dict[str, str]] = None
 
     @property
     def is_created(self) -> bool:
@@ -112,7 +117,7 @@ def parse_record(raw: Any, index: int, default_region: str = "") -> CosRecord:
     event_name = _str(_get(event_info, "eventName", f"{at}.event"), f"{at}.event.eventName")
     region = _region(bucket_info, default_region, f"{at}.cos.cosBucket")
     return CosRecord(bucket=f"{name}-{appid}", key=key, size=size, etag=etag, region=region,
-                     event_name=event_name, index=index)
+                     event_name=event_name, index=index, user_meta=_user_meta(obj.get("meta")))
 
 
 def object_key(event_key: str, appid: str, name: str, where: str = "cosObject.key") -> str:
@@ -184,6 +189,15 @@ def _etag(meta: Any) -> str:
         if isinstance(k, str) and k.lower() == "etag" and isinstance(v, str):
             return unquote_etag(v)
     return ""
+
+
+def _user_meta(meta: Any) -> Optional[Dict[str, str]]:
+    # Real events list the object's user metadata in ``meta`` (reference §1.3).
+    if not isinstance(meta, dict):
+        return None
+    return {k.lower(): v for k, v in meta.items()
+            if isinstance(k, str) and k.lower().startswith(USER_META_PREFIX)
+            and isinstance(v, str)}
 
 
 def _region(bucket_info: dict, default_region: str, at: str) -> str:

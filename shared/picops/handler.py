@@ -129,13 +129,14 @@ class Processor:
 
     def process_object(self, bucket: str, key: str, *, size: int, etag: str, region: str,
                        deadline: float, log: JsonLogger, index: Optional[int] = None,
-                       event_name: str = "") -> RecordOutcome:
+                       event_name: str = "",
+                       user_meta: Optional[Mapping[str, str]] = None) -> RecordOutcome:
         """:func:`picops.create.process_object`, logged. ``deadline`` is a ``clock()``
         time. Raises only on a bug: every failure of CI, COS or a manifest is an outcome."""
         t0 = self._clock()
         outcome = process_object(self.services, bucket, key, size=size, etag=etag,
                                  region=region, deadline=deadline, index=index,
-                                 event_name=event_name)
+                                 event_name=event_name, user_meta=user_meta)
         return self._emit(log, t0, outcome)
 
     def delete_object(self, bucket: str, key: str, *, region: str, deadline: float,
@@ -196,7 +197,8 @@ class Processor:
             return self.process_object(record.bucket, record.key, size=record.size,
                                        etag=record.etag, region=record.region,
                                        deadline=deadline, log=log, index=index,
-                                       event_name=record.event_name)
+                                       event_name=record.event_name,
+                                       user_meta=record.user_meta)
         if record.event_name.startswith(EVENT_REMOVE_PREFIX):
             return self.delete_object(record.bucket, record.key, region=record.region,
                                       deadline=deadline, log=log, index=index,
@@ -209,13 +211,18 @@ class Processor:
 
     def _emit(self, log: JsonLogger, t0: float, outcome: RecordOutcome) -> RecordOutcome:
         outcome.duration_ms = round((self._clock() - t0) * 1000.0, 1)
-        line = outcome.to_line()
-        word = Outcome(outcome.outcome).value
-        if outcome.outcome == Outcome.FAILED:
-            log.error(f"record {word}", **line)
-        else:
-            log.info(f"record {word}", **line)
+        log_outcome(log, outcome)
         return outcome
+
+
+def log_outcome(log: JsonLogger, outcome: RecordOutcome) -> None:
+    """Write ``outcome`` as its one JSON line (an error line when it failed)."""
+    line = outcome.to_line()
+    word = Outcome(outcome.outcome).value
+    if outcome.outcome == Outcome.FAILED:
+        log.error(f"record {word}", **line)
+    else:
+        log.info(f"record {word}", **line)
 
 
 class FailedProcessor:

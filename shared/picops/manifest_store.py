@@ -13,7 +13,7 @@ errors of :func:`picops.ci_client.classify` (``CloudError`` permanent,
 * :func:`write_manifest` / :func:`delete_manifest` -- one PUT / DELETE.
 * :func:`delete_outputs` -- one DELETE per output, every output tried, one
   :class:`DeleteResult` each; an output that is already gone counts as deleted.
-* :func:`object_exists` -- one HEAD.
+* :func:`object_exists` / :func:`head_object` -- one HEAD.
 
 There are no retries here: a transient failure fails the record, and SCF runs
 the event again; every step is safe to repeat. ``timeout`` (seconds) caps each
@@ -23,7 +23,7 @@ outlasts the invocation.
 
 from __future__ import annotations
 
-from typing import Any, List, NamedTuple, Optional, Sequence
+from typing import Any, Dict, List, NamedTuple, Optional, Sequence
 
 import requests
 from qcloud_cos.cos_exception import CosServiceError
@@ -134,14 +134,24 @@ def object_exists(client: Any, bucket: str, key: str, *,
     Raises:
         CloudError / TransientCloudError: the HEAD failed (other than 404).
     """
+    return head_object(client, bucket, key, timeout=timeout) is not None
+
+
+def head_object(client: Any, bucket: str, key: str, *,
+                timeout: Optional[float] = None) -> Optional[Dict[str, str]]:
+    """The object's headers (user metadata included) from one HEAD; None when absent.
+
+    Raises:
+        CloudError / TransientCloudError: the HEAD failed (other than 404).
+    """
     with capped_timeout(client, timeout):
         try:
-            client.head_object(Bucket=bucket, Key=key)
+            headers = client.head_object(Bucket=bucket, Key=key)
         except SDK_ERRORS as e:
             if _not_found(e):
-                return False
+                return None
             raise _wrap(e, f"cannot check {bucket}/{key}") from None
-    return True
+    return dict(headers) if isinstance(headers, dict) else {}
 
 
 # --- helpers ------------------------------------------------------------------------
@@ -169,5 +179,5 @@ def _wrap(exc: Exception, what: str) -> CloudError:
                      request_id=err.request_id)
 
 
-__all__ = ["DeleteResult", "delete_manifest", "delete_outputs", "object_exists",
+__all__ = ["DeleteResult", "delete_manifest", "delete_outputs", "head_object", "object_exists",
            "read_manifest", "read_trusted_manifest", "write_manifest"]

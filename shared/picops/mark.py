@@ -78,5 +78,11 @@ def state(value: Optional[str], rules_hash: str, bucket: str, key: str) -> str:
     return CURRENT if parts[1] == rules_hash else STALE
 
 
-__all__ = ["ABSENT", "CURRENT", "FOREIGN", "MARK_HEADER", "MARK_SCHEME", "STALE", "make",
-           "metadata", "place", "read", "state"]
+def is_current(headers: Any, rules_hash: str, bucket: str, key: str) -> bool:
+    """Do ``headers`` (an event's ``meta``, a HEAD's headers) carry the current mark of
+    object ``key`` of ``bucket`` under ``rules_hash``?"""
+    return state(read(headers), rules_hash, bucket, key) == CURRENT
+
+
+__all__ = ["ABSENT", "CURRENT", "FOREIGN", "MARK_HEADER", "MARK_SCHEME", "STALE", "is_current",
+           "make", "metadata", "place", "read", "state"]

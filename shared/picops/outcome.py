@@ -50,6 +50,7 @@ class SkipReason(_Word):
     LOOP_GUARD = "loop_guard"            # the key is an output of this config
     NO_ROUTE = "no_route"                # no route matches the key
     UP_TO_DATE = "up_to_date"            # its manifest has the same ETag and rules hash
+    PROCESSED_ON_UPLOAD = "processed_on_upload"  # it carries its upload's current mark
     NOT_CREATED = "not_created"          # neither a create nor a remove event
     MANIFESTS_OFF = "manifests_off"      # a delete, but no manifests are kept
     NO_MANIFEST = "no_manifest"          # a delete of a source with no manifest

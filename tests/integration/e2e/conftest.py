@@ -6,6 +6,7 @@ retry delays) and stops it at teardown; ``cloud`` is one with the project's defa
 """
 
 from pathlib import Path
+import textwrap
 from typing import Callable, List
 
 import pytest
@@ -72,3 +73,39 @@ class CiCallLog:
 def ci_calls(cloud) -> CiCallLog:
     """The CI calls of the ``cloud`` fixture's cloud."""
     return CiCallLog(cloud)
+
+
+# --- processing on upload (test_upload*.py) ----------------------------------------
+
+WIDTHS = (16, 24, 32, 40, 48, 56)  # six rules: the upload's PUT, then one ci_image_process
+RULES = textwrap.dedent("""
+    routes:
+      - prefix: uploads/
+        suffixes: [.jpg, .png]
+        bucket: derived-1250000000
+        pic_info: true
+        rules:
+    """) + "".join(f"      - fileid: /thumbs/{{dir}}/{{stem}}_{w}.jpg\n"
+                   f"        rule: imageMogr2/thumbnail/{w}x/format/jpg\n" for w in WIDTHS)
+# The last rule asks for more pixels than CI allows: the second call fails.
+FAILING = RULES.replace("thumbnail/56x", "thumbnail/20000x")
+# A rules change: one width different, written under another name.
+CHANGED = RULES.replace("thumbnail/56x", "thumbnail/60x").replace("_56.jpg", "_60.jpg")
+
+
+def thumbs(key_dir: str, stem: str):
+    return [f"thumbs/{key_dir}/{stem}_{w}.jpg" for w in WIDTHS]
+
+
+@pytest.fixture
+def config_file(tmp_path):
+    """``RULES`` in a file (processing-on-upload tests)."""
+    path = tmp_path / "picops.yaml"
+    path.write_text(RULES, encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def upload_cloud(cloud_factory, config_file):
+    """A cloud whose function reads ``RULES``."""
+    return cloud_factory(config_path=config_file)

@@ -376,7 +376,9 @@ def test_dry_run_and_plan_show_a_rules_change_then_backfill_replaces_and_removes
     assert f"  - {DERIVED}/small/{folder}/{name}_16.jpg" in dry.output
     assert f"  + {DERIVED}/medium/{folder}/{name}_48.jpg" in dry.output
     methods = world.access.methods()
-    assert set(methods) == {"GET"} and methods["GET"] >= 12  # a listing, then manifests
+    # only reads: a listing, then manifests, and a HEAD (the processed-on-upload mark) of
+    # each object to process
+    assert set(methods) == {"GET", "HEAD"} and methods["GET"] >= 12
     assert world.ci.total == calls and len(world.changes) == changes
     assert {b: world.keys(b) for b in (SOURCE, DERIVED)} == before
     assert world.checkpoints() == []

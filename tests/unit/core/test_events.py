@@ -13,8 +13,18 @@ def test_real_event_gives_bucket_key_region_etag():
     (rec,) = parse_event(load_event("cos_put_real.json"))
     assert rec == CosRecord(bucket="uploads-1250000000", key="uploads/2024/cat.jpg", size=34567,
                             etag="0d7316832fef232e5dcdcf81f39bfdba", region="ap-guangzhou",
-                            event_name="cos:ObjectCreated:Put", index=0)
+                            event_name="cos:ObjectCreated:Put", index=0, user_meta={})
     assert rec.is_created
+
+
+def test_user_metadata_is_kept_and_an_event_without_meta_leaves_it_unknown():
+    event = load_event("cos_put_real.json")
+    event["Records"][0]["cos"]["cosObject"]["meta"]["X-Cos-Meta-Picops-Processed"] = "1.a.b"
+    (rec,) = parse_event(event)
+    assert rec.user_meta == {"x-cos-meta-picops-processed": "1.a.b"}
+    del event["Records"][0]["cos"]["cosObject"]["meta"]
+    (rec,) = parse_event(event)
+    assert rec.user_meta is None and rec.etag == ""
 
 
 def test_doc_sample_without_long_region_falls_back_to_function_region():
