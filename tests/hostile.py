@@ -11,6 +11,7 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from typing import Optional
 
 import pyvips
 
@@ -80,23 +81,28 @@ def tiff(width: int, height: int, compression: str = "none") -> bytes:
     return photo(width, height).tiffsave_buffer(compression=compression)
 
 
-def tiff_claiming(width: int, height: int) -> bytes:
-    """A little-endian TIFF whose IFD claims ``width x height`` RGB, uncompressed, in one
-    strip of 16 bytes: a few bytes of pixels for a huge image."""
-    entries = [
-        (256, 4, 1, width), (257, 4, 1, height), (258, 3, 1, 8), (259, 3, 1, 1),
-        (262, 3, 1, 1), (273, 4, 1, 0), (277, 3, 1, 1), (278, 4, 1, height),
-        (279, 4, 1, 16),
-    ]
+def grey_tiff(width: int, height: int, pixels: bytes, strip_bytes: Optional[int]) -> bytes:
+    """A little-endian, uncompressed, one-strip grey TIFF holding ``pixels``, whose IFD
+    claims ``width x height`` and a StripByteCounts of ``strip_bytes`` (None: no such tag,
+    as some old writers do)."""
+    entries = [(256, 4, width), (257, 4, height), (258, 3, 8), (259, 3, 1), (262, 3, 1),
+               (273, 4, 0), (277, 3, 1), (278, 4, height)]
+    if strip_bytes is not None:
+        entries.append((279, 4, strip_bytes))
     ifd_offset = 8
     pixels_at = ifd_offset + 2 + 12 * len(entries) + 4
     ifd = struct.pack("<H", len(entries))
-    for tag, kind, count, value in entries:
-        if tag == 273:
-            value = pixels_at
+    for tag, kind, value in entries:
+        value = pixels_at if tag == 273 else value
         packed = struct.pack("<HH", value, 0) if kind == 3 else struct.pack("<I", value)
-        ifd += struct.pack("<HHI", tag, kind, count) + packed
-    return b"II*\x00" + struct.pack("<I", ifd_offset) + ifd + b"\0\0\0\0" + b"\x80" * 16
+        ifd += struct.pack("<HHI", tag, kind, 1) + packed
+    return b"II*\x00" + struct.pack("<I", ifd_offset) + ifd + b"\0\0\0\0" + pixels
+
+
+def tiff_claiming(width: int, height: int) -> bytes:
+    """A TIFF whose IFD claims ``width x height`` grey, uncompressed, in one strip of 16
+    bytes: a few bytes of pixels for a huge image."""
+    return grey_tiff(width, height, b"\x80" * 16, 16)
 
 
 # --- WebP ---------------------------------------------------------------------------

@@ -49,6 +49,7 @@ class JpegLayout:
     height: int
     components: Tuple[Component, ...]
     first_scan: Tuple[int, ...]    # component ids of the first scan
+    first_ss: int                  # spectral start of the first scan (0: it holds DC)
     entropy_start: int             # offset of the first scan's entropy-coded data
     scans: int                     # SOS markers from the first one on
 
@@ -127,23 +128,26 @@ def read_layout(data: bytes) -> Optional[JpegLayout]:
             if sof is None or not body:
                 return None
             ids = tuple(body[1 + 2 * i] for i in range(body[0]) if 1 + 2 * i < len(body))
+            ss = body[1 + 2 * body[0]] if 1 + 2 * body[0] < len(body) else 0
             start = pos + 4 + len(body)
             multi = sof[0] in _SOF_PROGRESSIVE or len(set(ids)) < len(sof[3])
             # A single-scan file (all components in its first scan, not progressive) is
             # decoded from that scan alone; counting is a pass over the file, so skip it.
             scans = 1 + sum(1 for _ in _SOS_PATTERN.finditer(data, start)) if multi else 1
             return JpegLayout(sof=sof[0], width=sof[1], height=sof[2], components=sof[3],
-                              first_scan=ids, entropy_start=start, scans=scans)
+                              first_scan=ids, first_ss=ss, entropy_start=start,
+                              scans=scans)
     return None
 
 
 def scan_problem(layout: JpegLayout, size: int) -> Optional[str]:
     """Why the bytes after the first scan header cannot hold that scan, or None.
 
-    Only Huffman-coded files have a floor (an arithmetic coder can spend almost nothing on
-    a flat image).
+    Only Huffman-coded files whose first scan holds DC coefficients have a floor (an
+    arithmetic coder can spend almost nothing on a flat image, and so can a progressive AC
+    scan, in EOB runs; a progressive file must start with a DC scan anyway).
     """
-    if not layout.huffman:
+    if not layout.huffman or layout.first_ss != 0:
         return None
     blocks = layout.blocks(layout.first_scan)
     bits = blocks * (1 if layout.progressive else 2)

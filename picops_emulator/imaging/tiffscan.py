@@ -25,7 +25,8 @@ _TYPE_SIZES = {1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 6: 1, 7: 1, 8: 2, 9: 4, 10: 8, 11: 
                13: 4, 16: 8, 17: 8, 18: 8}
 _INT_FORMATS = {1: "B", 3: "H", 4: "I", 13: "I", 16: "Q", 6: "b", 8: "h", 9: "i", 17: "q",
                 18: "Q"}
-WIDTH, HEIGHT, BITS, COMPRESSION, SAMPLES, ROWS = 256, 257, 258, 259, 277, 278
+WIDTH, HEIGHT, BITS, COMPRESSION, PHOTOMETRIC, SAMPLES, ROWS = 256, 257, 258, 259, 262, 277, 278
+YCBCR = 6  # photometric: chroma may be subsampled, so raw sizes are not width x samples
 STRIP_OFFSETS, STRIP_COUNTS, PLANAR = 273, 279, 284
 TILE_WIDTH, TILE_LENGTH, TILE_OFFSETS, TILE_COUNTS = 322, 323, 324, 325
 # Compression code -> the most a codec can shrink raw pixels (see the module doc).
@@ -131,18 +132,27 @@ def _scan(r: _Reader, size: int) -> TiffLayout:
         raw_total = row_bytes * height * planes
         what, offsets_tag, counts_tag = "strips", STRIP_OFFSETS, STRIP_COUNTS
     layout = (width, height, chunk_bytes)
-    if offsets_tag not in tags or counts_tag not in tags:
+    if offsets_tag not in tags:
         return TiffLayout(*layout, f"the TIFF's first image lists no {what}")
     offsets = r.values(tags[offsets_tag], expected)
-    counts = r.values(tags[counts_tag], expected)
+    if counts_tag in tags:
+        counts = r.values(tags[counts_tag], expected)
+    elif compression == 1 and what == "strips":
+        # Old writers omit StripByteCounts; libtiff then computes them, and so do we.
+        counts = [row_bytes * min(rows, height - (i % (expected // planes)) * rows)
+                  for i in range(len(offsets))]
+    else:
+        counts = [0] * len(offsets)  # unknown sizes: each strip must at least start inside
     if min(len(offsets), len(counts)) < expected:
         return TiffLayout(*layout, f"the TIFF's first image ({width}x{height}) needs "
                                    f"{expected} {what} but lists {min(len(offsets), len(counts))}")
-    end, i = max((o + c, i) for i, (o, c) in enumerate(zip(offsets, counts)))
+    end, i = max((o + max(c, 1), i) for i, (o, c) in enumerate(zip(offsets, counts)))
     if end > size:
         return TiffLayout(*layout, f"the TIFF is truncated: {what[:-1]} {i} ends at byte {end}, "
                                    f"past the end of the file ({size} bytes)")
-    ratio = _MAX_RATIO.get(compression)
+    ratio = None if one(PHOTOMETRIC, 2) == YCBCR else _MAX_RATIO.get(compression)
+    if counts_tag not in tags:
+        ratio = None
     stored = sum(counts)
     if ratio is not None and stored * ratio < raw_total:
         return TiffLayout(*layout, _lying(width, height, what, stored, raw_total, ratio))

@@ -16,7 +16,7 @@ from picops_emulator.imaging import (Deadline, ImageResolutionExceed, InvalidIma
 from picops_emulator.imaging import source as source_module
 from picops_emulator.imaging.budget import Budget
 from picops_emulator.imaging.tiffscan import TiffLayout, scan_tiff
-from tests.hostile import (animated_webp, jpeg_claiming, peak_growth,
+from tests.hostile import (animated_webp, grey_tiff, jpeg_claiming, peak_growth,
                            progressive_jpeg_many_scans, rle8_bmp, text_watermark_rule, tiff,
                            tiff_claiming)
 
@@ -122,6 +122,25 @@ def test_complete_tiffs_of_one_colour_pass_every_codec_floor(kit, compression, t
         compression=compression, tile=tiled)
     out = kit.run(THUMB, data)
     assert (out.width, out.height) == (100, 67)
+
+
+def test_a_tiff_without_strip_byte_counts_is_read_and_its_cut_refused(kit):
+    pixels = bytes(kit.photo(64, 48)[0].write_to_memory())
+    whole = grey_tiff(64, 48, pixels, None)
+    assert kit.run("imageMogr2/thumbnail/10x", whole).width == 10
+    with pytest.raises(InvalidImageFormat, match="strip 0 ends at byte"):
+        kit.run("imageMogr2/thumbnail/10x", whole[:-100])
+
+
+def test_a_jpeg_starting_with_an_ac_scan_has_no_floor():
+    from picops_emulator.imaging.jpegscan import read_layout, scan_problem
+    data = progressive_jpeg_many_scans(1024)
+    layout = read_layout(data)
+    assert layout.first_ss == 0 and scan_problem(layout, layout.entropy_start + 2047)
+    dc = data.index(b"\xff\xda")
+    ac_first = data[:dc] + data[data.index(b"\xff\xda", dc + 2):]  # DC scan dropped
+    assert read_layout(ac_first).first_ss == 1
+    assert scan_problem(read_layout(ac_first), len(ac_first)) is None
 
 
 def test_a_pillow_tiff_is_read_and_a_bigtiff_layout_checked(kit):
