@@ -102,8 +102,8 @@ def run() -> Dict[str, Dict[str, List[float]]]:
             def with_upload(body: bytes) -> None:
                 key = f"uploads/bench/u{next(counter)}.jpg"
                 result = uploader.upload(SOURCE, key, body)
-                if result["outcome"] != "processed" or not _present(client, _outputs(key)):
-                    raise RuntimeError(f"upload of {key} did not process: {result}")
+                if result.outcome != "processed" or not _present(client, _outputs(key)):
+                    raise RuntimeError(f"upload of {key} did not process: {result.to_line()}")
 
             def with_trigger(body: bytes) -> None:
                 key = f"uploads/bench/t{next(counter)}.jpg"
