@@ -74,3 +74,31 @@ def test_usage_errors_exit_2_and_upload_nothing(upload_cloud, config_file):
     assert result.exit_code == 2
     assert "no serverless.yml upload trigger covers 'elsewhere/x.jpg'" in result.stderr
     assert listing(cloud, SOURCE) == {}
+
+
+def test_ctrl_c_lets_started_files_finish_and_uploads_no_other(upload_cloud, config_file,
+                                                               monkeypatch):
+    from picops_cli import upload as command
+
+    cloud = upload_cloud
+    real_wait = command.wait
+    calls = []
+
+    def interrupted_wait(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 1:
+            raise KeyboardInterrupt
+        return real_wait(*args, **kwargs)
+
+    monkeypatch.setattr(command, "wait", interrupted_wait)
+    names = ("rocket.jpg", "chelsea.png", "grace_hopper.jpg")
+    result = _run(cloud, *(image_path(n) for n in names), "--prefix", "uploads/i/",
+                  "--concurrency", "1", "--config", config_file,
+                  "--serverless", REPO / "serverless.yml")
+    assert result.exit_code == 130, result.stderr
+    assert "interrupted: files not started were not uploaded" in result.stderr
+    summary = json.loads(result.stdout.splitlines()[-1])
+    uploaded = {k for k in listing(cloud, SOURCE) if not k.startswith("_picops/")}
+    # At most the one file already started; whatever was started finished and is counted.
+    assert uploaded <= {"uploads/i/rocket.jpg"}
+    assert summary == {"processed": len(uploaded), "skipped": {}, "failed": {}}
