@@ -182,8 +182,8 @@ def test_a_small_rle_bmp_decodes(kit):
 
 
 def test_an_operation_that_needs_the_image_in_memory_reserves_it_first(kit):
-    data = kit.corpus("rocket.jpg")  # 640x427: 820 KB as RGB
-    tight = Limits(max_request_memory=600_000)
+    data = kit.corpus("rocket.jpg")  # 640x427: 820 KB as RGB, once for its streaming decode
+    tight = Limits(max_request_memory=1_200_000)
     assert kit.run(THUMB, data, limits=tight).width == 100  # streams
     for rule, what in [("imageMogr2/rotate/45", "imageMogr2/rotate/45 (the image in memory)"),
                        ("imageMogr2/flip/vertical", "imageMogr2/flip/vertical")]:
@@ -309,3 +309,53 @@ def test_blur_and_rotation_costs_add_up_over_a_pipeline(kit):
         kit.run("imageMogr2/rotate/45", data, limits=Limits(max_request_work=1e6))
     assert kit.run("imageMogr2/rotate/90", data, limits=Limits(max_request_work=1)).width == 427
 
+
+
+# --- the estimates against measured memory --------------------------------------------
+
+COVER = """
+import pyvips
+from picops.grammar import parse
+from picops_emulator.imaging import execute, Limits
+from picops_emulator.imaging.budget import Budget
+from tests.hostile import photo
+reserved = [0]
+real = Budget.reserve
+def counting(self, nbytes, what):
+    reserved[0] += nbytes
+    return real(self, nbytes, what)
+Budget.reserve = counting
+def animated(side, frames):
+    base = photo(side, side)
+    strip = pyvips.Image.arrayjoin([base.rot90() if i % 2 else base
+                                    for i in range(frames)], across=1).copy()
+    strip.set_type(pyvips.GValue.gint_type, "page-height", side)
+    strip.set_type(pyvips.GValue.array_int_type, "delay", [40] * frames)
+    return strip.webpsave_buffer(Q=30, effort=0)
+cases = {
+    "animated webp, rotate/90": (lambda: animated(300, 120), "imageMogr2/rotate/90"),
+    "progressive jpeg": (lambda: photo(4000, 3000).jpegsave_buffer(interlace=True),
+                         "imageMogr2/thumbnail/100x"),
+    "jpeg, rotate/45": (lambda: photo(4000, 3000).jpegsave_buffer(), "imageMogr2/rotate/45"),
+    "interlaced png": (lambda: photo(3000, 2000).pngsave_buffer(interlace=True, compression=1),
+                       "imageMogr2/thumbnail/100x"),
+    "avif output": (lambda: photo(1500, 1000).jpegsave_buffer(), "imageMogr2/format/avif"),
+}
+build, rule = cases[CASE]
+data = build()
+def warm():
+    execute(parse("imageMogr2/thumbnail/10x"), photo(100, 100).jpegsave_buffer())
+    reserved[0] = 0
+def run():
+    execute(parse(rule), data, limits=Limits(max_request_memory=16 << 30))
+    return reserved[0] / 2**20
+"""
+
+
+@pytest.mark.parametrize("case", ["animated webp, rotate/90", "progressive jpeg",
+                                  "jpeg, rotate/45", "interlaced png", "avif output"])
+def test_the_memory_estimate_covers_the_measured_peak(case):
+    measured = peak_growth(COVER.replace("CASE", repr(case)))
+    reserved_mb = float(measured["outcome"])
+    assert measured["growth_mb"] <= reserved_mb + 8, measured  # 8 MB: libvips' own slack
+    assert measured["growth_mb"] > 5, measured  # the case really costs memory
