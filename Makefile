@@ -44,7 +44,11 @@ test: venv compat lint browser
 demo: venv
 	$(BIN)/picops demo
 
+# Signatures are checked: without an exported key pair the emulator takes the local one
+# the README's "next steps" use (AKIDlocal / local-secret).
 emulator: venv
+	TENCENTCLOUD_SECRETID="$${TENCENTCLOUD_SECRETID:-AKIDlocal}" \
+	TENCENTCLOUD_SECRETKEY="$${TENCENTCLOUD_SECRETKEY:-local-secret}" \
 	$(BIN)/picops emulator --port $(PORT) --data-dir .picops
 
 # build/package (serverless.yml's src) and build/package.zip (console / SCF API

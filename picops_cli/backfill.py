@@ -64,14 +64,15 @@ from picops.logs import JsonLogger, json_line
 from picops.serverless import check_manifest_triggers, load_serverless
 
 from . import backfill_runner as runner
+from . import target as targets
 from .backfill_checkpoint import CheckpointStore
 from .backfill_plan import plan_lines, render_plan_table
 from .backfill_ratelimit import RateLimitedClient, RateLimiter
 from .backfill_scope import config_fingerprint
 from .backfill_summary import render_table
 from .defaults import SERVERLESS as DEFAULT_SERVERLESS
+from .defaults import config_not_found, default_config_path
 from .terminal import printable
-from .defaults import default_config_path
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 #: --fan-out prints a progress line every this many pages.
@@ -103,8 +104,12 @@ def load_checked_config(path: Path, serverless: Optional[Path],
     is not required.
     """
     config = None
+    missing = config_not_found(path, given=path != default_config_path())
     try:
-        config = load_config(str(path))
+        if missing:
+            problems.append(Problem("config", missing))
+        else:
+            config = load_config(str(path))
     except ConfigError as e:
         problems.extend(Problem(_where(path, p.where), p.message) for p in e.problems)
     if serverless is not None:
@@ -180,6 +185,22 @@ class _RateColumn(ProgressColumn):
         return Text(f"{speed:.0f} obj/s" if speed >= 10 else f"{speed:.1f} obj/s")
 
 
+def fit_tally(s: Any, room: int) -> str:
+    """The progress line's tally in ``room`` columns: in full when it fits, else in short
+    words, else without its last parts; the failure count comes first and always stays."""
+    parts = [("failed", "failed", s.failures), ("processed", "done", s.processed),
+             ("current", "current", s.up_to_date),
+             ("skipped", "skip", sum(s.skipped.values()))]
+    shown = [p for p in parts if p[2]]
+    full = " · ".join(f"{name} {n}" for name, _, n in shown)
+    if len(full) <= room:
+        return full
+    short = [f"{n} {word}" for _, word, n in shown]
+    while len(short) > 1 and len(" ".join(short)) > room:
+        short.pop()
+    return " ".join(short)
+
+
 class ProgressView:
     """The rich progress bar, fed by :class:`.backfill_runner.Backfill`'s progress calls."""
 
@@ -205,14 +226,7 @@ class ProgressView:
         self._progress.stop()
 
     def update(self, state: runner.Progress) -> None:
-        s = state.summary
-        parts = [("processed", s.processed), ("current", s.up_to_date),
-                 ("skipped", sum(s.skipped.values())), ("failed", s.failures)]
-        tally = " · ".join(f"{name} {n}" for name, n in parts if n)
-        # on a narrow terminal the tally is cut, never the numbers before it
-        room = self._console.width - TALLY_OFFSET
-        if len(tally) > room:
-            tally = tally[:max(0, room - 1)] + "…" if room > 1 else ""
+        tally = fit_tally(state.summary, self._console.width - TALLY_OFFSET)
         desc = self._label if state.listing_complete else f"{self._label}…"
         with self._lock:
             self._progress.update(self._task, completed=state.done, total=max(state.listed,
@@ -260,17 +274,23 @@ region_option = click.option(
               help="SCF namespace of --fan-out's function")
 @click.option("--qualifier", default="$LATEST", show_default=True,
               help="version or alias of --fan-out's function")
+@targets.endpoint_option
+@click.option("--yes", is_flag=True,
+              help="do not ask before writing to Tencent Cloud (asked only on a terminal)")
 def backfill(bucket: str, prefix: str, concurrency: int, dry_run: bool, limit: Optional[int],
              rate: float, config_path: Optional[Path], serverless_path: Optional[Path],
              region: Optional[str], log_path: Optional[Path], fan_out: Optional[str],
-             page_size: Optional[int], namespace: str, qualifier: str) -> None:
+             page_size: Optional[int], namespace: str, qualifier: str,
+             endpoint: Optional[str], yes: bool) -> None:
     """Process the objects already in a bucket: what is missing or stale, as the function would."""
     problems: List[Problem] = []
     serverless = resolve_serverless(serverless_path)
+    region = resolve_region(region, serverless, problems)
+    target = targets.resolve(endpoint, region)
+    click.echo(target.line())
     config = load_checked_config(config_path or default_config_path(), serverless, problems)
     check_target(bucket, problems)
-    region = resolve_region(region, serverless, problems)
-    problems.extend(ci_client.env_problems(os.environ))
+    targets.check(target, problems)
     if page_size is not None and not fan_out:
         problems.append(Problem("--page-size", "only means something with --fan-out"))
     if fan_out:
@@ -287,9 +307,12 @@ def backfill(bucket: str, prefix: str, concurrency: int, dry_run: bool, limit: O
     if fan_out:
         sys.exit(_fan_out(config, bucket, prefix, region, fan_out, page_size, rate, namespace,
                           qualifier, dry_run))
+    if not dry_run:
+        targets.confirm_cloud_write(target, f"backfill writes derivatives and manifests for "
+                                            f"{bucket}/{prefix}", yes)
     options = runner.RunOptions(bucket=bucket, region=region, prefix=prefix,
                                 concurrency=concurrency, limit=limit, dry_run=dry_run)
-    sys.exit(run_backfill(config, options, rate=rate, log_path=log_path))
+    sys.exit(run_backfill(config, options, rate=rate, log_path=log_path, env=target.env()))
 
 
 def run_backfill(config: Config, options: runner.RunOptions, *, rate: float,
@@ -361,6 +384,13 @@ def report(result: runner.RunResult, out: Console, err: Console, *, rate: float,
         err.print(f"resumed after {result.resumed_after!r} ({result.done_before} object(s) "
                   "done by earlier runs; the summary counts this run only)", markup=False,
                   highlight=False)
+    if result.error is not None and result.summary.total == 0:
+        # the listing failed before any object: say why, not a table of zeros (the JSON
+        # line stays: scripts read the last line)
+        err.print(f"error: {describe_error(result.error)}", markup=False, highlight=False)
+        out.out(json_line(result.plan.to_json()) if result.plan is not None
+                else result.summary.json_line(), highlight=False)
+        return EXIT_FAILED
     if result.plan is not None:
         out.print(render_plan_table(result.plan, rate=rate))
     else:
@@ -373,9 +403,7 @@ def report(result: runner.RunResult, out: Console, err: Console, *, rate: float,
                   highlight=False)
     status = EXIT_OK
     if result.error is not None:
-        e = result.error
-        text = f"{e.code}: {e.message}" if isinstance(e, PicopsError) else repr(e)
-        err.print(f"error: {text}", markup=False, highlight=False)
+        err.print(f"error: {describe_error(result.error)}", markup=False, highlight=False)
         status = EXIT_FAILED
     if result.interrupted:
         err.print("interrupted: in-flight objects finished; run the same command again to "
@@ -391,6 +419,13 @@ def report(result: runner.RunResult, out: Console, err: Console, *, rate: float,
     if status == EXIT_OK and result.summary.failures:
         status = EXIT_FAILED
     return status
+
+
+def describe_error(e: BaseException) -> str:
+    """An error as a sentence: code and message, never a Python repr."""
+    if isinstance(e, PicopsError):
+        return f"{e.code}: {e.message}"
+    return f"{type(e).__name__}: {e}"
 
 
 def _fan_out(config: Config, bucket: str, prefix: str, region: str, function: str,

@@ -131,10 +131,19 @@ def plan_lines(plan: ObjectPlan) -> List[str]:
 
 def render_plan_table(tally: PlanTally, title: str = "plan (dry run: nothing written)",
                       rate: Optional[float] = None) -> Table:
-    table = Table(title=title)
-    for name in ("route", "objects", "up to date", "to process", "create", "replace",
-                 "delete", "refused", "CI calls"):
-        table.add_column(name, justify="left" if name == "route" else "right")
+    # At 80 columns: no rules (each takes a column), headers wrap at their spaces, the
+    # route folds, and each number column keeps its widest number's width: nothing is cut.
+    table = Table(title=title, box=None, title_justify="left", pad_edge=False,
+                  padding=(0, 0, 0, 1))
+    table.add_column("route", overflow="fold", min_width=8)
+    tallies = [*tally.routes.values(), tally.totals]
+    for name, attr in (("objects", "objects"), ("up to date", "up_to_date"),
+                       ("to process", "to_process"), ("create", "created"),
+                       ("replace", "replaced"), ("delete", "deleted"), ("refused", "refused"),
+                       ("CI calls", "ci_calls")):
+        widest = max(len(str(getattr(t, attr))) for t in tallies)
+        table.add_column(name, justify="right", overflow="fold",
+                         min_width=max(widest, *(len(w) for w in name.split())))
 
     def row(label: str, t: RouteTally, style: str = "") -> None:
         table.add_row(Text(label), str(t.objects), str(t.up_to_date), str(t.to_process),

@@ -76,9 +76,9 @@ def render_table(summary: Summary, title: str = "backfill summary",
     """The summary as a table; ``up_to_date=False`` leaves that row out (``picops upload``,
     where nothing can be up to date)."""
     table = Table(title=title)
-    table.add_column("outcome")
-    table.add_column("reason")
-    table.add_column("objects", justify="right")
+    table.add_column("outcome", no_wrap=True)
+    table.add_column("reason", overflow="fold")
+    table.add_column("objects", justify="right", no_wrap=True)
     table.add_row("processed", "", str(summary.processed))
     if up_to_date:
         table.add_row("up to date", "manifest current", str(summary.up_to_date))

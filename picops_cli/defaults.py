@@ -9,6 +9,7 @@ the current directory, so one setting names one file everywhere.
 import os
 from pathlib import Path
 
+from picops import constants
 from picops.config import config_path
 from picops.constants import FUNCTION_SOURCE_DIR
 
@@ -20,3 +21,32 @@ def default_config_path() -> Path:
     """``PICOPS_CONFIG`` if set, else the function's own picops.yaml; a relative
     ``PICOPS_CONFIG`` is taken from the function's folder."""
     return Path(config_path(os.environ, str(FUNCTION_DIR)))
+
+
+def config_not_found(path: Path, given: bool = False) -> "str | None":
+    """None when ``path`` is a file; else one line naming every place looked at (the
+    option, the variable, the default, from which folder) and how to name the file.
+
+    ``given``: ``path`` came from ``--config``.
+    """
+    if Path(path).is_file():
+        return None
+    env = os.environ.get(constants.ENV_CONFIG)
+    if given:
+        tried = f"{path} (--config)"
+    elif env:
+        tried = f"{path} (${constants.ENV_CONFIG}; no --config)"
+    else:
+        tried = f"{path} (the default; no --config, ${constants.ENV_CONFIG} not set)"
+    return (f"routes config not found: tried {tried}, from {Path.cwd()}; run from the "
+            f"project's folder, or name the file with --config PATH or "
+            f"{constants.ENV_CONFIG}=PATH")
+
+
+def serverless_not_found(path: Path, given: bool = False) -> "str | None":
+    """Like :func:`config_not_found`, for serverless.yml (``--serverless``)."""
+    if Path(path).is_file():
+        return None
+    how = "--serverless" if given else "the default; no --serverless"
+    return (f"serverless.yml not found: tried {path} ({how}), from {Path.cwd()}; run from "
+            "the project's folder, or name the file with --serverless PATH")

@@ -105,7 +105,9 @@ def demo(images: Path, out: Path, timeout: float) -> None:
         _upload_and_wait(console, cloud, client, uploads, timeout)
         _download(client, uploads, out / "derivatives")
         failed = _report(console, uploads)
-    page = gallery.write_page(_rows(uploads), out, "picops demo: originals and derivatives")
+    page = gallery.write_page(_rows(uploads, cloud.prepared.config), out,
+                              "picops demo: originals and derivatives", summary_line(uploads))
+    console.print(summary_line(uploads), markup=False)
     # as_uri: a path with spaces or "[" stays a working URL and is never read as markup
     console.print(f"\npage: {page.resolve().as_uri()}", markup=False)
     sys.exit(1 if failed else 0)
@@ -186,16 +188,66 @@ def _report(console, uploads: List[Upload]) -> bool:
     return failed_badly
 
 
-def _rows(uploads: List[Upload]) -> List[gallery.Row]:
+def summary_line(uploads: List[Upload]) -> str:
+    """``6 uploads: 5 processed into 20 derivatives, 1 failed (InvalidImageFormat)``."""
+    processed = [u for u in uploads if (u.record or {}).get("outcome") == "processed"
+                 and not u.problem]
+    failed = [u for u in uploads if u.problem or (u.record or {}).get("outcome") == "failed"]
+    skipped = len(uploads) - len(processed) - len(failed)
+    made = sum(len(u.local_outputs) for u in processed)
+    text = f"{len(uploads)} upload(s): {len(processed)} processed into {made} derivative(s)"
+    if skipped:
+        text += f", {skipped} skipped"
+    if failed:
+        codes = sorted({((u.record or {}).get("error") or {}).get("code") or "not finished"
+                        for u in failed})
+        text += f", {len(failed)} failed ({', '.join(codes)})"
+    return text
+
+
+def _rules_by_output(config, up: Upload) -> Dict[Tuple[str, str], str]:
+    """(bucket, key) -> the rule that writes it, from the config the function ran."""
+    from picops import routing
+
+    try:
+        plan = routing.plan(config, up.bucket, up.key)
+    except Exception:  # noqa: BLE001 - no rule to show is better than no page
+        return {}
+    return {(o.bucket, o.key): o.rule for o in (plan.outputs if plan is not None else ())}
+
+
+def _original_facts(up: Upload) -> dict:
+    """The original's format, pixels and quality: CI's ImageInfo from the outcome line when
+    the route asks for it (pic_info), else read here with the emulator's engine."""
+    info = (up.record or {}).get("original")
+    if isinstance(info, dict) and info.get("width"):
+        return {"format": str(info.get("format") or "").lower(), "width": info.get("width"),
+                "height": info.get("height"), "quality": info.get("quality")}
+    from picops.errors import PicopsError
+    from picops_emulator.imaging.probe import probe
+
+    try:
+        found = probe(up.path.read_bytes())
+    except (PicopsError, OSError):
+        return {}
+    return {"format": found.format.lower(), "width": found.width, "height": found.height,
+            "quality": found.quality}
+
+
+def _rows(uploads: List[Upload], config) -> List[gallery.Row]:
     rows = []
     for up in uploads:
         rec = up.record or {}
-        original = gallery.Picture(path=up.path, label=up.key, format=up.path.suffix.lstrip("."),
-                                   size=up.path.stat().st_size)
+        facts = _original_facts(up)
+        original = gallery.Picture(path=up.path, label=up.key,
+                                   format=facts.get("format") or up.path.suffix.lstrip("."),
+                                   width=facts.get("width"), height=facts.get("height"),
+                                   quality=facts.get("quality"), size=up.path.stat().st_size)
+        rules = _rules_by_output(config, up)
         derivs = [gallery.Picture(path=p, label=o["key"], format=o.get("format", ""),
                                   width=o.get("width"), height=o.get("height"),
                                   size=o.get("size"), quality=o.get("quality"),
-                                  detail=o.get("rule", ""))
+                                  detail=rules.get((o["bucket"], o["key"]), ""))
                   for o, p in up.local_outputs]
         error = ""
         if up.problem:

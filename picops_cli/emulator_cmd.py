@@ -1,5 +1,6 @@
 """``picops emulator``: the local COS + CI + SCF-trigger emulator in the foreground."""
 
+import errno
 import logging
 import os
 import sys
@@ -10,6 +11,8 @@ import click
 
 from picops import constants
 from picops.errors import ConfigError
+from picops_cli.defaults import SERVERLESS as DEFAULT_SERVERLESS
+from picops_cli.defaults import config_not_found, serverless_not_found
 
 
 @click.command()
@@ -42,30 +45,134 @@ from picops.errors import ConfigError
                    "emulator answers 503 SlowDown (CI's default limit is 100/s per account; "
                    "0: no limit)")
 @click.option("--access-log", is_flag=True, help="also log every HTTP request")
+@click.option("--log-format", type=click.Choice(["readable", "json"]), default="readable",
+              show_default=True,
+              help="readable: one line per invocation; json: the raw JSON lines of the "
+                   "trigger layer and the function")
+@click.option("--watch/--no-watch", default=True, show_default=True,
+              help="apply edits of serverless.yml, the routes config and the function's "
+                   "code to the next event")
 def emulator(port: int, data_dir: Path, serverless_path: Path, config_path: Optional[Path],
              function_dir: Optional[Path], source: bool, secret_id: str, secret_key: str,
-             no_auth: bool, retry_delays, ci_qps: float, access_log: bool) -> None:
+             no_auth: bool, retry_delays, ci_qps: float, access_log: bool, log_format: str,
+             watch: bool) -> None:
     """Serve COS + CI on 127.0.0.1 and run the function on every covered upload."""
     from picops_emulator import local
-
-    # Trigger decisions and the function's own JSON lines are INFO records of the
-    # emulator's loggers: show them, one per line, on stderr.
-    # Everything else (libvips' chatter, expected 404s) only from WARNING up.
-    logging.basicConfig(level=logging.WARNING, format="%(message)s", stream=sys.stderr)
-    for name in ("picops_emulator.triggers", "picops_emulator.function"):
-        logging.getLogger(name).setLevel(logging.INFO)
-    if access_log:
-        logging.getLogger("picops_emulator.access").setLevel(logging.INFO)
+    from picops_emulator.storage import DataDirInUse
 
     options = local.LocalOptions(
         serverless_path=serverless_path, config_path=config_path, function_dir=function_dir,
         source=source, data_dir=data_dir, port=port, secret_id=secret_id, secret_key=secret_key,
-        auth=not no_auth, ci_qps=ci_qps)
+        auth=not no_auth, ci_qps=ci_qps, watch=watch)
     if retry_delays:
         options.retry_delays = tuple(retry_delays)
+    _exit_if_missing(options)
+    observers = _configure_logs(log_format, access_log, options)
     try:
-        local.serve(options)
+        local.serve(options, observers=observers)
     except ConfigError as exc:
         for problem in exc.problems:
             click.echo(f"error: {problem}", err=True)
         sys.exit(1)
+    except DataDirInUse:
+        click.echo(f"error: the data folder {data_dir} is in use by another picops emulator: "
+                   "stop that one, or pass another --data-dir", err=True)
+        sys.exit(1)
+    except OSError as exc:
+        if exc.errno != errno.EADDRINUSE:
+            raise
+        click.echo(f"error: {port_in_use_message(port)}", err=True)
+        sys.exit(1)
+
+
+def _exit_if_missing(options) -> None:
+    """serverless.yml or the routes config not there: one line each, where it looked."""
+    from picops_emulator import local
+    from picops_emulator.triggers.loader import default_function_dir
+
+    problems = []
+    missing = serverless_not_found(options.serverless_path,
+                                   options.serverless_path != DEFAULT_SERVERLESS)
+    if missing:
+        problems.append(missing)
+    else:
+        function_dir = Path(options.function_dir or default_function_dir(options.serverless_path))
+        config = local.resolve_config_path(options, function_dir)
+        missing = config_not_found(config, options.config_path is not None)
+        if missing:
+            problems.append(missing)
+    for problem in problems:
+        click.echo(f"error: {problem}", err=True)
+    if problems:
+        sys.exit(1)
+
+
+def _configure_logs(log_format: str, access_log: bool, options) -> list:
+    """Set up the emulator's loggers on stderr; return the dispatcher observers to add."""
+    # Trigger decisions and the function's own lines are INFO records of the emulator's
+    # loggers. Everything else (libvips' chatter, expected 404s) only from WARNING up.
+    logging.basicConfig(level=logging.WARNING, format="%(message)s", stream=sys.stderr)
+    if access_log:
+        logging.getLogger("picops_emulator.access").setLevel(logging.INFO)
+    names = ("picops_emulator.triggers", "picops_emulator.function")
+    for name in names:
+        logging.getLogger(name).setLevel(logging.INFO)
+    if log_format == "json":
+        return []
+    from picops_emulator.triggers.readable import ReadableLog
+
+    readable = ReadableLog(retry_delays=options.retry_delays)
+    handler = readable.handler()
+    for name in names:
+        logger = logging.getLogger(name)
+        logger.addHandler(handler)
+        logger.propagate = False
+
+    def observe(stage, record) -> None:
+        readable.function_name = readable.function_name or record.context.get(
+            "function_name", "")
+        readable.observe(stage, record)
+
+    return [observe]
+
+
+def port_in_use_message(port: int) -> str:
+    """Port ``port`` is taken: say so, who holds it when that can be found, what to do."""
+    holder = port_holder(port)
+    who = f" by {holder}" if holder else ""
+    return (f"port {port} on 127.0.0.1 is already in use{who}: stop that process, pass "
+            "another --port, or --port 0 for any free one (make emulator PORT=9001)")
+
+
+def port_holder(port: int) -> Optional[str]:
+    """``"pid 123 (python3)"`` listening on ``port``, from /proc (Linux), or None."""
+    try:
+        inodes = set()
+        for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+            try:
+                with open(table, encoding="ascii") as fh:
+                    next(fh)
+                    for line in fh:
+                        cols = line.split()
+                        local_port = int(cols[1].rsplit(":", 1)[1], 16)
+                        if local_port == port and cols[3] == "0A":  # LISTEN
+                            inodes.add(cols[9])
+            except FileNotFoundError:
+                continue
+        if not inodes:
+            return None
+        for pid in os.listdir("/proc"):
+            if not pid.isdigit():
+                continue
+            fd_dir = f"/proc/{pid}/fd"
+            try:
+                for fd in os.listdir(fd_dir):
+                    target = os.readlink(f"{fd_dir}/{fd}")
+                    if target.startswith("socket:[") and target[8:-1] in inodes:
+                        with open(f"/proc/{pid}/comm", encoding="utf-8") as fh:
+                            return f"pid {pid} ({fh.read().strip()})"
+            except OSError:
+                continue
+    except (OSError, ValueError, IndexError, StopIteration):
+        return None
+    return None

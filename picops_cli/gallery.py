@@ -2,7 +2,8 @@
 
 Used by ``picops demo`` and ``picops preview --html``. Contract:
 
-* ``write_page(rows, out_dir, title)`` writes ``out_dir/index.html`` and returns its path.
+* ``write_page(rows, out_dir, title, summary)`` writes ``out_dir/index.html`` and returns
+  its path; ``summary`` is one line under the title (counts, failures).
 * The page is self-contained in ``out_dir``: a picture already inside ``out_dir`` (outside
   its ``img/`` folder) is referenced where it is; every other picture is copied into
   ``out_dir/img/`` (rebuilt on each call). Every ``src`` is a relative, percent-encoded
@@ -130,7 +131,9 @@ section{background:#fff;border-radius:8px;padding:1rem;margin:1rem 0;box-shadow:
 .row{display:flex;flex-wrap:wrap;gap:1rem;align-items:flex-start}
 figure{margin:0;max-width:220px} img{max-width:220px;max-height:220px;display:block;
 background:repeating-conic-gradient(#ddd 0 25%,#fff 0 50%) 0 0/16px 16px}
-figcaption{font-size:.8rem;margin-top:.3rem;overflow-wrap:anywhere} code{font-size:.75rem}
+figcaption{font-size:.8rem;margin-top:.3rem;overflow-wrap:anywhere}
+code{font-size:.75rem;white-space:pre-wrap;overflow-wrap:anywhere;word-break:break-all}
+.summary{margin:.2rem 0 1rem;font-weight:600}
 .original{border-right:2px solid #ccc;padding-right:1rem} .error{color:#a00;font-weight:600}
 .nopreview{width:160px;height:100px;display:flex;align-items:center;justify-content:center;
 text-align:center;background:#eee;color:#666;font-size:.8rem} .failed{background:#fbe9e9;color:#a00}
@@ -155,7 +158,7 @@ def _asset_name(counter: int, p: Picture) -> str:
     return f"{counter:03d}{suffix}"
 
 
-def write_page(rows: Sequence[Row], out_dir: Path, title: str) -> Path:
+def write_page(rows: Sequence[Row], out_dir: Path, title: str, summary: str = "") -> Path:
     """Write ``out_dir/index.html`` for ``rows`` (see the module docstring); return its path."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -191,10 +194,11 @@ def write_page(rows: Sequence[Row], out_dir: Path, title: str) -> Path:
             figures.append(f'<p class="error">{html.escape(row.error)}</p>')
         sections.append(f'<section><h2>{html.escape(row.original.label)}</h2>'
                         f'<div class="row">{"".join(figures)}</div></section>')
+    summary_html = f'<p class="summary">{html.escape(summary)}</p>' if summary else ""
     page = (f'<!doctype html><html lang="en"><head><meta charset="utf-8">'
             f'<meta name="viewport" content="width=device-width,initial-scale=1">'
             f'<title>{html.escape(title)}</title><style>{CSS}</style></head><body>'
-            f'<h1>{html.escape(title)}</h1>{"".join(sections)}</body></html>')
+            f'<h1>{html.escape(title)}</h1>{summary_html}{"".join(sections)}</body></html>')
     index = out_dir / PAGE_NAME
     index.write_text(page, encoding="utf-8")
     return index

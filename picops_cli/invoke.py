@@ -2,10 +2,13 @@
 
 The event comes from a JSON file, or is synthesized for ``--bucket``/``--key``
 in the exact shape a COS trigger delivers (the emulator's own event builder).
-The function talks to whatever its environment says: Tencent Cloud with the
-``TENCENTCLOUD_*`` credentials, or the local emulator when ``COS_ENDPOINT`` is
-set. The summary the handler returns is printed as JSON; the function's own
-log lines go to stdout as they would on SCF.
+The function talks to ``--endpoint`` (default ``$COS_ENDPOINT``: the local
+emulator) or, without one, Tencent Cloud, with the ``TENCENTCLOUD_*``
+credentials; the first line says which (:mod:`picops_cli.target`). The summary
+the handler returns is printed as JSON; the function's own log lines go to
+stdout as they would on SCF. Exit status: 0 done, 1 a record failed or the
+handler raised, 2 a usage error (bad bucket name, no credentials, nothing
+listening at the endpoint).
 """
 
 import importlib.util
@@ -19,6 +22,8 @@ from typing import Optional
 import click
 
 from picops import constants
+from picops.config import bucket_problem
+from picops_cli import target as targets
 from picops_cli.defaults import FUNCTION_DIR
 
 
@@ -58,13 +63,17 @@ def synthesize_event(bucket: str, key: str, size: int, region: str) -> dict:
               type=click.Path(file_okay=False, path_type=Path))
 @click.option("--timeout", default=60.0, show_default=True,
               help="the invocation's time limit in seconds (context.time_limit_in_ms)")
+@targets.endpoint_option
 def invoke(event_file, bucket: Optional[str], key: Optional[str], size: int, region: str,
-           config_path: Optional[Path], function_dir: Path, timeout: float) -> None:
+           config_path: Optional[Path], function_dir: Path, timeout: float,
+           endpoint: Optional[str]) -> None:
     """Run main_handler locally on EVENT_FILE or on a synthesized upload event."""
     if event_file is not None and (bucket or key):
         raise click.UsageError("give either EVENT_FILE or --bucket/--key, not both")
     if event_file is None and not (bucket and key):
         raise click.UsageError("give EVENT_FILE, or --bucket and --key")
+    if bucket is not None and bucket_problem(bucket):
+        targets.fail(f"--bucket: {bucket_problem(bucket)}")
     if event_file is not None:
         try:
             event = json.load(event_file)
@@ -72,6 +81,16 @@ def invoke(event_file, bucket: Optional[str], key: Optional[str], size: int, reg
             raise click.ClickException(f"{event_file.name}: not valid JSON: {exc}") from None
     else:
         event = synthesize_event(bucket, key, size, region)
+    target = targets.resolve(endpoint, region)
+    click.echo(target.line())
+    for problem in targets.problems(target):
+        targets.fail(problem)
+    down = targets.unreachable(target)
+    if down:
+        targets.fail(down)
+    # the function reads its endpoint from the environment, as on SCF
+    os.environ.pop(constants.ENV_COS_ENDPOINT, None)
+    os.environ.update(target.env({}))
     if config_path is not None:
         os.environ[constants.ENV_CONFIG] = str(config_path.resolve())
     handler = load_handler(function_dir)
@@ -87,5 +106,10 @@ def invoke(event_file, bucket: Optional[str], key: Optional[str], size: int, reg
                    "queue)", err=True)
         sys.exit(1)
     click.echo(json.dumps(summary, ensure_ascii=False, indent=2))
+    for result in (summary or {}).get("results") or []:
+        hint = targets.explain_refusal(target, str((result.get("error") or {}).get("code")))
+        if hint:
+            click.echo(f"error: {hint}", err=True)
+            break
     counts = (summary or {}).get("counts") or {}
     sys.exit(1 if counts.get("failed") else 0)

@@ -19,9 +19,10 @@ from picops.config import load_config
 from picops.errors import ConfigError, Problem
 from picops.outcome import SkipReason
 from picops.serverless import check_against_config, load_serverless
+from picops_cli import target as targets
 from picops_cli.advice import config_advice
 from picops_cli.defaults import SERVERLESS as DEFAULT_SERVERLESS
-from picops_cli.defaults import default_config_path
+from picops_cli.defaults import config_not_found, default_config_path
 from picops_cli.terminal import printable
 
 config_option = click.option(
@@ -56,6 +57,10 @@ def cli() -> None:
 @serverless_option
 def validate(config_path: Optional[Path], serverless_path: Optional[Path]) -> None:
     """Check the routes config (and serverless.yml against it); list every problem."""
+    missing = config_not_found(config_path or default_config_path(), config_path is not None)
+    if missing:
+        click.echo(f"error: {missing}", err=True)
+        sys.exit(1)
     config_path = config_path or default_config_path()
     problems: List[Problem] = []
     given = serverless_path is not None
@@ -96,20 +101,22 @@ def validate(config_path: Optional[Path], serverless_path: Optional[Path]) -> No
                    "covers KEY)")
 @config_option
 @serverless_option
+@targets.endpoint_option
 def explain(key: str, bucket: Optional[str], config_path: Optional[Path],
-            serverless_path: Optional[Path]) -> None:
+            serverless_path: Optional[Path], endpoint: Optional[str]) -> None:
     """Show the route for KEY, every output it would produce and the Pic-Operations sent.
 
     Each Pic-Operations line is the header value byte for byte as the function sends
     it (non-ASCII as \\u escapes). Keys are printed with control characters escaped
     (``\\x1b``, ``\\u2028``; a backslash as two), so the output is one line per item.
     Outputs the function would refuse (a loop, a key that cannot be written) are
-    listed with ``!``: the record would fail.
+    listed with ``!``: the record would fail, and the exit status is 1. Nothing is sent:
+    the first line says where the calls would go.
     """
     from picops import routing
 
-    config_path = config_path or default_config_path()
-    config = _load_or_exit(config_path)
+    click.echo(targets.resolve(endpoint).line() + " (nothing is sent)")
+    config = _load_or_exit(config_path or default_config_path(), config_path is not None)
     if bucket is None:
         bucket = _bucket_for(key, serverless_path or DEFAULT_SERVERLESS)
     # The size is unknown here; anything else is decided as the function decides it.
@@ -134,6 +141,7 @@ def explain(key: str, bucket: Optional[str], config_path: Optional[Path],
         click.echo("  " + routing.pic_operations_header(call))
     if plan.rejected:
         click.echo(f"the record would fail: {len(plan.rejected)} output(s) refused")
+        sys.exit(1)
 
 
 #: What each skip reason of :func:`picops.routing.skip_reason` means, for ``explain``.
@@ -174,7 +182,11 @@ def trigger_bucket(key: str, serverless_path: Optional[Path]) -> Optional[str]:
     return None
 
 
-def _load_or_exit(config_path: Path):
+def _load_or_exit(config_path: Path, given: bool = False):
+    missing = config_not_found(config_path, given)
+    if missing:
+        click.echo(f"error: {missing}", err=True)
+        sys.exit(1)
     try:
         return load_config(str(config_path))
     except ConfigError as exc:

@@ -26,7 +26,6 @@ problem). Output: the diff, the tables, then one JSON line. Exit 0.
 from __future__ import annotations
 
 import json
-import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,8 +39,10 @@ from picops.model import Config, Route, RuleSpec
 from picops.errors import Problem
 
 from . import backfill_runner as runner
+from . import target as targets
 from .backfill import (EXIT_FAILED, EXIT_OK, EXIT_USAGE, ProgressView, check_target,
-                       load_checked_config, report_usage, resolve_region, resolve_serverless)
+                       describe_error, load_checked_config, report_usage, resolve_region,
+                       resolve_serverless)
 from .backfill_plan import render_plan_table
 
 ADDED, REMOVED, CHANGED, UNCHANGED = "added", "removed", "changed", "unchanged"
@@ -200,17 +201,22 @@ def _manifests(m: Any) -> str:
 @click.option("--serverless", "serverless_path", type=click.Path(dir_okay=False, path_type=Path),
               default=None, help="also prove no trigger here fires on an output of the new "
                                  "config (default: ./serverless.yml when present)")
+@targets.endpoint_option
 def plan(config_path: Path, new_path: Path, bucket: Optional[str], prefix: str,
-         region: Optional[str], concurrency: int, serverless_path: Optional[Path]) -> None:
+         region: Optional[str], concurrency: int, serverless_path: Optional[Path],
+         endpoint: Optional[str]) -> None:
     """Show which derivatives a config change would add, remove or change."""
     problems: List[Problem] = []
     serverless = resolve_serverless(serverless_path)
     current = load_checked_config(config_path, None, problems)
     new = load_checked_config(new_path, serverless, problems)
+    target = None
     if bucket is not None:
-        check_target(bucket, problems)
         region = resolve_region(region, serverless, problems)
-        problems.extend(ci_client.env_problems(os.environ))
+        target = targets.resolve(endpoint, region)
+        click.echo(target.line() + " (read only)")
+        check_target(bucket, problems)
+        targets.check(target, problems)
     elif prefix:
         problems.append(Problem("--prefix", "only means something with --bucket"))
     if problems:
@@ -232,15 +238,15 @@ def plan(config_path: Path, new_path: Path, bucket: Optional[str], prefix: str,
     status = EXIT_OK
     if bucket is not None:
         status, doc["bucket"] = _against_bucket(current, new, bucket, prefix, region,
-                                                concurrency, out)
+                                                concurrency, out, target.env())
     click.echo(json.dumps(doc, ensure_ascii=False))
     sys.exit(status)
 
 
 def _against_bucket(current: Config, new: Config, bucket: str, prefix: str, region: str,
-                    concurrency: int, out: Console) -> Tuple[int, Dict[str, Any]]:
+                    concurrency: int, out: Console, env: Dict[str, str]
+                    ) -> Tuple[int, Dict[str, Any]]:
     """A dry run of ``new`` over the bucket, plus the objects only ``current`` routes."""
-    env = dict(os.environ)
     unrouted = []
 
     def note_unrouted(outcome: runner.ObjectOutcome) -> None:
@@ -254,6 +260,9 @@ def _against_bucket(current: Config, new: Config, bucket: str, prefix: str, regi
         result = runner.Backfill(new, options,
                                  client_factory=lambda: ci_client.make_cos_client(env, region),
                                  on_progress=view.update, on_result=[note_unrouted]).run()
+    if result.error is not None and result.summary.total == 0:
+        click.echo(f"error: {describe_error(result.error)}", err=True)  # no table of zeros
+        return EXIT_FAILED, {"error": describe_error(result.error)}
     out.print(render_plan_table(result.plan, title=f"{bucket}: what the new config changes "
                                                    "(nothing written)"))
     if unrouted:
@@ -264,6 +273,6 @@ def _against_bucket(current: Config, new: Config, bucket: str, prefix: str, regi
     doc["unrouted"] = len(unrouted)
     doc["skipped"] = dict(sorted(result.summary.skipped.items()))
     if result.error is not None:
-        click.echo(f"error: {result.error}", err=True)
+        click.echo(f"error: {describe_error(result.error)}", err=True)
         return EXIT_FAILED, doc
     return EXIT_OK, doc

@@ -55,7 +55,7 @@ from picops.constants import CI_MAX_STAGES
 from picops.errors import ConfigError, GrammarError, OutputKeyError, PicopsError
 from picops.grammar import Rule, parse
 from picops_cli import gallery
-from picops_cli.defaults import default_config_path
+from picops_cli.defaults import config_not_found, default_config_path
 
 DEFAULT_OUT = Path("build") / "preview"
 #: Joins a COS key's segments into one file name: ``thumbs/a/b.webp`` -> ``thumbs__a__b.webp``.
@@ -176,6 +176,9 @@ def parse_rule(text: str) -> Rule:
 
 
 def _load_routes(prefix: str, path: Optional[Path]) -> List[Route]:
+    missing = config_not_found(path or default_config_path(), path is not None)
+    if missing:
+        raise click.UsageError(missing)
     path = path or default_config_path()
     try:
         config: Config = load_config(str(path))
@@ -198,10 +201,10 @@ def _route_for(routes: List[Route], key: str) -> Tuple[Optional[Route], str]:
     if len(routes) == 1:
         # Asked for by name: run it anyway, but say COS would not.
         suffixes = ", ".join(routes[0].suffixes or ())
-        return routes[0], (f"note: in COS this route would skip {key!r}: its suffixes are "
-                           f"{suffixes}")
-    return None, (f"NoRoute: no route with prefix {routes[0].prefix!r} takes {key!r} "
-                  "(their suffixes do not match)")
+        return routes[0], (f"note: in COS this route would skip the key \u201c{key}\u201d: "
+                           f"its suffixes are {suffixes}")
+    return None, (f"NoRoute: no route with prefix \u201c{routes[0].prefix}\u201d takes the "
+                  f"key \u201c{key}\u201d (their suffixes do not match)")
 
 
 def _plan(images: List[Path], out_dir: Path, rule: Optional[Tuple[str, Rule]],
@@ -363,13 +366,27 @@ def page_rows(sources: List[SourceResult]) -> List[gallery.Row]:
             format=info.format.lower() if info else "", width=info and info.width,
             height=info and info.height, quality=info and info.quality,
             frames=info and info.frame_count, detail="original", error=src.error)
+        # route mode: the COS key the upload's output would have, not the local file name
         derivatives = [] if src.error else [gallery.Picture(
-            path=d.path or Path(), label=d.path.name if d.path else d.key or "(none)",
+            path=d.path or Path(), label=d.key or (d.path.name if d.path else "(none)"),
             format=d.format, width=d.width or None, height=d.height or None,
             size=None if d.error else d.size, quality=d.quality, frames=d.frames,
             detail=d.rule, error=d.error) for d in src.derivatives]
         rows.append(gallery.Row(original=original, derivatives=derivatives))
     return rows
+
+
+def page_summary(sources: List[SourceResult]) -> str:
+    """One line for the page: images, derivatives made, what failed."""
+    made = sum(1 for s in sources if not s.error for d in s.derivatives if not d.error)
+    failed = sum(1 for s in sources if not s.error for d in s.derivatives if d.error)
+    unreadable = sum(1 for s in sources if s.error)
+    text = f"{len(sources)} image(s), {made} derivative(s) made"
+    if failed:
+        text += f", {failed} rule run(s) failed"
+    if unreadable:
+        text += f", {unreadable} image(s) could not be read"
+    return text
 
 
 def _console(stderr: bool = False) -> Console:
@@ -450,8 +467,8 @@ def preview(args: Tuple[str, ...], prefix: Optional[str], config_file: Optional[
 
     if html:
         title = f"picops preview: {rule_text}" if rule_text is not None else \
-            f"picops preview: route {prefix!r}"
-        index = gallery.write_page(page_rows(sources), out_dir, title)
+            f"picops preview: route \u201c{prefix}\u201d"
+        index = gallery.write_page(page_rows(sources), out_dir, title, page_summary(sources))
         out.print(f"page: {index.resolve().as_uri()}", soft_wrap=True)
 
     made = sum(1 for s in sources if not s.error for d in s.derivatives if not d.error)

@@ -10,15 +10,24 @@ returns a :class:`LocalCloud`; :func:`serve` runs it in the foreground (the
 every committed upload that a trigger covers runs the function, isolated, with
 ``COS_ENDPOINT`` pointing back here: by default the package built for
 serverless.yml's runtime on that runtime's CPython, else (``source=True``, or
-no such CPython here) the source folder; see :mod:`.triggers.launch`.
+no such CPython here) the source folder; see :mod:`.triggers.launch`. The web
+console (:mod:`picops_emulator.console`) is served at ``/_picops/`` with this
+run's token.
+
+Live reload (``LocalOptions.watch``): :func:`reload` reads serverless.yml, the
+routes config and the function's folder again after an edit (rebuilding the
+package when the function runs from one); when all is valid the triggers are
+rewired and the function's workers restarted (buckets the new files name are
+created), otherwise the running state is kept and the problems are reported.
 """
 
 from __future__ import annotations
 
 import os
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import Callable, List, Optional, Sequence
 
 from picops import constants
 from picops.config import config_path as function_config_path
@@ -27,12 +36,14 @@ from picops.model import Config
 from picops.errors import ConfigError, Problem
 from picops.serverless import ServerlessSpec
 
-from . import runner
+from . import LOCAL_SECRET_ID, LOCAL_SECRET_KEY, runner
 from .ci.ratelimit import DEFAULT_QPS
 from .ci.service import CiService
+from .console import Console
 from .settings import EmulatorSettings
 from .triggers.dispatcher import (DEFAULT_MAX_GENERATION, DEFAULT_RETRY_DELAYS,
                                   TriggerDispatcher)
+from .triggers.invoker import check_function_dir
 from .triggers.launch import Launch, resolve_launch
 from .triggers.loader import buckets_to_create, default_function_dir, load_serverless
 
@@ -59,6 +70,8 @@ class LocalOptions:
     # CI persistent-processing requests per second per account (CI's documented limit
     # is 100); over it the CI backend answers 503 SlowDown. 0: no limit.
     ci_qps: float = DEFAULT_QPS
+    # watch serverless.yml, the routes config and the function's code; apply edits
+    watch: bool = False
 
 
 @dataclass
@@ -73,6 +86,8 @@ class Prepared:
     launch: Optional[Launch] = None
     # PICOPS_CONFIG for the function; None: serverless.yml's own variable applies
     config_env: Optional[str] = None
+    # the function's source folder (function_dir is the built package in package mode)
+    source_dir: Optional[Path] = None
 
 
 def resolve_config_path(options: LocalOptions, function_dir: Path) -> Path:
@@ -82,12 +97,38 @@ def resolve_config_path(options: LocalOptions, function_dir: Path) -> Path:
     return Path(function_config_path(os.environ, str(function_dir)))
 
 
-def prepare(options: LocalOptions) -> Prepared:
-    """Validate everything the local cloud reads; raise ConfigError with every problem."""
+@dataclass
+class Sources:
+    """What the function side is built from (serverless.yml, the config, the source
+    folder) and how it is launched (the built package or the source, which interpreter)."""
+    spec: ServerlessSpec
+    config: Config
+    config_path: Path
+    source_dir: Path
+    launch: Launch
+    config_env: Optional[str]
+
+
+def read_sources(options: LocalOptions) -> Sources:
+    """Read and validate serverless.yml, the routes config and the function's folder;
+    raise ConfigError with every problem of the three."""
     spec = load_serverless(options.serverless_path)
     source_dir = Path(options.function_dir or default_function_dir(options.serverless_path))
     config_path = resolve_config_path(options, source_dir)
-    config = load_config(str(config_path))
+    problems: List[Problem] = []
+    config = None
+    try:
+        config = load_config(str(config_path))
+    except ConfigError as exc:
+        problems.extend(_placed(str(config_path), exc.problems))
+    except OSError as exc:
+        problems.append(Problem(str(config_path), f"cannot read the file: {exc.strerror}"))
+    try:
+        check_function_dir(str(source_dir.resolve()), spec.handler)
+    except ConfigError as exc:
+        problems.extend(exc.problems)
+    if problems:
+        raise ConfigError(problems)
     try:
         # Another source folder than the one the package is built from can only run
         # from source.
@@ -101,6 +142,20 @@ def prepare(options: LocalOptions) -> Prepared:
     explicit = options.config_path is not None or os.environ.get(constants.ENV_CONFIG)
     config_env = (str(config_path.resolve()) if explicit or launch.mode != "package"
                   else None)
+    return Sources(spec, config, config_path, source_dir, launch, config_env)
+
+
+def _placed(source: str, problems) -> List[Problem]:
+    """``problems`` with the file they are in leading their place (once)."""
+    return [p if str(p.where).startswith(source) else Problem(f"{source}: {p.where}", p.message)
+            for p in problems]
+
+
+def prepare(options: LocalOptions) -> Prepared:
+    """Validate everything the local cloud reads; raise ConfigError with every problem."""
+    sources = read_sources(options)
+    spec, config, config_path = sources.spec, sources.config, sources.config_path
+    launch, config_env = sources.launch, sources.config_env
     if options.auth and not (options.secret_id and options.secret_key):
         raise ConfigError([Problem("credentials", "signature checking is on but no key pair is "
                                    "set: export TENCENTCLOUD_SECRETID and TENCENTCLOUD_SECRETKEY, "
@@ -117,7 +172,11 @@ def prepare(options: LocalOptions) -> Prepared:
         region=spec.region or "ap-guangzhou", ci_backend=ci, fsync=options.fsync)
     return Prepared(options=options, spec=spec, config=config, config_path=config_path,
                     function_dir=launch.function_dir, settings=settings, ci=ci, launch=launch,
-                    config_env=config_env)
+                    config_env=config_env, source_dir=sources.source_dir)
+
+
+def _function_env(prepared: Prepared) -> dict:
+    return {constants.ENV_CONFIG: prepared.config_env} if prepared.config_env else {}
 
 
 def attach_triggers(prepared: Prepared, handle: runner.RunningEmulator) -> TriggerDispatcher:
@@ -128,24 +187,91 @@ def attach_triggers(prepared: Prepared, handle: runner.RunningEmulator) -> Trigg
         credentials=(o.secret_id or "local", o.secret_key or "local", ""),
         data_dir=Path(o.data_dir), retry_delays=o.retry_delays,
         max_generation=o.max_generation, concurrency=o.concurrency,
-        extra_env=({constants.ENV_CONFIG: prepared.config_env} if prepared.config_env else {}),
-        python=prepared.launch.python, site=prepared.launch.site, fsync=o.fsync)
+        extra_env=_function_env(prepared), python=prepared.launch.python,
+        site=prepared.launch.site, fsync=o.fsync)
     handle.add_listener(dispatcher.on_change, inline=True)  # journaled before the 200
     return dispatcher
 
 
+def reload(current: Prepared, handle: runner.RunningEmulator,
+           dispatcher: TriggerDispatcher) -> Prepared:
+    """Read and validate everything again and apply it; raise ConfigError (and change
+    nothing) when anything is invalid. Returns the new :class:`Prepared`."""
+    o = current.options
+    sources = read_sources(o)  # rebuilds the package when the function runs from one
+    spec, config, launch = sources.spec, sources.config, sources.launch
+    new = Prepared(options=o, spec=spec, config=config, config_path=sources.config_path,
+                   function_dir=launch.function_dir, settings=current.settings, ci=current.ci,
+                   launch=launch, config_env=sources.config_env, source_dir=sources.source_dir)
+    for bucket in sorted(buckets_to_create(spec, config)):
+        handle.store.create_bucket(bucket, current.settings.region, exist_ok=True)
+    dispatcher.reconfigure(spec, launch.function_dir, _function_env(new),
+                           python=launch.python, site=launch.site)
+    return new
+
+
+class _Reloader:
+    """Applies edits seen by :class:`~picops_emulator.livereload.FileWatch`; one line each."""
+
+    def __init__(self, cloud: "LocalCloud", say: Callable[[str], None]):
+        self.cloud = cloud
+        self.say = say
+        self._lock = threading.Lock()
+        self.watch = None
+
+    def start(self) -> None:
+        from .livereload import FileWatch, describe
+
+        self._describe = describe
+        p = self.cloud.prepared
+        trees = [p.source_dir or p.function_dir]
+        import picops
+
+        trees.append(Path(picops.__file__).resolve().parent)
+        self.watch = FileWatch([p.options.serverless_path, p.config_path], trees,
+                               self.on_change).start()
+
+    def on_change(self, paths: List[Path]) -> None:
+        with self._lock:
+            what = self._describe(paths, Path.cwd())
+            try:
+                new = reload(self.cloud.prepared, self.cloud.emulator, self.cloud.dispatcher)
+            except ConfigError as exc:
+                lines = [f"not reloaded: {what} changed but does not validate; the previous "
+                         "configuration and function code keep running:"]
+                lines += [f"  error: {problem}" for problem in exc.problems]
+                self.say("\n".join(lines))
+                return
+            self.cloud.prepared = new
+            rules = sum(len(r.rules) for r in new.config.routes)
+            self.say(f"reloaded after {what} changed: {len(new.spec.triggers)} trigger(s) "
+                     f"wired, {len(new.config.routes)} route(s), {rules} rule(s); function "
+                     "workers restarted for the next event")
+
+    def stop(self) -> None:
+        if self.watch is not None:
+            self.watch.stop()
+
+
 class LocalCloud:
-    """A running local cloud: the emulator, its trigger dispatcher, and a client maker."""
+    """A running local cloud: the emulator, its trigger dispatcher, its console, and a
+    client maker."""
 
     def __init__(self, prepared: Prepared, emulator: runner.RunningEmulator,
-                 dispatcher: TriggerDispatcher):
+                 dispatcher: TriggerDispatcher, console: Console):
         self.prepared = prepared
         self.emulator = emulator
         self.dispatcher = dispatcher
+        self.console = console
+        self.reloader: Optional[_Reloader] = None
 
     @property
     def endpoint(self) -> str:
         return self.emulator.endpoint
+
+    @property
+    def console_url(self) -> str:
+        return self.console.url(self.endpoint)
 
     def client(self, region: Optional[str] = None):
         """A real cos-python-sdk-v5 client for this emulator (bucket in the Host header)."""
@@ -160,8 +286,15 @@ class LocalCloud:
     def wait_idle(self, timeout: Optional[float] = None) -> bool:
         return self.dispatcher.wait_idle(timeout)
 
+    def start_watching(self, say: Callable[[str], None]) -> None:
+        """Live reload: apply edits of serverless.yml, the config and the function code."""
+        self.reloader = _Reloader(self, say)
+        self.reloader.start()
+
     def stop(self) -> None:
         try:
+            if self.reloader is not None:
+                self.reloader.stop()
             self.dispatcher.close()
         finally:
             self.emulator.stop()
@@ -174,29 +307,112 @@ class LocalCloud:
         self.stop()
 
 
-def start(options: LocalOptions) -> LocalCloud:
-    """Start the local cloud in a background thread (ephemeral port with ``port=0``)."""
+def _consoled(prepared: Prepared, box: dict):
+    """The ``front`` hook of the runner: make the console once the store is open."""
+    def front(store):
+        console = Console(store, prepared.options.data_dir)
+        store.notifier.add_listener(console.on_change)
+        box["console"] = console
+        return (console.middleware,)
+    return front
+
+
+def _wire(prepared: Prepared, handle: runner.RunningEmulator, console: Console,
+          observers: Sequence[Callable]) -> LocalCloud:
+    dispatcher = attach_triggers(prepared, handle)
+    for observer in observers:
+        dispatcher.add_observer(observer)
+    cloud = LocalCloud(prepared, handle, dispatcher, console)
+    console.attach(dispatcher, lambda: cloud.prepared.config)
+    return cloud
+
+
+def start(options: LocalOptions, observers: Sequence[Callable] = ()) -> LocalCloud:
+    """Start the local cloud in a background thread (ephemeral port with ``port=0``).
+
+    ``observers`` are registered with the dispatcher (see ``add_observer``).
+    """
     prepared = prepare(options)
-    handle = runner.start_in_thread(prepared.settings)
+    box: dict = {}
+    handle = runner.start_in_thread(prepared.settings, front=_consoled(prepared, box))
     try:
-        dispatcher = attach_triggers(prepared, handle)
+        cloud = _wire(prepared, handle, box["console"], observers)
     except BaseException:
         handle.stop()
         raise
-    return LocalCloud(prepared, handle, dispatcher)
+    return cloud
 
 
-def serve(options: LocalOptions) -> None:
-    """Run in the foreground until Ctrl-C; prints one ready line."""
+def _shown(path: Path) -> str:
+    """``path`` relative to the current folder when it is inside it."""
+    try:
+        return str(Path(path).resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def ready_text(cloud: LocalCloud) -> str:
+    """What the ready line goes on to say: console, buckets, triggers, credentials, SDK."""
+    p = cloud.prepared
+    o = p.options
+    buckets = ", ".join(p.settings.buckets_to_create) or "(none)"
+    lines = [f"  console:     {cloud.console_url}",
+             f"  buckets:     {buckets}"]
+    triggers = [t for t in p.spec.triggers]
+    for i, t in enumerate(triggers):
+        label = "  triggers:    " if i == 0 else "               "
+        state = "" if t.enable else " (disabled)"
+        lines.append(f"{label}{t.bucket} {t.events} prefix={t.prefix!r} "
+                     f"suffix={t.suffix!r} -> {p.spec.name} ({p.spec.handler}){state}")
+    if not triggers:
+        lines.append("  triggers:    none in serverless.yml: uploads run nothing")
+    if o.auth and (o.secret_id, o.secret_key) == (LOCAL_SECRET_ID, LOCAL_SECRET_KEY):
+        lines.append(f"  credentials: SecretId {o.secret_id}, SecretKey {o.secret_key} (the "
+                     "local pair): export them as TENCENTCLOUD_SECRETID/SECRETKEY for clients")
+    elif o.auth:
+        lines.append(f"  credentials: SecretId {o.secret_id}, SecretKey the value of "
+                     f"${constants.ENV_SECRET_KEY} (or --secret-key) this emulator started "
+                     "with; requests signed otherwise are refused")
+    else:
+        lines.append("  credentials: any (--no-auth: signatures are not checked)")
+    region = p.settings.region
+    lines.append(f'  SDK:         CosS3Client(CosConfig(Region="{region}", '
+                 f'SecretId=os.environ["{constants.ENV_SECRET_ID}"], '
+                 f'SecretKey=os.environ["{constants.ENV_SECRET_KEY}"], Scheme="http", '
+                 f'IP="127.0.0.1", Port={cloud.emulator.port}))')
+    if p.launch is not None:
+        lines.append(f"  function:    {p.launch.note}")
+    lines.append(f"  picops CLI:  export {constants.ENV_COS_ENDPOINT}={cloud.endpoint}")
+    if o.watch:
+        lines.append(f"  watching:    {_shown(o.serverless_path)}, {_shown(p.config_path)}, "
+                     f"{_shown(p.source_dir or p.function_dir)}/ (edits apply to the next "
+                     "event)")
+    return "\n".join(lines)
+
+
+def serve(options: LocalOptions, observers: Sequence[Callable] = (),
+          say: Optional[Callable[[str], None]] = None) -> None:
+    """Run in the foreground until Ctrl-C; prints the ready line and what it wired.
+
+    ``say`` prints the live-reload lines (default: print to stdout).
+    """
     prepared = prepare(options)
-    box = {}
+    box: dict = {}
+    say = say or (lambda text: print(text, flush=True))
 
     def ready(handle: runner.RunningEmulator) -> None:
-        box["dispatcher"] = attach_triggers(prepared, handle)
+        cloud = _wire(prepared, handle, box["console"], observers)
+        box["cloud"] = cloud
+        if options.watch:
+            cloud.start_watching(say)
 
     try:
-        runner.serve(prepared.settings, on_ready=ready)
+        runner.serve(prepared.settings, on_ready=ready, front=_consoled(prepared, box),
+                     announce=lambda handle: ready_text(box["cloud"]))
     finally:
-        if "dispatcher" in box:
-            box["dispatcher"].close()
+        cloud = box.get("cloud")
+        if cloud is not None:
+            if cloud.reloader is not None:
+                cloud.reloader.stop()
+            cloud.dispatcher.close()
         prepared.ci.close()

@@ -23,7 +23,7 @@ import signal
 import sys
 import threading
 from pathlib import Path
-from typing import Callable, Optional, TextIO
+from typing import Any, Callable, Optional, Sequence, TextIO
 
 from aiohttp import web
 
@@ -108,7 +108,7 @@ def open_store(settings: EmulatorSettings) -> Store:
 
 async def _lifecycle(settings: EmulatorSettings, store: Store,
                      on_started: Callable[[RunningEmulator], None],
-                     thread: Optional[threading.Thread]) -> None:
+                     thread: Optional[threading.Thread], front: Sequence[Any] = ()) -> None:
     """Serve until the stop event; the store is closed on every way out (it owns the lock)."""
     try:
         loop = asyncio.get_running_loop()
@@ -118,7 +118,7 @@ async def _lifecycle(settings: EmulatorSettings, store: Store,
         # After an answer given before the body was read (an error, a RequestTimeout), the
         # rest of the body is drained for at most lingering_time, then the socket closed.
         idle = settings.idle_timeout_seconds
-        runner = web.AppRunner(build_app(settings, store),
+        runner = web.AppRunner(build_app(settings, store, front),
                                shutdown_timeout=SHUTDOWN_GRACE_SECONDS,
                                keepalive_timeout=idle,
                                lingering_time=min(LINGER_SECONDS, idle),
@@ -139,7 +139,10 @@ async def _lifecycle(settings: EmulatorSettings, store: Store,
         store.close()
 
 
-def start_in_thread(settings: EmulatorSettings) -> RunningEmulator:
+def start_in_thread(settings: EmulatorSettings, *,
+                    front: Callable[[Store], Sequence[Any]] = lambda store: ()
+                    ) -> RunningEmulator:
+    """``front(store)``: middlewares put before the COS pipeline (e.g. the console's)."""
     settings.validate()
     store = open_store(settings)
     ready = threading.Event()
@@ -151,7 +154,8 @@ def start_in_thread(settings: EmulatorSettings) -> RunningEmulator:
 
     def run() -> None:
         try:
-            asyncio.run(_lifecycle(settings, store, started, threading.current_thread()))
+            asyncio.run(_lifecycle(settings, store, started, threading.current_thread(),
+                                   front(store)))
         except BaseException as exc:  # surfaced to the caller if start-up failed
             box["error"] = exc
             if ready.is_set():
@@ -169,7 +173,10 @@ def start_in_thread(settings: EmulatorSettings) -> RunningEmulator:
 
 def serve(settings: EmulatorSettings, *,
           on_ready: Optional[Callable[[RunningEmulator], None]] = None,
-          out: TextIO = sys.stdout) -> None:
+          out: TextIO = sys.stdout,
+          front: Callable[[Store], Sequence[Any]] = lambda store: (),
+          announce: Optional[Callable[[RunningEmulator], str]] = None) -> None:
+    """``announce(handle)``: more lines printed right after the ready line."""
     settings.validate()
     store = open_store(settings)
 
@@ -180,13 +187,15 @@ def serve(settings: EmulatorSettings, *,
                 loop.add_signal_handler(sig, handle.stop)
             except (NotImplementedError, RuntimeError):  # not the main thread / platform
                 pass
-        print(f"picops emulator listening on {handle.endpoint} "
-              f"(data: {Path(settings.data_dir).resolve()})", file=out, flush=True)
         if on_ready is not None:
             on_ready(handle)
+        print(f"picops emulator listening on {handle.endpoint} "
+              f"(data: {Path(settings.data_dir).resolve()})", file=out, flush=True)
+        if announce is not None:
+            print(announce(handle), file=out, flush=True)
 
     try:
-        asyncio.run(_lifecycle(settings, store, started, None))
+        asyncio.run(_lifecycle(settings, store, started, None, front(store)))
     except KeyboardInterrupt:
         pass
 

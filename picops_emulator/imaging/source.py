@@ -178,6 +178,14 @@ def _missing_end_marker(fmt: str, data: bytes) -> Optional[str]:
     return None
 
 
+def _first_bytes(data: bytes) -> str:
+    """How the input starts, for a person: as text when it is text, else as hex bytes."""
+    head = bytes(data[:8])
+    if all(32 <= b < 127 for b in head):
+        return f'it starts with the text "{head.decode("ascii")}"'
+    return "its first bytes are " + " ".join(f"{b:02x}" for b in head)
+
+
 def open_source(data: bytes, budget: Budget) -> Source:
     """Validate ``data`` as an input image from its header alone; see the module doc."""
     limits = budget.limits
@@ -188,7 +196,7 @@ def open_source(data: bytes, budget: Budget) -> Source:
     if fmt is None:
         raise InvalidImageFormat(
             f"input is not an image format the emulator reads (JPEG, PNG, GIF, WebP, AVIF, "
-            f"HEIF, BMP, TIFF); it starts with {bytes(data[:8])!r}")
+            f"HEIF, BMP, TIFF); {_first_bytes(data)}")
     if fmt == "BMP":
         return _open_bmp(data, budget)
     if fmt == "GIF":

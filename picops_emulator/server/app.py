@@ -30,6 +30,7 @@ import logging
 import os
 import time
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Sequence
 
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
@@ -179,8 +180,11 @@ async def _common_headers(request: web.Request, response: web.StreamResponse) ->
     response.headers["Server"] = "tencent-cos"
 
 
-def build_app(settings: EmulatorSettings, store: Store) -> web.Application:
-    app = web.Application(middlewares=[errors_middleware, edge_middleware, auth_middleware])
+def build_app(settings: EmulatorSettings, store: Store,
+              front: Sequence[Any] = ()) -> web.Application:
+    """``front``: middlewares that see each request before the COS pipeline (the console)."""
+    app = web.Application(middlewares=[*front, errors_middleware, edge_middleware,
+                                       auth_middleware])
     executor = ThreadPoolExecutor(max_workers=8, thread_name_prefix="picops-store")
     app[STATE] = ServerState(settings=settings, store=store, executor=executor)
     # [\s\S], not ".": a key may hold a newline, and must reach dispatch to be refused

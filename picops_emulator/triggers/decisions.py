@@ -47,7 +47,8 @@ class DecisionLog:
         entry.update({k: v for k, v in fields.items() if v is not None})
         with self._lock:
             self._entries.append(entry)
-        self.logger.log(level, json_line(entry, default=str))
+        # the entry also travels as ``extra``, for the readable format (see .readable)
+        self.logger.log(level, json_line(entry, default=str), extra={"picops_decision": entry})
         return entry
 
     @property

@@ -47,7 +47,7 @@ import logging
 import threading
 import time
 from pathlib import Path
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 from picops_emulator.notifications import ObjectChanged
 from picops_emulator.triggers import records as rec
@@ -74,6 +74,8 @@ RESULT_PREVIEW_CHARS = 500
 MAX_KEPT_VALUE_BYTES = 64 * 1024
 #: All records together keep at most this many bytes of logs, values and failures.
 MAX_RETAINED_BYTES = 64 * 1024 * 1024
+#: ``observer(stage, record)``: see :meth:`TriggerDispatcher.add_observer`.
+Observer = Callable[[str, "rec.InvocationRecord"], None]
 
 
 class TriggerDispatcher:
@@ -112,32 +114,22 @@ class TriggerDispatcher:
                  site: bool = True):
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1")
-        self.spec = spec
-        self.triggers = tuple(spec.triggers)
         self.retry_delays = tuple(float(d) for d in retry_delays)
         self.max_generation = int(max_generation)
         self.namespace = namespace
         self.uin = uin
-        self.timeout = float(timeout if timeout is not None else spec.timeout)
-        self.appid = next((split_bucket(t.bucket)[1] for t in self.triggers
-                           if split_bucket(t.bucket)[1]), "")
-        self.function_name = spec.name
         self.dead_letters = DeadLetterFile(data_dir)
         self.journal = TriggerJournal(data_dir, fsync=fsync)
         self._log = DecisionLog(logger)
         self._fn_log = function_logger or logging.getLogger(FUNCTION_LOGGER_NAME)
-
-        # SCF hands the role's keys to a function that has a role, and nothing otherwise.
-        role_credentials = Credentials.coerce(credentials) if getattr(spec, "role", "") else None
-        env = function_environment(
-            variables=spec.environment, function_dir=str(Path(function_dir).resolve()),
-            endpoint=endpoint, credentials=role_credentials, region=spec.region,
-            appid=self.appid, uin=uin, function_name=spec.name, runtime=spec.runtime,
-            namespace=namespace, extra=extra_env)
-        self.invoker = FunctionInvoker(
-            function_dir, env, handler=spec.handler, timeout=self.timeout,
-            init_timeout=init_timeout, warm=warm, on_log=self._forward_log, python=python,
-            site=site)
+        self._endpoint = endpoint
+        self._credentials = Credentials.coerce(credentials)
+        self._timeout_override = timeout
+        self._init_timeout = init_timeout
+        self._warm = warm
+        self._python, self._site = python, site
+        self._observers: List[Observer] = []
+        self._wire(spec, function_dir, extra_env)
 
         self._cond = threading.Condition()
         self._queue: List[Tuple[float, int, rec.InvocationRecord]] = []  # (due, seq, record)
@@ -150,6 +142,65 @@ class TriggerDispatcher:
                                           daemon=True) for i in range(concurrency)]
         for thread in self._threads:
             thread.start()
+
+    def _wire(self, spec, function_dir: Union[str, Path],
+              extra_env: Optional[Mapping[str, str]]) -> None:
+        """Set the spec, triggers and a fresh invoker (at start and on live reload)."""
+        triggers = tuple(spec.triggers)
+        appid = next((split_bucket(t.bucket)[1] for t in triggers
+                      if split_bucket(t.bucket)[1]), "")
+        timeout = float(self._timeout_override if self._timeout_override is not None
+                        else spec.timeout)
+        # SCF hands the role's keys to a function that has a role, and nothing otherwise.
+        role_credentials = self._credentials if getattr(spec, "role", "") else None
+        env = function_environment(
+            variables=spec.environment, function_dir=str(Path(function_dir).resolve()),
+            endpoint=self._endpoint, credentials=role_credentials, region=spec.region,
+            appid=appid, uin=self.uin, function_name=spec.name, runtime=spec.runtime,
+            namespace=self.namespace, extra=extra_env)
+        invoker = FunctionInvoker(
+            function_dir, env, handler=spec.handler, timeout=timeout,
+            init_timeout=self._init_timeout, warm=self._warm, on_log=self._forward_log,
+            python=self._python, site=self._site)
+        # plain attribute writes: a delivery reads them once, when it builds its record
+        self.spec, self.triggers, self.appid = spec, triggers, appid
+        self.timeout, self.function_name = timeout, spec.name
+        self.invoker = invoker
+
+    def reconfigure(self, spec, function_dir: Union[str, Path],
+                    extra_env: Optional[Mapping[str, str]] = None, *,
+                    python: Optional[str] = None, site: Optional[bool] = None) -> None:
+        """Live reload: wire ``spec``'s triggers and serve the next delivery with fresh
+        workers (the function's code and environment are read anew).
+
+        Raises ConfigError (and changes nothing) when the handler's file is missing. A
+        running invocation finishes on its old worker; queued deliveries and retries run
+        on the new workers.
+        """
+        old = self.invoker
+        if python is not None:
+            self._python = python
+        if site is not None:
+            self._site = site
+        self._wire(spec, function_dir, extra_env)
+        old.drain()
+        self._log.emit("reconfigured", f"{len(self.triggers)} trigger(s) wired for "
+                       f"{self.function_name}; function workers restarted",
+                       triggers=[self._describe(t) for t in self.triggers])
+
+    def add_observer(self, observer: "Observer") -> None:
+        """Call ``observer(stage, record)`` when a delivery is queued (``"queued"``) and
+        after each attempt (``"attempted"``, the record's outcome already updated). Called
+        on the dispatcher's threads; it must return quickly and never raise."""
+        self._observers.append(observer)
+
+    def _notify(self, stage: str, record: rec.InvocationRecord) -> None:
+        for observer in list(self._observers):
+            try:
+                observer(stage, record)
+            except Exception as exc:  # noqa: BLE001 - an observer must not stop delivery
+                self._log.emit("error", f"an invocation observer failed: {exc!r}",
+                               logging.ERROR, request_id=record.request_id)
 
     # --- the listener ---------------------------------------------------------------
 
@@ -222,6 +273,36 @@ class TriggerDispatcher:
                            f"{change.key}; delivery queued", **where,
                            trigger=trigger.index, filter=self._describe(trigger),
                            request_id=record.request_id)
+            self._notify("queued", record)
+
+    def redeliver(self, event: dict, *, bucket: str, key: str, event_name: str,
+                  trigger_index: int, generation: int = 0) -> rec.InvocationRecord:
+        """Deliver ``event`` again as a new async invocation (a dead-letter replay).
+
+        The event is sent as it was stored; the invocation gets a fresh request id and
+        SCF's retry policy. Raises RuntimeError once the dispatcher is closed.
+        """
+        context = build_context(function_name=self.function_name, region=self.spec.region,
+                                appid=self.appid or split_bucket(bucket)[1],
+                                memory_mb=self.spec.memory, timeout_s=self.timeout,
+                                environment=self.spec.environment, namespace=self.namespace,
+                                uin=self.uin)
+        record = rec.InvocationRecord(
+            request_id=context["request_id"], bucket=bucket, key=key, event_name=event_name,
+            trigger_index=trigger_index, generation=generation, event=event, context=context,
+            created=time.time())
+        with self._cond:
+            if self._closed:
+                raise RuntimeError("the emulator is shutting down")
+        self.journal.add(record.request_id, _record_doc(record))
+        with self._cond:
+            self._records.add(record)
+            self._push(record, 0.0)
+        self._log.emit("redelivered", f"dead-lettered event for {bucket}/{key} delivered again",
+                       bucket=bucket, key=key, event_name=event_name, generation=generation,
+                       trigger=trigger_index, request_id=record.request_id)
+        self._notify("queued", record)
+        return record
 
     def _new_record(self, change: ObjectChanged, trigger) -> rec.InvocationRecord:
         event = build_cos_event(change, function_name=self.function_name,
@@ -281,6 +362,7 @@ class TriggerDispatcher:
                         self._cond.wait(self._queue[0][0] - now if self._queue else None)
             try:
                 self._attempt(record)
+                self._notify("attempted", record)
             except Exception as exc:  # noqa: BLE001 - a bug here must be loud, not fatal
                 record.outcome = rec.DROPPED
                 self._log.emit("error", f"delivery of {record.bucket}/{record.key} broke "
@@ -382,7 +464,8 @@ class TriggerDispatcher:
 
     def _forward_log(self, request_id: Optional[str], line: str) -> None:
         tag = f"{self.function_name} {request_id[:8]}" if request_id else self.function_name
-        self._fn_log.info("[%s] %s", tag, line)
+        self._fn_log.info("[%s] %s", tag, line,
+                          extra={"picops_request_id": request_id, "picops_line": line})
 
     @staticmethod
     def _describe(trigger) -> Dict[str, Any]:

@@ -362,6 +362,7 @@ class FunctionInvoker:
         self._idle: List[_Worker] = []
         self._busy: set = set()
         self._closed = False
+        self._draining = False  # live reload: workers end once idle (see drain)
         self._tags = itertools.count(1)  # phase tags: unique even when a retry reuses a request id
 
     def invoke(self, event: dict, context: dict, request_id: Optional[str] = None
@@ -440,10 +441,24 @@ class FunctionInvoker:
     def _release(self, worker: _Worker) -> None:
         with self._lock:
             self._busy.discard(worker)
-            keep = self.warm and not self._closed and worker.alive()
+            keep = self.warm and not (self._closed or self._draining) and worker.alive()
             if keep:
                 self._idle.append(worker)
         if not keep and not worker.dead:
+            worker.retire()
+
+    def drain(self) -> None:
+        """Retire every worker as soon as it is idle, and start no more (live reload).
+
+        Idle workers end now; a running invocation finishes on its worker, which then
+        ends. A drained invoker must not be used again: its replacement serves the next
+        event with fresh workers (new code, new environment); a call that still reaches
+        it runs once on a worker that ends afterwards.
+        """
+        with self._lock:
+            self._draining = True
+            idle, self._idle = self._idle, []
+        for worker in idle:
             worker.retire()
 
     def close(self) -> None:

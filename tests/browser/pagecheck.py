@@ -132,6 +132,21 @@ def check_page(path_or_url: Union[str, Path]) -> PageReport:
     return report
 
 
+def evaluate(path_or_url: Union[str, Path], script: str):
+    """Load the page (images decoded) and return what ``script`` (a JS function) returns."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = _launch(p)
+        try:
+            page = browser.new_page(viewport=VIEWPORT)
+            page.goto(page_url(path_or_url), wait_until="load", timeout=TIMEOUT_MS)
+            page.evaluate(_IMAGES_JS)
+            return page.evaluate(script)
+        finally:
+            browser.close()
+
+
 def screenshot(path_or_url: Union[str, Path], out_png: Union[str, Path]) -> Path:
     """Save a full-page PNG of the loaded page (images decoded first) to ``out_png``."""
     from playwright.sync_api import sync_playwright

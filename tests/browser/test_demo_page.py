@@ -5,13 +5,14 @@ picops.yaml, the shipped example images, the embedded emulator on a free port), 
 the page it wrote in a real headless Chromium.
 """
 
+import re
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from picops_cli.main import cli
-from tests.browser.pagecheck import check_page, screenshot
+from tests.browser.pagecheck import check_page, evaluate, screenshot
 
 REPO = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.browser
@@ -40,5 +41,27 @@ def test_demo_processes_every_example_and_its_page_shows_them(tmp_path, monkeypa
     # every image original plus every derivative (AVIF decodes in Chromium); the text
     # file named .jpg gets a placeholder, not a broken <img>
     assert len(report.images) == (len(examples) - 1) + len(derivatives)
+    # each original with its pixel size, each derivative with its rule, a summary line,
+    # errors as sentences (read in the browser, as a person sees them)
+    seen = evaluate(page, """() => ({
+        summary: document.querySelector('.summary').innerText,
+        originals: Array.from(document.querySelectorAll('figure[data-role=original]'))
+                        .map(f => f.innerText),
+        rules: Array.from(document.querySelectorAll('figure[data-role=derivative]'))
+                    .map(f => (f.querySelector('code') || {}).innerText || ''),
+        errors: Array.from(document.querySelectorAll('.error')).map(e => e.innerText)})""")
+    images = len(examples) - 1
+    assert seen["summary"] == (f"{len(examples)} upload(s): {images} processed into "
+                               f"{len(derivatives)} derivative(s), 1 failed "
+                               "(InvalidImageFormat)")
+    assert "demo" in text and seen["summary"] in text
+    readable = [o for o in seen["originals"] if "not_an_image" not in o]
+    assert len(readable) == images
+    assert all(re.search(r"\d+×\d+", o) for o in readable), readable
+    assert "640×427" in next(o for o in readable if "rocket.jpg" in o)
+    assert seen["rules"] and all(r.startswith(("imageMogr2/", "imageView2/"))
+                                 for r in seen["rules"]), seen["rules"]
+    assert seen["errors"] and all("b'" not in e and "\\x" not in e for e in seen["errors"])
+    assert any('starts with the text "this is ' in e for e in seen["errors"]), seen["errors"]
     screenshot(page, tmp_path / "demo.png")
     assert (tmp_path / "demo.png").stat().st_size > 10_000

@@ -11,7 +11,8 @@ import pyvips
 from click.testing import CliRunner
 
 from picops_cli.preview import preview
-from tests.browser.pagecheck import ChromiumMissing, check_page, chromium_path, screenshot
+from tests.browser.pagecheck import (ChromiumMissing, check_page, chromium_path, evaluate,
+                                     screenshot)
 
 IMAGES = Path(__file__).resolve().parents[1] / "data" / "images"
 SOURCES = ["rocket.jpg", "grace_hopper.jpg", "chelsea_exif6.jpg", "chelsea_anim.gif"]
@@ -101,6 +102,35 @@ def test_preview_page_loads_and_every_image_decodes(tmp_path):
     shot = screenshot(index, tmp_path / "preview.png")
     width, height = png_size(shot)
     assert width >= 1280 and height > 900  # full page: taller than one viewport
+
+
+# Runs in the page: each figure's caption link, and whether its rule stays inside it.
+_FIGURES_JS = """
+() => ({summary: (document.querySelector('.summary') || {}).innerText || '',
+        title: document.querySelector('h1').innerText,
+        figures: Array.from(document.querySelectorAll('figure[data-role=derivative]')).map(f => {
+          const box = f.getBoundingClientRect();
+          const code = f.querySelector('code');
+          const r = code ? code.getBoundingClientRect() : box;
+          return {label: f.querySelector('figcaption a, figcaption').innerText.split('\\n')[0],
+                  inside: r.left >= box.left - 1 && r.right <= box.right + 1,
+                  wrapped: code ? r.height > 2 * parseFloat(getComputedStyle(code).fontSize)
+                                : false};
+        })})
+"""
+
+
+def test_preview_page_wraps_long_rules_and_names_the_cos_output_keys(tmp_path):
+    index = build_page(tmp_path / "out", tmp_path)
+    seen = evaluate(index, _FIGURES_JS)
+    assert seen["title"] == f"picops preview: route \u201c{PREFIX}\u201d"  # not a repr
+    made = len(SOURCES) * RULES
+    assert seen["summary"] == f"{len(SOURCES)} image(s), {made} derivative(s) made"
+    labels = [f["label"] for f in seen["figures"]]
+    assert f"thumbs/{PREFIX}rocket_200.webp" in labels  # the key, not a flattened file name
+    assert "marked/rocket.jpg" in labels
+    assert all(f["inside"] for f in seen["figures"]), seen["figures"]
+    assert any(f["wrapped"] for f in seen["figures"])  # the long watermark rule wrapped
 
 
 class _Imgs(HTMLParser):

@@ -9,6 +9,7 @@ import pytest
 import responses
 from click.testing import CliRunner
 
+from picops_cli import target as targets
 from picops_cli.main import cli
 from tests.configs import SERVERLESS_HEAD
 
@@ -80,6 +81,8 @@ def test_explain_says_when_a_key_is_skipped():
 def test_invoke_runs_main_handler_on_a_synthesized_event(monkeypatch):
     # GIVEN the function pointed at an endpoint whose CI answers with one output per rule
     monkeypatch.setenv("COS_ENDPOINT", "http://127.0.0.1:9")
+    # the HTTP is stubbed below: nothing listens on the port itself
+    monkeypatch.setattr(targets, "unreachable", lambda target: None)
     monkeypatch.setenv("TENCENTCLOUD_SECRETID", "AKIDtest")
     monkeypatch.setenv("TENCENTCLOUD_SECRETKEY", "secret")
     monkeypatch.chdir(REPO)
@@ -239,7 +242,7 @@ def test_explain_lists_outputs_the_function_would_refuse(tmp_path):
                 rule: imageMogr2/strip
     """), encoding="utf-8")
     result = run("explain", "in/a.jpg", "--bucket", "uploads-1250000000", "--config", config)
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 1, result.output  # the record would fail: a non-zero exit
     assert "uploads-1250000000/out/a.jpg" in result.output
     assert "! routes[0].rules[0] -> uploads-1250000000: refused (LoopRefused)" in result.output
     assert "the record would fail: 1 output(s) refused" in result.output
@@ -252,9 +255,12 @@ def test_explain_lists_outputs_the_function_would_refuse(tmp_path):
     ("avatars-small/me_128.jpg", "loop_guard"),
 ])
 def test_explain_skips_as_the_function_does(key, reason):
-    result = run("explain", key, "--bucket", "uploads-1250000000", "--config", CONFIG)
+    result = run("explain", key, "--bucket", "uploads-1250000000", "--config", CONFIG,
+                 env={"COS_ENDPOINT": None})
     assert result.exit_code == 0, result.output
-    assert result.output.startswith(f"{key}: skipped ({reason}): ")
+    first, second = result.output.splitlines()[:2]
+    assert first == "target: Tencent Cloud COS (nothing is sent)"
+    assert second.startswith(f"{key}: skipped ({reason}): ")
 
 
 # --- invoke on an event file ----------------------------------------------------------------
@@ -283,6 +289,8 @@ def fake_cos_and_ci(sent):
 @responses.activate
 def test_invoke_runs_main_handler_on_an_event_file(monkeypatch, tmp_path):
     monkeypatch.setenv("COS_ENDPOINT", "http://127.0.0.1:9")
+    # the HTTP is stubbed below: nothing listens on the port itself
+    monkeypatch.setattr(targets, "unreachable", lambda target: None)
     monkeypatch.setenv("TENCENTCLOUD_SECRETID", "AKIDtest")
     monkeypatch.setenv("TENCENTCLOUD_SECRETKEY", "secret")
     monkeypatch.delenv("PICOPS_CONFIG", raising=False)

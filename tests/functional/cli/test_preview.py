@@ -197,7 +197,7 @@ def test_route_warns_when_cos_would_skip_the_file(tmp_path, config):
                  IMAGES / "coffee.webp")
 
     assert result.exit_code == 0, result.output
-    assert "would skip 'uploads/photos/coffee.webp'" in result.stderr
+    assert "would skip the key \u201cuploads/photos/coffee.webp\u201d" in result.stderr
     assert (tmp_path / "covers__coffee.webp").is_file()
 
 

@@ -234,7 +234,7 @@ def test_the_default_ceiling_is_cis_documented_100_per_second():
 
 def test_picops_emulator_ci_qps_flag_reaches_the_local_cloud(monkeypatch):
     seen = []
-    monkeypatch.setattr(local, "serve", seen.append)
+    monkeypatch.setattr(local, "serve", lambda options, **wiring: seen.append(options))
     runner = CliRunner()
     result = runner.invoke(cli, ["emulator", "--no-auth", "--ci-qps", "7.5"],
                            catch_exceptions=False)
