@@ -32,6 +32,7 @@ import os
 import sys
 import threading
 import time
+import unicodedata
 from typing import Any, Dict, Iterable, List, Optional, TextIO, Tuple
 
 from picops_emulator.triggers import records as rec
@@ -55,11 +56,14 @@ _CONTEXT_KEYS = {"level", "timestamp", "message", "request_id", "function_name",
 
 
 def safe(text: Any) -> str:
-    """``text`` with control characters and lone surrogates escaped; all else as is."""
+    """``text`` with control characters, format characters (bidirectional overrides and
+    the like, which reorder what a terminal shows) and lone surrogates escaped; all else,
+    CJK included, as is."""
     out = []
     for ch in str(text):
         code = ord(ch)
-        if code < 0x20 or 0x7F <= code < 0xA0 or ch in "\u2028\u2029":
+        if code < 0x20 or 0x7F <= code < 0xA0 or ch in "\u2028\u2029" or (
+                code >= 0xA0 and unicodedata.category(ch) == "Cf"):
             out.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
         elif 0xD800 <= code < 0xE000:
             out.append(f"\\u{code:04x}")

@@ -43,7 +43,8 @@ def test_explain_prints_a_hostile_key_on_one_line_without_controls():
     assert result.exit_code == 0, result.output
     assert not RAW.search(result.output.replace("\n", ""))
     lines = result.output.splitlines()
-    assert lines[0] == f"key:    uploads/{printable(HOSTILE)}.jpg"
+    assert lines[0].startswith("target: ")  # where it would write, first (issue 10)
+    assert lines[1] == f"key:    uploads/{printable(HOSTILE)}.jpg"
     # the Pic-Operations line is still the exact header, one line, ASCII
     header = result.output.split("Pic-Operations:\n", 1)[1].splitlines()[0].strip()
     assert json.loads(header)["rules"][0]["fileid"].startswith(f"/thumbs/uploads/{HOSTILE[:4]}")
@@ -55,7 +56,7 @@ def test_explain_of_a_skipped_hostile_key():
                                       "--bucket", "uploads-1250000000"])
     assert result.exit_code == 0
     assert not RAW.search(result.output.replace("\n", "")) and len(
-        result.output.splitlines()) == 1
+        result.output.splitlines()) == 2  # the target line, then the skip
 
 
 def test_backfill_plan_lines_and_json_lines_escape_hostile_keys():

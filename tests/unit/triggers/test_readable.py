@@ -83,6 +83,8 @@ def test_function_json_lines_are_text_with_their_non_ascii_decoded():
 
 def test_control_characters_cannot_forge_lines_or_move_the_cursor():
     assert safe("a\nb\x1b[2Jc\u2028") == "a\\x0ab\\x1b[2Jc\\u2028"
+    assert safe("gpj.\u202ecat") == "gpj.\\u202ecat"  # a right-to-left override
+    assert safe("照片/猫.jpg") == "照片/猫.jpg"
     attempt = rec.AttemptRecord(number=1, started=0.0, ok=True, duration_s=0.1,
                                 cold_start=False, value={"results": [_processed("x\ny.jpg")]})
     text, _ = invocation_line(_record(key="x\ny.jpg"), attempt, "fn")
