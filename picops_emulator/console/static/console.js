@@ -171,10 +171,10 @@
       const summary = inv.error ? inv.error.message : inv.results.map(r => r.key + ": " + resultText(r)).join("; ");
       body.append(el("tr", { class: "clickable" + (view.invocation === inv.request_id ? " selected" : ""),
                              "data-request-id": inv.request_id, onclick: () => openInvocation(inv.request_id) },
-        el("td", { title: inv.created }, when(inv.created)),
+        el("td", { title: inv.created, class: "nowrap" }, when(inv.created)),
         el("td", {}, badge(inv.outcome)),
-        el("td", {}, inv.bucket + "/" + inv.key),
-        el("td", {}, inv.event_name),
+        el("td", { title: inv.bucket }, inv.key, el("div", { class: "muted small" }, inv.bucket)),
+        el("td", { class: "nowrap" }, inv.event_name.replace(/^cos:/, "")),
         el("td", { class: "num" }, inv.duration_ms === null ? "" : inv.duration_ms + " ms"),
         el("td", { class: "num" }, String(inv.retries)),
         el("td", { class: failed ? "fail" : "" }, summary)));
@@ -228,7 +228,8 @@
       button.addEventListener("click", () => replay(d, button));
       const done = d.replays.length ? el("div", { class: "muted" }, "replayed as " + d.replays.join(", ")) : null;
       body.append(el("tr", { "data-index": String(d.index), "data-request-id": d.request_id },
-        el("td", { title: d.time }, when(d.time)), el("td", {}, d.bucket + "/" + d.key),
+        el("td", { title: d.time, class: "nowrap" }, when(d.time)),
+        el("td", { title: d.bucket }, d.key, el("div", { class: "muted small" }, d.bucket)),
         el("td", { class: "fail" }, d.error_code + ": " + d.error_message),
         el("td", { class: "num" }, String(d.attempts)), el("td", {}, button, done)));
     }
