@@ -22,7 +22,7 @@ from typing import Optional
 import click
 
 from picops import constants
-from picops.config import bucket_problem
+from picops.validation import bucket_problem
 from picops_cli import target as targets
 from picops_cli.defaults import FUNCTION_DIR
 

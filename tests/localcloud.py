@@ -50,10 +50,10 @@ routes:
 INDEX = '''
 import os
 
-from picops.handler import Processor
+from picops.handler import processor_from_env
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-PROCESSOR = Processor.from_env(os.environ, default_dir=HERE)
+PROCESSOR = processor_from_env(os.environ, function_dir=HERE)
 
 
 def main_handler(event, context):
