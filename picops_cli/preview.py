@@ -376,11 +376,16 @@ def page_rows(sources: List[SourceResult]) -> List[gallery.Row]:
     return rows
 
 
-def page_summary(sources: List[SourceResult]) -> str:
-    """One line for the page: images, derivatives made, what failed."""
+def tally(sources: List[SourceResult]) -> Tuple[int, int, int]:
+    """(derivatives made, rule runs failed, images unreadable)."""
     made = sum(1 for s in sources if not s.error for d in s.derivatives if not d.error)
     failed = sum(1 for s in sources if not s.error for d in s.derivatives if d.error)
-    unreadable = sum(1 for s in sources if s.error)
+    return made, failed, sum(1 for s in sources if s.error)
+
+
+def page_summary(sources: List[SourceResult]) -> str:
+    """One line for the page: images, derivatives made, what failed."""
+    made, failed, unreadable = tally(sources)
     text = f"{len(sources)} image(s), {made} derivative(s) made"
     if failed:
         text += f", {failed} rule run(s) failed"
@@ -471,9 +476,7 @@ def preview(args: Tuple[str, ...], prefix: Optional[str], config_file: Optional[
         index = gallery.write_page(page_rows(sources), out_dir, title, page_summary(sources))
         out.print(f"page: {index.resolve().as_uri()}", soft_wrap=True)
 
-    made = sum(1 for s in sources if not s.error for d in s.derivatives if not d.error)
-    failed_rules = sum(1 for s in sources if not s.error for d in s.derivatives if d.error)
-    bad_images = sum(1 for s in sources if s.error)
+    made, failed_rules, bad_images = tally(sources)
     summary = f"{made} output(s) written to {_shown(out_dir)}"
     if failed_rules:
         summary += f"; {failed_rules} rule run(s) failed"

@@ -115,20 +115,24 @@ def read_sources(options: LocalOptions) -> Sources:
     spec = load_serverless(options.serverless_path)
     source_dir = Path(options.function_dir or default_function_dir(options.serverless_path))
     config_path = resolve_config_path(options, source_dir)
-    problems: List[Problem] = []
+    config_error: Optional[ConfigError] = None
     config = None
     try:
         config = load_config(str(config_path))
     except ConfigError as exc:
-        problems.extend(_placed(str(config_path), exc.problems))
+        config_error = exc
     except OSError as exc:
-        problems.append(Problem(str(config_path), f"cannot read the file: {exc.strerror}"))
+        config_error = ConfigError([Problem(str(config_path),
+                                            f"cannot read the file: {exc.strerror}")])
     try:
         check_function_dir(str(source_dir.resolve()), spec.handler)
     except ConfigError as exc:
-        problems.extend(exc.problems)
-    if problems:
-        raise ConfigError(problems)
+        if config_error is None:
+            raise
+        # both wrong: one error, each problem naming its file
+        raise ConfigError(_placed(config_error) + _placed(exc)) from exc
+    if config_error is not None:
+        raise config_error
     try:
         # Another source folder than the one the package is built from can only run
         # from source.
@@ -145,10 +149,11 @@ def read_sources(options: LocalOptions) -> Sources:
     return Sources(spec, config, config_path, source_dir, launch, config_env)
 
 
-def _placed(source: str, problems) -> List[Problem]:
-    """``problems`` with the file they are in leading their place (once)."""
-    return [p if str(p.where).startswith(source) else Problem(f"{source}: {p.where}", p.message)
-            for p in problems]
+def _placed(error: ConfigError) -> List[Problem]:
+    """``error``'s problems with its file leading their place (once)."""
+    source = getattr(error, "source", "") or ""
+    return [p if not source or str(p.where).startswith(source)
+            else Problem(f"{source}: {p.where}", p.message) for p in error.problems]
 
 
 def prepare(options: LocalOptions) -> Prepared:
@@ -239,7 +244,7 @@ class _Reloader:
             except ConfigError as exc:
                 lines = [f"not reloaded: {what} changed but does not validate; the previous "
                          "configuration and function code keep running:"]
-                lines += [f"  error: {problem}" for problem in exc.problems]
+                lines += [f"  error: {problem}" for problem in _placed(exc)]
                 self.say("\n".join(lines))
                 return
             self.cloud.prepared = new
