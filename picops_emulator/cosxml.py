@@ -68,6 +68,13 @@ def document(root: str, children: Sequence[Child]) -> bytes:
     return DECLARATION + ET.tostring(el, encoding="unicode").encode("utf-8")
 
 
+def text_document(root: str, text: str) -> bytes:
+    """Serialise ``<root>text</root>`` (e.g. ``LocationConstraint``) to bytes."""
+    el = ET.Element(root)
+    el.text = text
+    return DECLARATION + ET.tostring(el, encoding="unicode").encode("utf-8")
+
+
 def xml_response(body: bytes, status: int = 200) -> web.Response:
     return web.Response(body=body, status=status, headers={"Content-Type": "application/xml"})
 
@@ -119,5 +126,5 @@ def url_encode(value: str) -> str:
     return quote(value.encode("utf-8", "surrogatepass"), safe="/-_.~")
 
 
-__all__ = ["document", "xml_response", "parse", "error_body", "children", "child_text",
-           "url_encode", "xml_text", "Child", "DECLARATION"]
+__all__ = ["document", "text_document", "xml_response", "parse", "error_body", "children",
+           "child_text", "url_encode", "xml_text", "Child", "DECLARATION"]

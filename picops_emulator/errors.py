@@ -27,7 +27,7 @@ ERRORS: Dict[str, Tuple[int, str]] = {
     "InvalidRequest": (400, "The request is not valid for this resource."),
     "InvalidBucketName": (400, "The specified bucket name is not valid."),
     "InvalidURI": (400, "The request URI could not be parsed."),
-    "KeyTooLong": (400, "The object key is longer than 1024 bytes."),
+    "KeyTooLong": (400, "The object key is longer than 850 bytes."),
     "EntityTooLarge": (400, "The request body exceeds the maximum allowed size."),
     "EntityTooSmall": (400, "A part other than the last one is smaller than 1 MB."),
     "BadDigest": (400, "The Content-MD5 you specified did not match what we received."),

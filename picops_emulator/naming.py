@@ -21,7 +21,12 @@ import re
 
 from .errors import EmulatorError
 
-MAX_KEY_BYTES = 1024
+# COS "Object Overview": a key is UTF-8, at most 850 bytes once encoded (decision: UTF-8
+# bytes, not percent-encoded ones), must not start with "/" or "\\", and must not contain
+# the control characters CAN, EM, SUB and ESC (0x18-0x1B; refused here with every other
+# control character, see the decision above).
+MAX_KEY_BYTES = 850
+_FORBIDDEN_LEADING = ("/", "\\")
 
 # "<name>-<appid>": lower-case letters, digits and '-', appid all digits. COS allows a
 # name of at most 50 characters with the "-appid" suffix included in a 60-char bound; we
@@ -44,8 +49,11 @@ def check_key(key: str) -> str:
         raise EmulatorError("InvalidArgument", "the object key must not be empty")
     size = len(key.encode("utf-8", "surrogatepass"))
     if size > MAX_KEY_BYTES:
-        raise EmulatorError("KeyTooLong",
-                            f"the object key is {size} bytes; COS allows at most {MAX_KEY_BYTES}")
+        raise EmulatorError("KeyTooLong", f"the object key is {size} bytes in UTF-8; COS "
+                                          f"allows at most {MAX_KEY_BYTES}")
+    if key.startswith(_FORBIDDEN_LEADING):
+        raise EmulatorError("InvalidArgument", f"the object key {key[:100]!r} starts with "
+                                               f"{key[0]!r}, which COS does not allow")
     bad = _CONTROL.search(key)
     if bad:
         raise EmulatorError("InvalidArgument",
@@ -55,4 +63,19 @@ def check_key(key: str) -> str:
     return key
 
 
-__all__ = ["check_bucket_name", "check_key", "MAX_KEY_BYTES"]
+def merge_segments(path: str) -> str:
+    """A request path's key as COS resolves it: empty and ``.`` segments merged away.
+
+    ``a//b/./c`` -> ``a/b/c``, ``//x`` -> ``x``, ``dir/./`` -> ``dir/`` (a trailing slash
+    survives: folder markers), ``///`` and ``/./`` -> ``""`` (the bucket itself). ``..`` is
+    kept as a key segment (COS stores ``abc/../`` as written; the Node SDK's suite PUTs and
+    GETs it back).
+    """
+    parts = path.split("/")
+    kept = [p for p in parts if p not in ("", ".")]
+    if not kept:
+        return ""
+    return "/".join(kept) + ("/" if parts[-1] in ("", ".") else "")
+
+
+__all__ = ["check_bucket_name", "check_key", "merge_segments", "MAX_KEY_BYTES"]

@@ -37,10 +37,11 @@ to, not the base64 text; ``q-signature = hmac_sha1(SignKey, StringToSign)`` (hex
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import re
-from typing import Dict, List, Mapping, Sequence, Tuple
+from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 from urllib.parse import quote, unquote_plus
 
 from ..errors import EmulatorError
@@ -48,11 +49,15 @@ from ..errors import EmulatorError
 FORM_SIGN_FIELDS = ("q-sign-algorithm", "q-ak", "q-key-time", "q-signature")
 SIGN_FIELDS = ("q-sign-algorithm", "q-ak", "q-sign-time", "q-key-time", "q-header-list",
                "q-url-param-list", "q-signature")
+# A link may carry the whole Authorization value URL-encoded in one parameter, as
+# ``?sign=...`` (the Node SDK's getObjectUrl does when its authorization is not in q-* form).
+SIGN_PARAM = "sign"
 #: Headers and query parameters whose values are credentials: never echoed in a message
 #: or a log line (:func:`redact_target`).
 SECRET_NAMES = frozenset({
     "authorization", "proxy-authorization", "cookie", "x-cos-security-token",
     "x-ci-security-token", "x-cos-server-side-encryption-customer-key", "q-signature",
+    SIGN_PARAM,
 })
 REDACTED = "<redacted>"
 _TIME = re.compile(r"^(\d+);(\d+)$")
@@ -64,11 +69,13 @@ def _enc(value: str) -> str:
 
 
 def parse_authorization(value: str) -> Dict[str, str]:
+    """The ``name=value`` fields of an Authorization value, taken exactly as sent: COS refuses
+    ``q-ak=AKIDtest `` (a SecretId with a space is not the SecretId), so nothing is stripped."""
     fields: Dict[str, str] = {}
     for piece in value.split("&"):
         name, sep, val = piece.partition("=")
         if sep:
-            fields[name.strip()] = val.strip()
+            fields[name] = val
     return fields
 
 
@@ -83,8 +90,60 @@ def signature_fields(headers: Mapping[str, str],
     from_query = {name: value for name, value in query if name in SIGN_FIELDS}
     if from_query:
         return from_query
+    for name, value in query:
+        if name == SIGN_PARAM:  # ?sign=<the URL-encoded Authorization value>
+            return parse_authorization(value)
     raise EmulatorError("AccessDenied", "the request carries no Authorization header and no "
-                                        "q-sign-* signature in its query string")
+                                        "signature in its query string (q-sign-* or sign=)")
+
+
+def legacy_sign(headers: Mapping[str, str], query: Sequence[Tuple[str, str]]) -> Optional[str]:
+    """The value of a ``?sign=`` link in COS's older (v4) form, or None for any other request.
+
+    That form (the Node SDK's ``getV4Auth``) is base64(HMAC-SHA1(SecretKey, plain) + plain)
+    with plain = ``a=<appid>&b=<bucket name>&k=<SecretId>&t=<now>&e=<expiry>&r=<random>&f=<path>``;
+    it has no ``q-signature``. :func:`verify_legacy` checks it.
+    """
+    if headers.get("Authorization") is not None:
+        return None
+    if any(name in SIGN_FIELDS for name, _ in query):
+        return None
+    value = next((v for n, v in query if n == SIGN_PARAM), None)
+    return value if value is not None and "q-signature" not in value else None
+
+
+def verify_legacy(value: str, bucket: Optional[str], credentials: Mapping[str, str],
+                  now: float) -> str:
+    """Verify a v4 ``sign`` (:func:`legacy_sign`) for ``bucket``; returns the SecretId.
+
+    Checked: the HMAC under the SecretKey of ``k``, the expiry ``e`` (> now), and that ``a``
+    and ``b`` name the request's bucket. The ``f`` path is not bound (COS's once-only
+    signatures put the key there, reusable ones leave it empty; both are accepted).
+    """
+    try:
+        raw = base64.b64decode(value, validate=True)
+        plain = raw[20:].decode("utf-8")
+    except (ValueError, UnicodeDecodeError):
+        raise EmulatorError("AccessDenied", "the sign parameter is neither q-sign-* fields nor "
+                                            "a base64 v4 signature") from None
+    fields = dict(piece.partition("=")[::2] for piece in plain.split("&"))
+    secret_key = credentials.get(fields.get("k", ""))
+    if secret_key is None:
+        raise EmulatorError("InvalidAccessKeyId", f"sign: SecretId {fields.get('k', '')!r} is "
+                                                  "not known to this emulator")
+    expected = hmac.new(secret_key.encode("utf-8"), plain.encode("utf-8"), hashlib.sha1).digest()
+    if not hmac.compare_digest(expected, raw[:20]):
+        raise EmulatorError("SignatureDoesNotMatch", f"the v4 sign does not match its text "
+                                                     f"{plain!r}")
+    expiry = fields.get("e", "")
+    if not expiry.isdigit() or int(expiry) < now:
+        raise EmulatorError("AccessDenied", f"the v4 sign expired (e={expiry!r}, server time "
+                                            f"{int(now)})")
+    signed_bucket = f"{fields.get('b', '')}-{fields.get('a', '')}"
+    if bucket is not None and signed_bucket != bucket:
+        raise EmulatorError("AccessDenied", f"the v4 sign is for bucket {signed_bucket!r}, not "
+                                            f"{bucket!r}")
+    return fields["k"]
 
 
 def _canonical(pairs: List[Tuple[str, str]]) -> str:
@@ -264,4 +323,5 @@ def redact_target(raw_target: str) -> str:
 
 __all__ = ["verify", "verify_form", "is_form_upload", "redact_target", "SECRET_NAMES",
            "parse_authorization", "http_string", "string_to_sign", "sign", "SIGN_FIELDS",
+           "legacy_sign", "verify_legacy", "SIGN_PARAM",
            "FORM_SIGN_FIELDS"]

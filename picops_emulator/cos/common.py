@@ -7,7 +7,8 @@ Contract:
   body is refused, and any failure removes the temp file. :func:`expected_md5` /
   :func:`check_md5` implement ``Content-MD5`` (``InvalidDigest`` / ``BadDigest``).
 - :func:`attrs_from_headers` picks what COS stores from a PUT / initiate / copy-Replaced
-  request: Content-Type (default application/octet-stream), ``x-cos-meta-*`` (names
+  request: Content-Type (when none is sent: the key's extension's, else
+  application/octet-stream), ``x-cos-meta-*`` (names
   lower-cased, ≤ 2 KB in total), Cache-Control, Content-Disposition, Content-Encoding,
   Content-Language, Expires and ``x-cos-storage-class``.
 - :func:`object_headers` is how GET/HEAD spell them back, exactly as COS does
@@ -20,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import email.utils
+import mimetypes
 import re
 import time
 from typing import Awaitable, Dict, Mapping, Optional, TypeVar
@@ -28,6 +30,7 @@ from ..errors import EmulatorError
 from ..storage.files import PendingWrite
 from ..storage.meta import DEFAULT_CONTENT_TYPE, STANDARD, SYSTEM_HEADERS, ObjectAttrs, ObjectMeta
 from .call import Call
+from .throttle import Throttle, traffic_limit
 
 CHUNK = 256 * 1024
 T = TypeVar("T")
@@ -96,10 +99,13 @@ def check_body_headers(call: Call, max_bytes: int) -> None:
 
 
 async def receive_body(call: Call, pending: PendingWrite) -> None:
+    """Stream the body into ``pending``, paced to the request's ``x-cos-traffic-limit``."""
     request = call.request
     try:
+        throttle = Throttle(traffic_limit(call.headers, call.query))
         async for chunk in _chunks(call):
             pending.write(chunk)
+            await throttle.moved_bytes(len(chunk))
         declared = request.content_length
         if declared is not None and pending.size != declared:
             raise EmulatorError("InvalidRequest", f"the body ended after {pending.size} of "
@@ -161,12 +167,30 @@ def check_stored_value(name: str, value: str) -> str:
     return value
 
 
-def attrs_from_headers(headers: Mapping[str, str]) -> ObjectAttrs:
-    """What COS stores from these headers (or POST Object fields); see the module contract."""
+# The built-in extension table only: the system's mime.types would make the answer depend on
+# the machine. COS infers a type from the key's extension the same way when none is sent.
+_TYPES = mimetypes.MimeTypes()
+
+
+def content_type_for(key: Optional[str], sent: Optional[str]) -> str:
+    """The Content-Type stored for ``key``: the one sent; else the extension's; else
+    ``application/octet-stream``."""
+    if sent and sent.strip():
+        return sent
+    guessed = _TYPES.guess_type(key, strict=False)[0] if key else None
+    return guessed or DEFAULT_CONTENT_TYPE
+
+
+def attrs_from_headers(headers: Mapping[str, str], key: Optional[str] = None) -> ObjectAttrs:
+    """What COS stores from these headers (or POST Object fields); see the module contract.
+
+    An empty header value (``Cache-Control: ``) is not stored (COS neither keeps nor echoes
+    one); ``key`` gives the Content-Type when none is sent (:func:`content_type_for`).
+    """
     meta: Dict[str, str] = {}
     for name, value in headers.items():
         lname = name.lower()
-        if lname.startswith("x-cos-meta-") and len(lname) > len("x-cos-meta-"):
+        if lname.startswith("x-cos-meta-") and len(lname) > len("x-cos-meta-") and value.strip():
             if not _TOKEN.match(lname):
                 raise EmulatorError("InvalidArgument", f"metadata name {name!r} is not an "
                                                        "HTTP header name (token characters "
@@ -177,13 +201,14 @@ def attrs_from_headers(headers: Mapping[str, str]) -> ObjectAttrs:
     if meta_size > MAX_META_BYTES:
         raise EmulatorError("MetadataTooLarge", f"x-cos-meta-* headers total {meta_size} bytes; "
                                                 f"COS allows {MAX_META_BYTES}")
-    system = {h: check_stored_value(h, headers[h]) for h in SYSTEM_HEADERS if h in headers}
+    system = {h: check_stored_value(h, headers[h]) for h in SYSTEM_HEADERS
+              if headers.get(h, "").strip()}
     storage_class = headers.get("x-cos-storage-class", STANDARD).strip().upper() or STANDARD
     if storage_class not in STORAGE_CLASSES:
         raise EmulatorError("InvalidArgument", f"x-cos-storage-class {storage_class!r} is not "
                                                "a COS storage class")
-    content_type = check_stored_value("Content-Type", headers.get("Content-Type") or
-                                      DEFAULT_CONTENT_TYPE)
+    content_type = check_stored_value("Content-Type",
+                                      content_type_for(key, headers.get("Content-Type")))
     return ObjectAttrs(content_type=content_type,
                        meta=meta, headers=system, storage_class=storage_class)
 

@@ -25,10 +25,12 @@ from ..ci import seam
 from ..errors import EmulatorError
 from ..storage import UploadInfo
 from ..storage.multipart import check_part_number
+from . import copysource
 from .call import Call
 from .common import (
     attrs_from_headers,
     check_body_headers,
+    check_conditions,
     check_md5,
     expected_md5,
     iso_date,
@@ -41,7 +43,7 @@ MAX_COMPLETE_BODY = 4 * 1024 * 1024
 
 
 async def initiate_multipart(call: Call) -> web.StreamResponse:
-    attrs = attrs_from_headers(call.headers)
+    attrs = attrs_from_headers(call.headers, call.key)
     info = await call.blocking(call.store.multipart.initiate, call.bucket, call.key, attrs)
     return xml.xml_response(xml.document("InitiateMultipartUploadResult", [
         ("Bucket", call.bucket), ("Key", call.key), ("UploadId", info.upload_id)]))
@@ -57,9 +59,8 @@ def _part_number(call: Call) -> int:
 
 
 async def upload_part(call: Call) -> web.StreamResponse:
-    if "x-cos-copy-source" in call.headers:
-        raise EmulatorError("NotImplemented", "Upload Part - Copy (x-cos-copy-source on a part) "
-                                              "is not supported by the picops emulator")
+    if copysource.HEADER in call.headers:
+        return await upload_part_copy(call)
     number = _part_number(call)
     upload_id = call.query["uploadId"]
     md5 = expected_md5(call.headers)
@@ -75,6 +76,31 @@ async def upload_part(call: Call) -> web.StreamResponse:
     part = await call.blocking(call.store.multipart.commit_part, pending, call.bucket,
                                upload_id, call.key, number)
     return web.Response(status=200, headers={"ETag": f'"{part.etag}"'})
+
+
+async def upload_part_copy(call: Call) -> web.StreamResponse:
+    """Upload Part - Copy: the part's bytes come from ``x-cos-copy-source`` (optionally the
+    ``x-cos-copy-source-range``), under the ``x-cos-copy-source-If-*`` conditions; answers
+    ``CopyPartResult`` (ETag, LastModified), as COS does."""
+    number = _part_number(call)
+    upload_id = call.query["uploadId"]
+    _, src_meta, src_file = copysource.open_copy_source(call)
+    try:
+        check_conditions(src_meta, call.headers, prefix="x-cos-copy-source-", copy=True)
+        offset, length = copysource.copy_range(call.headers.get(copysource.RANGE_HEADER),
+                                               src_meta.size)
+        if length > call.settings.max_body_bytes:
+            raise EmulatorError("EntityTooLarge", f"a copied part of {length} bytes exceeds the "
+                                                  f"part limit of {call.settings.max_body_bytes}")
+        pending = call.store.multipart.begin_part(call.bucket, upload_id, call.key,
+                                                  call.settings.max_body_bytes)
+        await call.blocking(copysource.copy_into, pending, src_file, offset, length)
+    finally:
+        src_file.close()
+    part = await call.blocking(call.store.multipart.commit_part, pending, call.bucket,
+                               upload_id, call.key, number)
+    return xml.xml_response(xml.document("CopyPartResult", [
+        ("ETag", f'"{part.etag}"'), ("LastModified", iso_date(part.last_modified))]))
 
 
 def _requested_parts(body: bytes) -> List[Tuple[int, str]]:

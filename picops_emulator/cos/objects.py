@@ -14,9 +14,12 @@ Contract (COS semantics the SDK relies on):
 - DELETE answers 204 whether or not the key existed; emits ``cos:ObjectRemove:Delete`` only
   when something was removed (UNCONFIRMED whether COS notifies deletes of absent keys).
 
+``x-cos-traffic-limit`` (header, or query parameter of a presigned URL) paces the body of a
+PUT, an upload part and a GET to that many bits per second (:mod:`.throttle`).
+
 Decisions on what is not modelled (documented, not hidden): request headers for features the
 emulator has no notion of — ACL (``x-cos-acl``, ``x-cos-grant-*``), tagging, server-side
-encryption, ``x-cos-traffic-limit`` — are accepted and have no effect; objects of archive
+encryption — are accepted and have no effect; objects of archive
 storage classes are readable without a restore. POST Object (browser form upload, the
 ``cos:ObjectCreated:Post`` path) lives in :mod:`.post_object`.
 """
@@ -33,7 +36,6 @@ from aiohttp import web
 from .. import cosxml as xml
 from ..ci import seam
 from ..errors import EmulatorError
-from ..naming import check_key
 from .call import Call
 from .common import (
     CHUNK,
@@ -49,7 +51,8 @@ from .common import (
     within_idle,
     write_headers,
 )
-from .target import parse_target
+from .copysource import copy_into, open_copy_source
+from .throttle import Throttle, traffic_limit
 
 log = logging.getLogger("picops_emulator.server")
 
@@ -74,7 +77,7 @@ async def put_object(call: Call) -> web.StreamResponse:
     with_ci = "Pic-Operations" in call.headers
     if with_ci:
         seam.require_backend(call.settings.ci_backend, "put")  # refuse before storing anything
-    attrs = attrs_from_headers(call.headers)
+    attrs = attrs_from_headers(call.headers, call.key)
     md5 = expected_md5(call.headers)
     check_body_headers(call, call.settings.max_body_bytes)
     pending = call.store.begin_write(call.bucket, call.key, call.settings.max_body_bytes)
@@ -91,54 +94,34 @@ async def put_object(call: Call) -> web.StreamResponse:
     return web.Response(status=200, headers=write_headers(meta))
 
 
-def parse_copy_source(value: str, default_region: str) -> Tuple[str, str]:
-    """``<bucket>.cos.<region>.myqcloud.com/<key>`` -> (bucket, decoded key)."""
-    raw = value.strip()
-    for scheme in ("http://", "https://"):
-        if raw.lower().startswith(scheme):
-            raw = raw[len(scheme):]
-    host, slash, raw_key = raw.partition("/")
-    if not slash or not raw_key:
-        raise EmulatorError("InvalidArgument", f"x-cos-copy-source {value!r} is not "
-                                               "<bucket>.cos.<region>.myqcloud.com/<key>")
-    raw_key, _, query = raw_key.partition("?")
-    if query:
-        raise EmulatorError("NotImplemented", f"x-cos-copy-source with ?{query} (object "
-                                              "versions) is not supported by the picops emulator")
-    target = parse_target(host, "/" + raw_key, default_region)
-    if not target.service:
-        raise EmulatorError("InvalidArgument", f"x-cos-copy-source host {host!r} is not "
-                                               "<bucket>.cos.<region>.myqcloud.com")
-    assert target.bucket is not None and target.key is not None
-    return target.bucket, check_key(target.key)
-
-
 async def copy_object(call: Call) -> web.StreamResponse:
-    src_bucket, src_key = parse_copy_source(call.headers["x-cos-copy-source"], call.region)
+    source, src_meta, src_file = open_copy_source(call)
+    try:
+        return await _copy(call, source, src_meta, src_file)
+    finally:
+        src_file.close()
+
+
+async def _copy(call: Call, source, src_meta, src_file) -> web.StreamResponse:
     directive = call.headers.get("x-cos-metadata-directive", "Copy")
     if directive.lower() not in ("copy", "replaced"):
         raise EmulatorError("InvalidArgument", f"x-cos-metadata-directive {directive!r} must be "
                                                "Copy or Replaced")
     replace = directive.lower() == "replaced"
-    if (src_bucket, src_key) == (call.bucket, call.key) and not replace:
+    if (source.bucket, source.key) == (call.bucket, call.key) and not replace:
         raise EmulatorError("InvalidRequest", "copying an object onto itself requires "
                                               "x-cos-metadata-directive: Replaced")
-    call.store.get_bucket(src_bucket)
-    src_meta, src_file = call.store.open_object(src_bucket, src_key)
-    try:
-        check_conditions(src_meta, call.headers, prefix="x-cos-copy-source-", copy=True)
-        if replace:
-            attrs = attrs_from_headers(call.headers)
-        else:
-            attrs = src_meta.attrs
-            if "x-cos-storage-class" in call.headers:  # a copy may change only the class
-                wanted = attrs_from_headers(
-                    {"x-cos-storage-class": call.headers["x-cos-storage-class"]})
-                attrs = dataclasses.replace(attrs, storage_class=wanted.storage_class)
-        meta = await call.blocking(_copy_and_commit, call, src_file, attrs,
-                                   call.origin("cos:ObjectCreated:Copy"))
-    finally:
-        src_file.close()
+    check_conditions(src_meta, call.headers, prefix="x-cos-copy-source-", copy=True)
+    if replace:
+        attrs = attrs_from_headers(call.headers, call.key)
+    else:
+        attrs = src_meta.attrs
+        if "x-cos-storage-class" in call.headers:  # a copy may change only the class
+            wanted = attrs_from_headers(
+                {"x-cos-storage-class": call.headers["x-cos-storage-class"]})
+            attrs = dataclasses.replace(attrs, storage_class=wanted.storage_class)
+    meta = await call.blocking(_copy_and_commit, call, src_file, src_meta.size, attrs,
+                               call.origin("cos:ObjectCreated:Copy"))
     body = xml.document("CopyObjectResult", [
         ("ETag", meta.quoted_etag), ("CRC64", meta.crc64),
         ("LastModified", iso_date(meta.last_modified)),
@@ -148,17 +131,9 @@ async def copy_object(call: Call) -> web.StreamResponse:
     return response
 
 
-def _copy_and_commit(call: Call, src_file, attrs, origin):
+def _copy_and_commit(call: Call, src_file, size: int, attrs, origin):
     pending = call.store.begin_write(call.bucket, call.key)
-    try:
-        while True:
-            chunk = src_file.read(1 << 20)
-            if not chunk:
-                break
-            pending.write(chunk)
-    except BaseException:
-        pending.abort()
-        raise
+    copy_into(pending, src_file, 0, size)
     return call.store.commit(pending, call.bucket, call.key, attrs, origin=origin)
 
 
@@ -229,6 +204,7 @@ async def _read(call: Call, *, with_body: bool) -> web.StreamResponse:
         headers["Content-Length"] = str(length)
         if not with_body:
             return web.Response(status=status, headers=headers)
+        throttle = Throttle(traffic_limit(call.headers, call.query))
         response = web.StreamResponse(status=status, headers=headers)
         await response.prepare(call.request)
         fh.seek(first)
@@ -243,6 +219,7 @@ async def _read(call: Call, *, with_body: bool) -> web.StreamResponse:
                 await within_idle(idle, response.write(chunk),
                                   "the client read nothing of the response")
                 remaining -= len(chunk)
+                await throttle.moved_bytes(len(chunk))
             await response.write_eof()
         except ConnectionError:  # the reader hung up: nothing more to do
             log.info("GET %s/%s: client disconnected after %d of %d bytes", call.bucket,
@@ -265,4 +242,4 @@ async def delete_object(call: Call) -> web.StreamResponse:
 
 
 __all__ = ["put_object", "copy_object", "get_object", "head_object", "delete_object",
-           "parse_range", "parse_copy_source"]
+           "parse_range"]

@@ -312,7 +312,7 @@ def prepare(call: Call, values: Dict[str, str], as_sent: CIMultiDict,
     if status_text not in SUCCESS_STATUSES:
         raise EmulatorError("InvalidArgument", f"form field success_action_status "
                                                f"{status_text!r} is not 200, 201 or 204")
-    return Upload(key=key, attrs=attrs_from_headers(as_sent), md5=expected_md5(as_sent),
+    return Upload(key=key, attrs=attrs_from_headers(as_sent, key), md5=expected_md5(as_sent),
                   size_range=size_range, status=303 if redirect else int(status_text),
                   redirect=redirect)
 

@@ -38,7 +38,7 @@ from aiohttp.http_exceptions import HttpProcessingError
 
 from ..cos import HANDLERS, auth
 from ..cos.call import Call, ServerState
-from ..cos.target import Target, parse_query, parse_target, split_raw_target
+from ..cos.target import Target, check_region, parse_query, parse_target, split_raw_target
 from ..cosxml import error_body
 from ..errors import EmulatorError, status_of
 from ..naming import check_bucket_name, check_key
@@ -138,9 +138,11 @@ async def errors_middleware(request: web.Request, handler):
 @web.middleware
 async def edge_middleware(request: web.Request, handler):
     state = request.app[STATE]
-    raw_path, raw_query = split_raw_target(request.raw_path)
-    request[TARGET] = parse_target(request.headers.get("Host", ""), raw_path,
-                                   state.settings.region)
+    authority, raw_path, raw_query = split_raw_target(request.raw_path)
+    # an absolute-form target (a client using the emulator as its HTTP proxy) names the host
+    # itself, and RFC 9112 says it wins over the Host header
+    host = authority if authority is not None else request.headers.get("Host", "")
+    request[TARGET] = parse_target(host, raw_path, state.settings.region)
     request[QUERY] = parse_query(raw_query)
     return await handler(request)
 
@@ -151,8 +153,13 @@ async def auth_middleware(request: web.Request, handler):
     if settings.auth:
         target = request[TARGET]
         _, pairs = request[QUERY]
-        auth.verify(request.method, target.sign_path, target.bucket_level, request.headers,
-                    pairs, settings.credentials(), time.time(), settings.clock_skew_seconds)
+        legacy = auth.legacy_sign(request.headers, pairs)
+        if legacy is not None:
+            auth.verify_legacy(legacy, target.bucket, settings.credentials(), time.time())
+        else:
+            auth.verify(request.method, target.sign_path, target.bucket_level, request.headers,
+                        pairs, settings.credentials(), time.time(),
+                        settings.clock_skew_seconds)
     return await handler(request)
 
 
@@ -165,7 +172,7 @@ async def dispatch(request: web.Request) -> web.StreamResponse:
     if target.bucket is not None:
         check_bucket_name(target.bucket)
         if route.operation != "create_bucket":
-            state.store.get_bucket(target.bucket)
+            check_region(state.store.get_bucket(target.bucket), target)
     if target.key is not None:
         check_key(target.key)
     call = Call(request=request, target=target, query=query, pairs=pairs, route=route,

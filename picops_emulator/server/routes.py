@@ -14,9 +14,10 @@ Contract:
 
 from __future__ import annotations
 
+import re
 from typing import Dict, FrozenSet, Iterable, Optional, Tuple
 
-from ..cos.auth import SIGN_FIELDS
+from ..cos.auth import SIGN_FIELDS, SIGN_PARAM
 from ..cos.call import Route
 from ..errors import EmulatorError
 
@@ -31,6 +32,8 @@ ROUTES: Dict[Tuple[str, str, Optional[str]], str] = {
     ("DELETE", BUCKET, None): "delete_bucket",
     ("GET", BUCKET, None): "list_objects",
     ("GET", BUCKET, "uploads"): "list_multipart_uploads",
+    ("GET", BUCKET, "versions"): "list_object_versions",
+    ("GET", BUCKET, "location"): "get_bucket_location",
     ("POST", BUCKET, "delete"): "delete_objects",
     ("POST", BUCKET, None): "post_object",          # browser form upload (multipart/form-data)
     ("PUT", OBJECT, None): "put_object",            # also copy (x-cos-copy-source) and CI
@@ -46,30 +49,37 @@ ROUTES: Dict[Tuple[str, str, Optional[str]], str] = {
 }
 
 _SELECTORS = frozenset({"uploads", "uploadId", "partNumber", "delete", "image_process",
-                        "style"})
+                        "style", "versions", "location"})
 
 # COS subresources that exist but are not modelled: answered NotImplemented by name.
 _UNMODELLED = frozenset({
-    "acl", "cors", "lifecycle", "policy", "tagging", "versioning", "versions", "versionId",
-    "location", "website", "logging", "referer", "domain", "domaincertificate", "origin",
+    "acl", "cors", "lifecycle", "policy", "tagging", "versioning", "versionId",
+    "website", "logging", "referer", "domain", "domaincertificate", "origin",
     "inventory", "inventory-configuration", "replication", "restore", "select", "select-type",
     "append", "position", "encryption", "intelligenttiering", "object-lock", "retention",
     "accelerate", "notification", "torrent", "ci-process", "imageInfo", "imageAve", "exif",
     "rename", "symlink", "response-control", "meta",
 })
 
-_SIGNATURE = frozenset(SIGN_FIELDS) | {"x-cos-security-token"}
+# CI processing on download names its processing in a parameter: ?imageMogr2/thumbnail/200x
+_CI_ON_DOWNLOAD = re.compile(r"^(?:imageMogr2|imageView2|watermark|imageslim|style)/")
+_SIGNATURE = frozenset(SIGN_FIELDS) | {SIGN_PARAM, "x-cos-security-token"}
 _RESPONSE_OVERRIDES = frozenset({"response-content-type", "response-content-language",
                                  "response-expires", "response-cache-control",
                                  "response-content-disposition", "response-content-encoding"})
 
 # Non-selector parameters each operation understands.
 PARAMS: Dict[str, FrozenSet[str]] = {
-    "list_buckets": frozenset({"marker", "max-keys", "region"}),
+    "list_buckets": frozenset({"marker", "max-keys", "region", "tagkey", "tagvalue",
+                               "create-time", "range"}),
     "list_objects": frozenset({"prefix", "delimiter", "marker", "max-keys", "encoding-type"}),
     "list_multipart_uploads": frozenset({"prefix", "delimiter", "key-marker",
                                          "upload-id-marker", "max-uploads", "encoding-type"}),
+    "list_object_versions": frozenset({"prefix", "delimiter", "key-marker",
+                                       "version-id-marker", "max-keys", "encoding-type"}),
     "list_parts": frozenset({"part-number-marker", "max-parts", "encoding-type"}),
+    "put_object": frozenset({"x-cos-traffic-limit"}),
+    "upload_part": frozenset({"x-cos-traffic-limit"}),
     "get_object": _RESPONSE_OVERRIDES,
     "head_object": _RESPONSE_OVERRIDES,
 }
@@ -94,7 +104,7 @@ def resolve(method: str, level: str, query_names: Iterable[str]) -> Route:
             raise EmulatorError("NotImplemented", f"the ?{name} subresource ({method} on "
                                                   f"{_describe(level, None)}) is not "
                                                   "supported by the picops emulator")
-        if "/" in name:  # e.g. ?imageMogr2/thumbnail/… : CI processing on download
+        if _CI_ON_DOWNLOAD.match(name):  # e.g. ?imageMogr2/thumbnail/… : CI on download
             raise EmulatorError("NotImplemented", f"image processing on download (?{name}) is "
                                                   "not supported by the picops emulator; use "
                                                   "persistent processing (Pic-Operations)")
@@ -116,7 +126,10 @@ def resolve(method: str, level: str, query_names: Iterable[str]) -> Route:
     if operation is None:
         raise EmulatorError("MethodNotAllowed", f"{method} is not allowed on "
                                                 f"{_describe(level, sub)}")
-    if operation != "ci":
+    # COS ignores the query parameters a read does not use (a cache-buster ``?v=2``, a
+    # presigned URL's extra ``Params``): GET and HEAD never fail on one. A write with a
+    # parameter the emulator does not know stays loud (it may ask for a feature not modelled).
+    if operation != "ci" and method not in ("GET", "HEAD"):
         allowed = PARAMS.get(operation, frozenset())
         for name in names:
             if name not in _SELECTORS and name not in allowed:

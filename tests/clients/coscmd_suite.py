@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -116,9 +117,18 @@ def op_download_multipart_object(env: Env) -> None:
     _same(env.work / "big.bin", env.work / "got/big.bin")
 
 
+def _found(root: Path, relative: str) -> Path:
+    """The one file under ``root`` whose path ends with ``relative`` (coscmd decides whether
+    the source folder's own name is kept under the destination)."""
+    hits = [p for p in root.rglob("*") if p.is_file() and p.as_posix().endswith("/" + relative)]
+    assert len(hits) == 1, f"expected one {relative} under {root}, found {hits}"
+    return hits[0]
+
+
 def op_download_folder(env: Env) -> None:
     env.ok("download", "-r", "tree/", "got/tree")
-    _same(env.work / "tree/sub/c d+e.txt", env.work / "got/tree/sub/c d+e.txt")
+    for name in ("a.txt", "sub/b.txt", "sub/c d+e.txt"):
+        _same(env.work / "tree" / name, _found(env.work / "got/tree", name))
 
 
 def _source(key: str) -> str:
@@ -141,7 +151,8 @@ def op_copy_large(env: Env) -> None:
 def op_copy_folder(env: Env) -> None:
     env.ok("copy", "-r", _source("tree/"), "tree-copy/")
     out = env.ok("list", "-r", "tree-copy/")
-    assert "tree-copy/sub/b.txt" in out, out
+    for name in ("a.txt", "sub/b.txt", "sub/c d+e.txt"):
+        assert f"/{name} " in out, f"{name} not copied:\n{out}"
 
 
 def op_move(env: Env) -> None:
@@ -152,7 +163,9 @@ def op_move(env: Env) -> None:
 
 def op_signurl(env: Env) -> None:
     out = env.ok("signurl", "docs/small.txt")
-    url = next(w for w in out.split() if w.startswith("http"))
+    found = re.search(r"https?://[^'\s]+", out)  # coscmd prints the URL as b'...'
+    assert found, out
+    url = found.group()
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({"http": env.proxy}))
     with opener.open(url, timeout=30) as resp:
         assert resp.read() == (env.work / "small.txt").read_bytes()

@@ -4,9 +4,10 @@
 
 The suite comes from ``build/clients/node/sdk`` (``python -m tests.clients.install node``).
 Only its client configuration is adapted: the environment it reads (SecretId, SecretKey,
-Bucket, Region, Uin, nodejssdkStsUrl), its ``var proxy = ''`` setting (the proxy its direct
-``request()`` calls use) and, through ``node/adapter.js``, the endpoint of every COS client
-it creates. Its assertions run untouched. Exit status: 0 when every case inside the
+Bucket, Region, Uin, nodejssdkStsUrl; in proxy mode also HTTP_PROXY/NO_PROXY), its
+``var proxy = ''`` setting (the proxy its direct ``request()`` calls use) and, through
+``node/adapter.js``, the endpoint of every COS client it creates. Its assertions run
+untouched. Exit status: 0 when every case inside the
 emulator's subset passed (cases outside it are listed with their reason in
 ``node/outside.tsv``), 1 otherwise, 2 when the suite could not run at all.
 """
@@ -59,6 +60,8 @@ def run_suite(grep: str = "", mode: str = "proxy", timeout: float = 3600) -> lis
         for name in ("HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "NO_PROXY",
                      "no_proxy"):
             env.pop(name, None)
+        if mode == "proxy":  # the suite's own request() calls that name no proxy use these
+            env.update(HTTP_PROXY=f"http://{endpoint}", NO_PROXY="127.0.0.1,localhost")
         cmd = ["node", str(NODE_DIR / "node_modules" / "mocha" / "bin" / "_mocha"),
                "--require", str(HERE / "adapter.js"), "--reporter", str(HERE / "reporter.js"),
                "--timeout", str(CASE_TIMEOUT_MS), "--exit"]

@@ -51,10 +51,12 @@ def test_events_in_order_for_every_create_and_delete_path(emulator, cos_client, 
     assert threads == {"picops-emulator"}  # delivered on the server's loop thread
 
 
-def test_region_comes_from_the_host(emulator, client_for, bucket):
+def test_region_comes_from_the_host(emulator, client_for):
+    chengdu = client_for(emulator, Region="ap-chengdu")
+    chengdu.create_bucket(Bucket="west-1250000000")
     events = []
     emulator.add_listener(events.append)
-    client_for(emulator, Region="ap-chengdu").put_object(Bucket=bucket, Key="k", Body=b"x")
+    chengdu.put_object(Bucket="west-1250000000", Key="k", Body=b"x")
     assert [e.region for e in events] == ["ap-chengdu"]
 
 

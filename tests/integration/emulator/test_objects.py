@@ -213,12 +213,47 @@ def test_copy_across_buckets_and_from_a_missing_source(cos_client, make_bucket):
     one, two = make_bucket("one"), make_bucket("two")
     cos_client.put_object(Bucket=one, Key="x", Body=b"cross")
     cos_client.copy_object(Bucket=two, Key="y",
-                           CopySource={"Bucket": one, "Key": "x", "Region": "ap-beijing"})
+                           CopySource={"Bucket": one, "Key": "x", "Region": "ap-guangzhou"})
     assert read(cos_client, two, "y") == b"cross"
     with pytest.raises(CosServiceError) as err:
         cos_client.copy_object(Bucket=two, Key="z",
-                               CopySource={"Bucket": one, "Key": "nope", "Region": "ap-beijing"})
+                               CopySource={"Bucket": one, "Key": "nope", "Region": "ap-guangzhou"})
     assert err.value.get_error_code() == "NoSuchKey"
+    # the source's host must name the source bucket's own region, as for any request
+    with pytest.raises(CosServiceError) as err:
+        cos_client.copy_object(Bucket=two, Key="w",
+                               CopySource={"Bucket": one, "Key": "x", "Region": "ap-beijing"})
+    assert err.value.get_error_code() == "NoSuchBucket"
+    assert "ap-guangzhou" in err.value.get_error_msg()
+
+
+def test_upload_part_copy(cos_client, make_bucket):
+    src, dst = make_bucket("src"), make_bucket("dst")
+    body = bytes(range(256)) * 12 * 1024   # 3 MB
+    cos_client.put_object(Bucket=src, Key="big", Body=body)
+    upload = cos_client.create_multipart_upload(Bucket=dst, Key="joined")["UploadId"]
+    source = {"Bucket": src, "Key": "big", "Region": "ap-guangzhou"}
+    first = cos_client.upload_part_copy(Bucket=dst, Key="joined", UploadId=upload,
+                                        PartNumber=1, CopySource=source,
+                                        CopySourceRange="bytes=0-1048575")
+    second = cos_client.upload_part_copy(Bucket=dst, Key="joined", UploadId=upload,
+                                         PartNumber=2, CopySource=source,
+                                         CopySourceRange=f"bytes=1048576-{len(body) - 1}")
+    assert first["ETag"] and first["LastModified"]
+    cos_client.complete_multipart_upload(Bucket=dst, Key="joined", UploadId=upload,
+                                         MultipartUpload={"Part": [
+                                             {"PartNumber": 1, "ETag": first["ETag"]},
+                                             {"PartNumber": 2, "ETag": second["ETag"]}]})
+    assert read(cos_client, dst, "joined") == body
+    upload = cos_client.create_multipart_upload(Bucket=dst, Key="bad")["UploadId"]
+    with pytest.raises(CosServiceError) as err:
+        cos_client.upload_part_copy(Bucket=dst, Key="bad", UploadId=upload, PartNumber=1,
+                                    CopySource=source, CopySourceRange=f"bytes=0-{len(body)}")
+    assert err.value.get_error_code() == "InvalidRange"
+    with pytest.raises(CosServiceError) as err:
+        cos_client.upload_part_copy(Bucket=dst, Key="bad", UploadId=upload, PartNumber=1,
+                                    CopySource=source, CopySourceIfMatch='"nope"')
+    assert err.value.get_status_code() == 412
 
 
 def test_multi_delete(cos_client, bucket):
