@@ -38,7 +38,9 @@ browser:
 	  $$SUDO apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends chromium; }
 
-test: venv compat lint browser
+# clients-install: the README's client snippets and a slice of the Node SDK's own suite run
+# in the suite (tests/integration/clients); the whole external suites run in `make clients`.
+test: venv compat lint browser clients-install
 	$(BIN)/python -m pytest -n 2
 
 demo: venv
@@ -71,6 +73,11 @@ bench: venv
 # with their reason in tests/clients/*/outside.tsv. NODE_SDK_SRC=<checkout> runs the suite
 # of another revision of the SDK (see tests/clients/install.py).
 clients-install: venv
+	@command -v curl >/dev/null 2>&1 || { \
+	  echo "installing Debian's curl for the README's plain-HTTP snippet"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends curl; }
 	$(BIN)/python -m tests.clients.install
 
 clients: clients-install

@@ -104,6 +104,12 @@ def split_raw_target(raw_target: str) -> Tuple[Optional[str], str, str]:
     return authority, path, query
 
 
+def is_cos_host(host: str) -> bool:
+    """``host`` (with or without a port) is a COS bucket or service host name."""
+    host = host.strip()
+    return bool(_VHOST.match(host) or _SERVICE_HOST.match(host))
+
+
 def _key(raw: str) -> Tuple[Optional[str], Optional[str]]:
     """(merged key or None for "no key", the decoded key as sent)."""
     if not raw:
@@ -165,4 +171,5 @@ def parse_query(raw_query: str) -> Tuple[Dict[str, str], List[Tuple[str, str]]]:
     return first, pairs
 
 
-__all__ = ["Target", "parse_target", "parse_query", "split_raw_target", "check_region"]
+__all__ = ["Target", "parse_target", "parse_query", "split_raw_target", "check_region",
+           "is_cos_host"]

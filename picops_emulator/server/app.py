@@ -38,7 +38,8 @@ from aiohttp.http_exceptions import HttpProcessingError
 
 from ..cos import HANDLERS, auth
 from ..cos.call import Call, ServerState
-from ..cos.target import Target, check_region, parse_query, parse_target, split_raw_target
+from ..cos.target import (Target, check_region, is_cos_host, parse_query, parse_target,
+                          split_raw_target)
 from ..cosxml import error_body
 from ..errors import EmulatorError, status_of
 from ..naming import check_bucket_name, check_key
@@ -140,8 +141,12 @@ async def edge_middleware(request: web.Request, handler):
     state = request.app[STATE]
     authority, raw_path, raw_query = split_raw_target(request.raw_path)
     # an absolute-form target (a client using the emulator as its HTTP proxy) names the host
-    # itself, and RFC 9112 says it wins over the Host header
-    host = authority if authority is not None else request.headers.get("Host", "")
+    # itself, and RFC 9112 says it wins over the Host header, when it names a COS host; a
+    # client sending to the emulator's own address through a proxy (IP/Port with Proxies)
+    # names the bucket in its Host header
+    host = request.headers.get("Host", "")
+    if authority is not None and (is_cos_host(authority) or not is_cos_host(host)):
+        host = authority
     request[TARGET] = parse_target(host, raw_path, state.settings.region)
     request[QUERY] = parse_query(raw_query)
     return await handler(request)

@@ -115,6 +115,8 @@ def install_node() -> Path:
     shutil.copy(lock, NODE_DIR / "package-lock.json")
     _run(["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"], NODE_DIR,
          "installing the SDK's and its suite's dependencies")
+    # so that code beside it (the README's snippets) can require('cos-nodejs-sdk-v5')
+    (NODE_DIR / "node_modules" / NODE_SDK_PACKAGE).symlink_to(SDK_DIR, target_is_directory=True)
     (NODE_DIR / "origin.txt").write_text(origin + "\n")
     stamp.write_text(inputs)
     return SDK_DIR
