@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from tests.clients import harness, node_suite
 
+# Not "upload Content-Type putObject stream": its file, made when the suite loads, races with
+# the suite's own start-up sweep of *.zip files in its folder (a flake of the suite itself).
 GREP = ("getObjectUrl|getAuth|params check Region|Content-Type: false|"
-        "upload Content-Type putObject|getBucket\\(\\),listObjectVersions|"
+        "upload Content-Type putObject (empty )?string|getBucket\\(\\),listObjectVersions|"
         "合并 Key 校验 getObject|复制文件|BucketLocation")
 
 
