@@ -28,9 +28,9 @@ Contract of :meth:`Uploader.upload` (and :func:`upload`):
   failures are retried with the function's backoff within ``timeout`` seconds.
 * The object carries the processed-on-upload mark (:mod:`picops.mark`), so the
   trigger that fires for it skips it (``processed_on_upload``) without a CI call.
-* Success: outputs the source's older manifest lists and these rules no longer
-  make are deleted, the manifest is written (as the function writes it, with the
-  stored object's ETag), and the outcome is ``processed`` with the fields of the
+* Success: the function's own last step (:func:`picops.create.settle`: outputs an
+  older manifest lists, then the manifest, written with the stored object's ETag),
+  and the outcome is ``processed`` with the fields of the
   function's outcome line (``outputs``, ``original`` when ``pic_info``,
   ``ci_request_id``, ``manifest`` ...), ``event_name`` ``picops:upload``.
 * Failure (a rule CI refuses, a call that kept failing, a manifest that could not
