@@ -66,6 +66,7 @@ from picops.serverless import check_manifest_triggers, load_serverless
 from . import backfill_runner as runner
 from . import target as targets
 from .backfill_checkpoint import CheckpointStore
+from .backfill_fanout import ENV_SCF_ENDPOINT
 from .backfill_plan import plan_lines, render_plan_table
 from .backfill_ratelimit import RateLimitedClient, RateLimiter
 from .backfill_scope import config_fingerprint
@@ -277,11 +278,15 @@ region_option = click.option(
 @targets.endpoint_option
 @click.option("--yes", is_flag=True,
               help="do not ask before writing to Tencent Cloud (asked only on a terminal)")
+@click.option("--scf-endpoint", default=lambda: os.environ.get(ENV_SCF_ENDPOINT) or None,
+              metavar="URL",
+              help="send --fan-out's SCF Invoke calls here instead of Tencent Cloud, e.g. "
+                   "the local emulator http://127.0.0.1:9000 (default: $PICOPS_SCF_ENDPOINT)")
 def backfill(bucket: str, prefix: str, concurrency: int, dry_run: bool, limit: Optional[int],
              rate: float, config_path: Optional[Path], serverless_path: Optional[Path],
              region: Optional[str], log_path: Optional[Path], fan_out: Optional[str],
              page_size: Optional[int], namespace: str, qualifier: str,
-             endpoint: Optional[str], yes: bool) -> None:
+             endpoint: Optional[str], yes: bool, scf_endpoint: Optional[str]) -> None:
     """Process the objects already in a bucket: what is missing or stale, as the function would."""
     problems: List[Problem] = []
     serverless = resolve_serverless(serverless_path)
@@ -306,7 +311,7 @@ def backfill(bucket: str, prefix: str, concurrency: int, dry_run: bool, limit: O
                    "date, so every routed object is processed again", err=True)
     if fan_out:
         sys.exit(_fan_out(config, bucket, prefix, region, fan_out, page_size, rate, namespace,
-                          qualifier, dry_run))
+                          qualifier, dry_run, scf_endpoint))
     if not dry_run:
         targets.confirm_cloud_write(target, f"backfill writes derivatives and manifests for "
                                             f"{bucket}/{prefix}", yes)
@@ -430,7 +435,7 @@ def describe_error(e: BaseException) -> str:
 
 def _fan_out(config: Config, bucket: str, prefix: str, region: str, function: str,
              page_size: Optional[int], rate: float, namespace: str, qualifier: str,
-             dry_run: bool) -> int:
+             dry_run: bool, scf_endpoint: Optional[str] = None) -> int:
     from .backfill_fanout import DEFAULT_PAGE_SIZE, FanOut, scf_invoker
 
     err = Console(stderr=True, emoji=False)
@@ -441,7 +446,7 @@ def _fan_out(config: Config, bucket: str, prefix: str, region: str, function: st
     else:
         try:
             invoke = scf_invoker(function, region, namespace=namespace, qualifier=qualifier,
-                                 env=env)
+                                 env=env, endpoint=scf_endpoint)
         except ConfigError as e:
             report_usage(list(e.problems))
             return EXIT_USAGE

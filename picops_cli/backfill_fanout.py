@@ -17,9 +17,12 @@ Contract:
   ``page_size`` keys and its JSON at most :data:`MAX_EVENT_BYTES` bytes (SCF refuses an
   asynchronous event over 128 KB; reference cos-ci-scf.md §2.6).
 * :func:`scf_invoker` is the real transport: Tencent Cloud SDK ``scf`` client,
-  ``Invoke`` with ``InvocationType="Event"`` and the page as ``ClientContext``. Its
-  ``client`` argument is injectable (tests pass a stub of ``ScfClient``); transient
-  API errors are retried with backoff.
+  ``Invoke`` with ``InvocationType="Event"`` and the page as ``ClientContext``,
+  TC3-HMAC-SHA256 signed by the SDK. ``endpoint`` (``--scf-endpoint``, or
+  ``$PICOPS_SCF_ENDPOINT``) sends the same request elsewhere, e.g. to the local
+  emulator, which runs the pages on its function workers. Its ``client`` argument is
+  injectable (unit tests pass a stub of ``ScfClient``); transient API errors are
+  retried with backoff.
 * :class:`FanOut` sends the pages, pacing them so that the CI calls they carry
   (estimated from the plan of each key) stay under ``rate`` per second on average:
   after a page of ``n`` calls the next one waits ``n / rate`` seconds. SCF runs the
@@ -57,6 +60,8 @@ DEFAULT_PAGE_SIZE = 20
 TRANSIENT_API_CODES = frozenset({"RequestLimitExceeded", "InternalError", "ClientNetworkError",
                                  "ServerNetworkError", "FailedOperation.RequestTimeout"})
 INVOKE_ATTEMPTS = 5
+#: Where ``Invoke`` goes instead of scf.tencentcloudapi.com (``http://127.0.0.1:9000``).
+ENV_SCF_ENDPOINT = "PICOPS_SCF_ENDPOINT"
 INVOKE_BACKOFF_S = 0.5
 
 Invoker = Callable[[Dict[str, Any]], str]
@@ -119,11 +124,16 @@ def scf_credentials(env: Mapping[str, str]) -> Tuple[str, str, Optional[str]]:
 
 def scf_invoker(function_name: str, region: str, *, namespace: str = "default",
                 qualifier: str = "$LATEST", env: Optional[Mapping[str, str]] = None,
-                client: Any = None, sleep: Callable[[float], None] = time.sleep) -> Invoker:
+                client: Any = None, endpoint: Optional[str] = None,
+                sleep: Callable[[float], None] = time.sleep) -> Invoker:
     """An :data:`Invoker` calling SCF ``Invoke`` (asynchronous) for ``function_name``.
 
     ``client`` defaults to a ``tencentcloud.scf.v20180416.scf_client.ScfClient`` for
-    ``region`` with the credentials of :func:`scf_credentials`.
+    ``region`` with the credentials of :func:`scf_credentials`, talking to
+    ``endpoint`` (a URL such as ``http://127.0.0.1:9000``) when one is given.
+
+    Raises:
+        ConfigError: no key pair, or ``endpoint`` is not an http(s) URL.
     """
     from tencentcloud.common.exception.tencent_cloud_sdk_exception import (
         TencentCloudSDKException)
@@ -136,7 +146,8 @@ def scf_invoker(function_name: str, region: str, *, namespace: str = "default",
         from tencentcloud.scf.v20180416 import scf_client
 
         sid, skey, token = scf_credentials(env if env is not None else os.environ)
-        client = scf_client.ScfClient(credential.Credential(sid, skey, token), region)
+        client = scf_client.ScfClient(credential.Credential(sid, skey, token), region,
+                                      _client_profile(endpoint))
 
     def invoke(event: Dict[str, Any]) -> str:
         request = models.InvokeRequest()
@@ -163,6 +174,21 @@ def scf_invoker(function_name: str, region: str, *, namespace: str = "default",
         raise AssertionError("unreachable")
 
     return invoke
+
+
+def _client_profile(endpoint: Optional[str]) -> Any:
+    if not endpoint:
+        return None
+    from urllib.parse import urlsplit
+
+    from tencentcloud.common.profile.client_profile import ClientProfile
+    from tencentcloud.common.profile.http_profile import HttpProfile
+
+    url = urlsplit(endpoint)
+    if url.scheme not in ("http", "https") or not url.netloc or url.path not in ("", "/"):
+        raise ConfigError([Problem("--scf-endpoint", f"{endpoint!r} is not a URL such as "
+                                   "http://127.0.0.1:9000")], "command line")
+    return ClientProfile(httpProfile=HttpProfile(protocol=url.scheme, endpoint=url.netloc))
 
 
 @dataclass

@@ -27,8 +27,8 @@ from picops_cli.defaults import config_not_found, serverless_not_found
               type=click.Path(dir_okay=False, path_type=Path),
               help="routes config (default: $PICOPS_CONFIG, else the function's picops.yaml)")
 @click.option("--function-dir", default=None, type=click.Path(file_okay=False, path_type=Path),
-              help="run the function from this source folder instead (implies --source; "
-                   "default: the package built from functions/image_processor)")
+              help="the function's source folder (default: functions/image_processor beside "
+                   "serverless.yml; another folder than the checkout's runs from source)")
 @click.option("--source", is_flag=True,
               help="run the function from its source folder on this Python (fast iteration) "
                    "instead of the package built for serverless.yml's runtime on that "

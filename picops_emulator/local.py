@@ -43,6 +43,7 @@ from .console import Console
 from .settings import EmulatorSettings
 from .triggers.dispatcher import (DEFAULT_MAX_GENERATION, DEFAULT_RETRY_DELAYS,
                                   TriggerDispatcher)
+from .scfapi import ScfApi
 from .triggers.invoker import check_function_dir
 from .triggers.launch import Launch, resolve_launch
 from .triggers.loader import buckets_to_create, default_function_dir, load_serverless
@@ -52,7 +53,7 @@ from .triggers.loader import buckets_to_create, default_function_dir, load_serve
 class LocalOptions:
     serverless_path: Path = Path("serverless.yml")
     config_path: Optional[Path] = None     # default: $PICOPS_CONFIG, else the function's
-    function_dir: Optional[Path] = None    # another source folder (implies ``source``)
+    function_dir: Optional[Path] = None    # default: functions/image_processor beside it
     # Run the function from its source folder on this interpreter instead of the built
     # package on the runtime's CPython (fast iteration; proves nothing about the runtime).
     source: bool = False
@@ -134,10 +135,8 @@ def read_sources(options: LocalOptions) -> Sources:
     if config_error is not None:
         raise config_error
     try:
-        # Another source folder than the one the package is built from can only run
-        # from source.
-        launch = resolve_launch(spec.runtime, source_dir,
-                                source=options.source or options.function_dir is not None,
+        # (another source folder than the one the package is built from runs from source)
+        launch = resolve_launch(spec.runtime, source_dir, source=options.source,
                                 python=options.python)
     except ValueError as exc:
         raise ConfigError([Problem("python", str(exc))]) from exc
@@ -170,11 +169,13 @@ def prepare(options: LocalOptions) -> Prepared:
                                    "0 (no limit) or a positive number of requests per "
                                    "second")])
     ci = CiService(qps=options.ci_qps)
+    scf_api = ScfApi()
     settings = EmulatorSettings(
         port=options.port, data_dir=Path(options.data_dir), secret_id=options.secret_id,
         secret_key=options.secret_key, auth=options.auth,
         buckets_to_create=tuple(sorted(buckets_to_create(spec, config))),
-        region=spec.region or "ap-guangzhou", ci_backend=ci, fsync=options.fsync)
+        region=spec.region or "ap-guangzhou", ci_backend=ci, scf_api=scf_api,
+        fsync=options.fsync)
     return Prepared(options=options, spec=spec, config=config, config_path=config_path,
                     function_dir=launch.function_dir, settings=settings, ci=ci, launch=launch,
                     config_env=config_env, source_dir=sources.source_dir)
@@ -195,6 +196,9 @@ def attach_triggers(prepared: Prepared, handle: runner.RunningEmulator) -> Trigg
         extra_env=_function_env(prepared), python=prepared.launch.python,
         site=prepared.launch.site, fsync=o.fsync)
     handle.add_listener(dispatcher.on_change, inline=True)  # journaled before the 200
+    # SCF's Invoke API (``picops backfill --fan-out --scf-endpoint``) runs on the same workers
+    prepared.settings.scf_api.attach(dispatcher.invoke_async, function_name=prepared.spec.name,
+                                     region=prepared.spec.region)
     return dispatcher
 
 

@@ -34,6 +34,7 @@ class EmulatorSettings:
     buckets_to_create: Tuple[str, ...] = ()
     region: str = "ap-guangzhou"          # for path-style requests and pre-created buckets
     ci_backend: Optional[Any] = None      # a ci.seam.CiBackend, or None (501s)
+    scf_api: Optional[Any] = None         # a scfapi.ScfApi (SCF Invoke), or None
     fsync: bool = True                    # fsync bodies and sidecars before the commit rename
     clock_skew_seconds: int = 900         # tolerance before q-sign-time's start (not after end)
     # A connection that has not sent a whole request head within this time, or a request

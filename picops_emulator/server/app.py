@@ -43,6 +43,7 @@ from ..cos.target import (Target, check_region, is_cos_host, parse_query, parse_
 from ..cosxml import error_body
 from ..errors import EmulatorError, status_of
 from ..naming import check_bucket_name, check_key
+from ..scfapi.invoke import api_response
 from ..settings import EmulatorSettings
 from ..storage import Store
 from . import routes
@@ -137,6 +138,20 @@ async def errors_middleware(request: web.Request, handler):
 
 
 @web.middleware
+async def scf_api_middleware(request: web.Request, handler):
+    """Tencent Cloud API 3.0 requests (``X-TC-Action``) go to SCF's API, not to COS."""
+    if "X-TC-Action" not in request.headers:
+        return await handler(request)
+    settings = request.app[STATE].settings
+    if settings.scf_api is None:
+        return api_response({"Error": {"Code": "UnsupportedOperation",
+                                       "Message": "this emulator serves no SCF API (no "
+                                                  "function wired)"},
+                             "RequestId": new_request_id()})
+    return await settings.scf_api.respond(request, settings.credentials())
+
+
+@web.middleware
 async def edge_middleware(request: web.Request, handler):
     state = request.app[STATE]
     authority, raw_path, raw_query = split_raw_target(request.raw_path)
@@ -194,9 +209,13 @@ async def _common_headers(request: web.Request, response: web.StreamResponse) ->
 
 def build_app(settings: EmulatorSettings, store: Store,
               front: Sequence[Any] = ()) -> web.Application:
-    """``front``: middlewares that see each request before the COS pipeline (the console)."""
-    app = web.Application(middlewares=[*front, errors_middleware, edge_middleware,
-                                       auth_middleware])
+    """``front``: middlewares that see each request before the COS pipeline (the console).
+
+    Requests for SCF's API (``X-TC-Action``) leave for :mod:`picops_emulator.scfapi` right
+    after them, before COS's errors, edge and auth.
+    """
+    app = web.Application(middlewares=[*front, scf_api_middleware, errors_middleware,
+                                       edge_middleware, auth_middleware])
     executor = ThreadPoolExecutor(max_workers=8, thread_name_prefix="picops-store")
     app[STATE] = ServerState(settings=settings, store=store, executor=executor)
     # [\s\S], not ".": a key may hold a newline, and must reach dispatch to be refused

@@ -70,6 +70,8 @@ FUNCTION_LOGGER_NAME = "picops_emulator.function"
 ERROR_CODES = {"timeout": 433}
 USER_CODE_ERROR = 430
 RESULT_PREVIEW_CHARS = 500
+#: What a record of an SCF ``Invoke`` API call (not a trigger) is named in records and logs.
+INVOKE_EVENT_NAME = "scf:Invoke"
 #: A return value kept in a record whole up to this many bytes of JSON, else as a preview.
 MAX_KEPT_VALUE_BYTES = 64 * 1024
 #: All records together keep at most this many bytes of logs, values and failures.
@@ -303,6 +305,38 @@ class TriggerDispatcher:
                        trigger=trigger_index, request_id=record.request_id)
         self._notify("queued", record)
         return record
+
+    def invoke_async(self, event: Dict[str, Any], request_id: str) -> None:
+        """Queue ``event`` as one asynchronous SCF ``Invoke`` (the API's ``ClientContext``).
+
+        The same workers, retries, journal and dead letters as a trigger's delivery; the
+        record names the event (``scf:Invoke``; bucket and key count of a backfill page).
+
+        Raises:
+            OSError: it could not be journaled (the API answers an error).
+            RuntimeError: the emulator is shutting down.
+        """
+        page = event.get("picops_backfill") if isinstance(event, dict) else None
+        bucket = str(page.get("bucket", "")) if isinstance(page, dict) else ""
+        keys = page.get("keys") if isinstance(page, dict) else None
+        what = f"(Invoke: {len(keys)} keys)" if isinstance(keys, list) else "(Invoke)"
+        context = build_context(function_name=self.function_name, region=self.spec.region,
+                                appid=self.appid, memory_mb=self.spec.memory,
+                                timeout_s=self.timeout, environment=self.spec.environment,
+                                namespace=self.namespace, uin=self.uin, request_id=request_id)
+        record = rec.InvocationRecord(
+            request_id=request_id, bucket=bucket, key=what, event_name=INVOKE_EVENT_NAME,
+            trigger_index=-1, generation=0, event=event, context=context, created=time.time())
+        with self._cond:
+            if self._closed:
+                raise RuntimeError("the emulator is shutting down")
+        self.journal.add(record.request_id, _record_doc(record))
+        with self._cond:
+            self._records.add(record)
+            self._push(record, 0.0)
+        self._log.emit("invoked", f"SCF Invoke (Event) of {self.function_name}: delivery "
+                       f"queued {what}", bucket=bucket or None, key=what,
+                       event_name=INVOKE_EVENT_NAME, request_id=request_id)
 
     def _new_record(self, change: ObjectChanged, trigger) -> rec.InvocationRecord:
         event = build_cos_event(change, function_name=self.function_name,
