@@ -15,15 +15,15 @@ Decisions on UNCONFIRMED points:
 
 * ``url`` encodes every byte except unreserved characters and ``/`` (the real
   dump shows ``!`` as ``%21``); ``key`` is always raw, whatever it contains.
-* Short region codes are known for four regions only (gz, sh, bj, cd). Any
-  other region is given in its long form, so a handler that relies on the
-  short code fails visibly instead of reading an invented code; handlers
-  should prefer ``cosRegion``.
+* Short region codes come from ``picops.regions`` (the function reads them
+  with the same table). A region without one is given in its long form.
 * ``x-cos-storage-class`` is spelled as the real dump spells it (``Standard``),
   other classes in the same style (``Standard_IA``, ``Archive`` ...).
-* Delete events carry no ``ETag``/``Content-Type`` values the emulator knows,
-  so ``meta`` holds only what the change carries (empty strings are dropped,
-  except ``Content-Type``, which real events always include).
+* Delete events (``cos:ObjectRemove:*``) carry in ``meta`` exactly what the
+  SCF CLI's delete template shows: ``x-cos-request-id`` and an empty
+  ``Content-Type``, no ``ETag``, no storage class, no user metadata (the object
+  is gone). Created events carry what real dumps show (ETag quoted, storage
+  class, user ``x-cos-meta-*``).
 * ``Authorization`` in ``requestParameters`` is a placeholder in the COS
   signature format, never the uploader's real signature.
 * The context's ``environment`` holds the function's variables plus
@@ -39,23 +39,20 @@ import uuid
 from typing import Dict, Mapping, Optional, Tuple
 from urllib.parse import quote
 
+from picops import regions
 from picops_emulator.notifications import ObjectChanged
 
 SCHEMA_VERSION = "1.0"
 EVENT_VERSION = "1.0"
 EVENT_SOURCE = "qcs::cos"
 NOTIFICATION_ID = "unkown"  # sic: what the service sends
+REMOVE_PREFIX = "cos:ObjectRemove:"
 DEFAULT_NAMESPACE = "default"
 DEFAULT_QUALIFIER = "$DEFAULT"   # what a trigger is bound to (eventQueue's last part)
 FUNCTION_VERSION = "$LATEST"     # what context.function_version says
 PLACEHOLDER_UIN = "100000000001"
 
-SHORT_REGIONS: Dict[str, str] = {
-    "ap-guangzhou": "gz",
-    "ap-shanghai": "sh",
-    "ap-beijing": "bj",
-    "ap-chengdu": "cd",
-}
+SHORT_REGIONS: Dict[str, str] = regions.CODE_OF
 
 STORAGE_CLASS_SPELLING: Dict[str, str] = {
     "STANDARD": "Standard",
@@ -98,6 +95,11 @@ def event_queue(region: str, appid: str, function_name: str,
 
 
 def _meta(change: ObjectChanged) -> Dict[str, str]:
+    if change.event_name.startswith(REMOVE_PREFIX):
+        meta = {"Content-Type": ""}
+        if change.request_id:
+            meta["x-cos-request-id"] = change.request_id
+        return meta
     meta: Dict[str, str] = {"Content-Type": change.content_type or ""}
     if change.etag:
         meta["ETag"] = f'"{change.etag.strip(chr(34))}"'
