@@ -201,10 +201,11 @@ from picops_cli.demo import demo  # noqa: E402
 from picops_cli.emulator_cmd import emulator  # noqa: E402
 from picops_cli.invoke import invoke  # noqa: E402
 from picops_cli.plan import plan  # noqa: E402
+from picops_cli.policy import policy  # noqa: E402
 from picops_cli.preview import preview  # noqa: E402
 from picops_cli.upload import upload  # noqa: E402
 
-for _command in (emulator, demo, invoke, preview, backfill, plan, upload):
+for _command in (emulator, demo, invoke, preview, backfill, plan, upload, policy):
     cli.add_command(_command)
 
 if __name__ == "__main__":  # pragma: no cover
