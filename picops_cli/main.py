@@ -17,8 +17,9 @@ import click
 from picops import constants
 from picops.config import load_config
 from picops.errors import ConfigError, Problem
+from picops import scf_component
 from picops.outcome import SkipReason
-from picops.serverless import check_against_config, load_serverless
+from picops.serverless import check_against_config, check_deployable, load_serverless
 from picops_cli import target as targets
 from picops_cli.advice import config_advice
 from picops_cli.defaults import SERVERLESS as DEFAULT_SERVERLESS
@@ -76,6 +77,8 @@ def validate(config_path: Optional[Path], serverless_path: Optional[Path]) -> No
             spec = load_serverless(serverless_path)
         except ConfigError as exc:
             problems.extend(exc.problems)
+        if spec is not None:
+            problems.extend(check_deployable(spec, str(serverless_path)))
         if spec is not None and config is not None:
             problems.extend(check_against_config(spec, config))
     elif given:
@@ -90,7 +93,8 @@ def validate(config_path: Optional[Path], serverless_path: Optional[Path]) -> No
     for note in config_advice(config):
         click.echo(f"note: {note}", err=True)
     n_rules = sum(len(r.rules) for r in config.routes)
-    tail = f"; {serverless_path}: {len(spec.triggers)} trigger(s) OK" if spec else ""
+    tail = (f"; {serverless_path}: {len(spec.triggers)} trigger(s) OK, deployable by the "
+            f"{scf_component.describe()}" if spec else "")
     click.echo(f"{config_path}: OK ({len(config.routes)} route(s), {n_rules} rule(s)){tail}")
 
 

@@ -31,7 +31,8 @@ from . import ci_client, mark, routing
 from .errors import CloudError, MissingOutputsError, PicopsError
 from .manifest import (ManifestOutput, build, is_current, manifest_key, merged_outputs,
                        removed_outputs, rules_hash, utc_timestamp)
-from .manifest_store import (DeleteResult, delete_outputs, head_object, read_trusted_manifest,
+from .manifest_store import (DeleteResult, delete_outputs, etag_of, head_object,
+                             read_trusted_manifest,
                              write_manifest)
 from .outcome import Outcome, RecordOutcome, SkipReason
 from .etags import unquote_etag
@@ -75,11 +76,16 @@ def process_object(svc: Services, bucket: str, key: str, *, size: int, etag: str
     outcome = RecordOutcome(Outcome.PROCESSED, route=plan.route.prefix, **head)
     settings = config.manifests
     old, digest = None, rules_hash(plan.route)
+    fetched: Optional[Dict[str, str]] = None  # the source's headers, when a HEAD was made
     if user_meta is not None and mark.is_current(user_meta, digest, bucket, key):
         return _on_upload(outcome, event_name, size, source.etag)
     if settings.enabled:
         outcome.manifest = manifest_key(key, settings.prefix)
         try:
+            if not source.etag:  # e.g. the SCF CLI's events: one HEAD, never "" stored
+                fetched = head_object(svc.client(region), bucket, key,
+                                      timeout=svc.io_timeout(deadline))
+                source.etag = etag_of(fetched, bucket, key)
             old = read_trusted_manifest(svc.client(region), bucket, key, settings.prefix,
                                         timeout=svc.io_timeout(deadline))
         except PicopsError as e:
@@ -93,8 +99,8 @@ def process_object(svc: Services, bucket: str, key: str, *, size: int, etag: str
             return outcome
     if user_meta is None:
         try:
-            headers = head_object(svc.client(region), bucket, key,
-                                  timeout=svc.io_timeout(deadline))
+            headers = fetched if fetched is not None else head_object(
+                svc.client(region), bucket, key, timeout=svc.io_timeout(deadline))
         except PicopsError as e:
             outcome.fail([e])
             return outcome

@@ -35,7 +35,7 @@ from typing import Any, Dict, Iterable, NamedTuple, Optional, Tuple
 
 from .redact import MASK, mask_secrets  # noqa: F401 - MASK is part of this API
 
-from .constants import EVENT_CREATED_PREFIX
+from . import regions
 from .errors import EventError
 from .etags import unquote_etag
 from .model import is_bucket_name
@@ -64,9 +64,39 @@ class CosRecord(NamedTuple):
     user_meta: Optional[Dict[str, str]] = None
 
     @property
+    def kind(self) -> Optional[str]:
+        """:data:`CREATED`, :data:`REMOVED`, :data:`RESTORED`, or None (not understood)."""
+        return event_kind(self.event_name)
+
+    @property
     def is_created(self) -> bool:
         """True for any ``cos:ObjectCreated:*`` event (Put, Post, Copy, multipart...)."""
-        return self.event_name.startswith(EVENT_CREATED_PREFIX)
+        return self.kind == CREATED
+
+    @property
+    def is_removed(self) -> bool:
+        """True for any ``cos:ObjectRemove:*`` event (Delete, DeleteMarkerCreated)."""
+        return self.kind == REMOVED
+
+
+#: The event families, as :func:`event_kind` names them.
+CREATED, REMOVED, RESTORED = "created", "removed", "restored"
+_FAMILIES = {"objectcreated": CREATED, "objectremove": REMOVED, "objectrestore": RESTORED}
+
+
+def event_kind(event_name: str) -> Optional[str]:
+    """The family of a COS ``eventName``, matched tolerantly; None when not understood.
+
+    ``cos:<Family>:<Type>`` with spaces around the parts and any letter case
+    accepted: Tencent's own SCF CLI delete template says ``"cos: ObjectRemove:Delete"``
+    (with a space), real events ``"cos:ObjectRemove:Delete"``. Anything else (another
+    source, another family, a missing type) is None, and the handler logs it at
+    WARNING with the name instead of skipping it quietly.
+    """
+    parts = [p.strip() for p in event_name.split(":")]
+    if len(parts) != 3 or parts[0].lower() != "cos" or not parts[2]:
+        return None
+    return _FAMILIES.get(parts[1].lower())
 
 
 def split_records(event: Any) -> list:
@@ -202,16 +232,22 @@ def _user_meta(meta: Any) -> Optional[Dict[str, str]]:
 
 def _region(bucket_info: dict, default_region: str, at: str) -> str:
     # Real events carry the long id (ap-shanghai) in cosRegion and s3Region next
-    # to a short code (sh) in region; the SDK needs the long one. COS triggers
-    # only bind same-region buckets, so the function's region is a safe fallback.
+    # to a short code (sh) in region; the SCF CLI's templates only the short code.
+    # The SDK needs the long one: a known code is mapped (picops.regions). COS
+    # triggers only bind same-region buckets, so the function's region is a safe
+    # fallback for a code the table lacks.
     for name in ("cosRegion", "s3Region"):
         value = bucket_info.get(name)
         if isinstance(value, str) and value:
             return value
+    code = bucket_info.get("region")
+    mapped = regions.region_of_code(code.strip().lower()) if isinstance(code, str) else None
+    if mapped:
+        return mapped
     if default_region:
         return default_region
-    raise EventError("missing, and no s3Region nor TENCENTCLOUD_REGION to fall back on",
-                     f"{at}.cosRegion")
+    raise EventError(f"no cosRegion/s3Region, short code {code!r} is not one picops knows, "
+                     "and no TENCENTCLOUD_REGION to fall back on", f"{at}.region")
 
 
 # --- page events ----------------------------------------------------------------------

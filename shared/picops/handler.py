@@ -51,7 +51,7 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Union
 from . import ci_client, routing
 from .config import config_path, load_config
 from .constants import (DEFAULT_TIME_LIMIT_MS, ENV_FUNCTION_NAME, ENV_REGION,
-                        EVENT_REMOVE_PREFIX, SAFETY_MARGIN_FRACTION, SAFETY_MARGIN_MAX_S,
+                        SAFETY_MARGIN_FRACTION, SAFETY_MARGIN_MAX_S,
                         SAFETY_MARGIN_MIN_S)
 from .create import process_object
 from .delete import delete_object
@@ -199,28 +199,34 @@ class Processor:
                                        deadline=deadline, log=log, index=index,
                                        event_name=record.event_name,
                                        user_meta=record.user_meta)
-        if record.event_name.startswith(EVENT_REMOVE_PREFIX):
+        if record.is_removed:
             return self.delete_object(record.bucket, record.key, region=record.region,
                                       deadline=deadline, log=log, index=index,
                                       event_name=record.event_name)
         route = routing.match(self.config, record.key)
+        understood = record.kind is not None
         return self._emit(log, t0, RecordOutcome(
             Outcome.SKIPPED, index=index, bucket=record.bucket, key=record.key,
-            route=route.prefix if route else None, reason=SkipReason.NOT_CREATED,
-            event_name=record.event_name, size=record.size))
+            route=route.prefix if route else None,
+            reason=SkipReason.NOT_CREATED if understood else SkipReason.UNKNOWN_EVENT,
+            event_name=record.event_name, size=record.size), warn=not understood)
 
-    def _emit(self, log: JsonLogger, t0: float, outcome: RecordOutcome) -> RecordOutcome:
+    def _emit(self, log: JsonLogger, t0: float, outcome: RecordOutcome,
+              warn: bool = False) -> RecordOutcome:
         outcome.duration_ms = round((self._clock() - t0) * 1000.0, 1)
-        log_outcome(log, outcome)
+        log_outcome(log, outcome, warn=warn)
         return outcome
 
 
-def log_outcome(log: JsonLogger, outcome: RecordOutcome) -> None:
-    """Write ``outcome`` as its one JSON line (an error line when it failed)."""
+def log_outcome(log: JsonLogger, outcome: RecordOutcome, warn: bool = False) -> None:
+    """Write ``outcome`` as its one JSON line (an error line when it failed; a warning
+    when ``warn``: a record skipped because its event name was not understood)."""
     line = outcome.to_line()
     word = Outcome(outcome.outcome).value
     if outcome.outcome == Outcome.FAILED:
         log.error(f"record {word}", **line)
+    elif warn:  # never skipped quietly: the line names what was not understood
+        log.warning(f"record {word}: event name not understood", **line)
     else:
         log.info(f"record {word}", **line)
 

@@ -31,6 +31,7 @@ from urllib3.exceptions import HTTPError as Urllib3Error
 
 from .ci_client import SDK_ERRORS, capped_timeout, classify
 from .errors import CloudError, ManifestError, TransientCloudError
+from .etags import unquote_etag
 from .manifest import (Manifest, ManifestOutput, deletion_problems, dumps, loads,
                        manifest_key)
 
@@ -154,6 +155,26 @@ def head_object(client: Any, bucket: str, key: str, *,
     return dict(headers) if isinstance(headers, dict) else {}
 
 
+def etag_of(headers: Optional[Dict[str, str]], bucket: str, key: str) -> str:
+    """The ETag (unquoted) in the answer of :func:`head_object` for ``bucket/key``.
+
+    For a record without one (the SCF CLI's event templates carry no ``meta.ETag``):
+    the manifest comparison needs it and a manifest never stores an empty one.
+
+    Raises:
+        CloudError: the object is gone (``NoSuchKey``, 404, permanent: deleted since
+            the event), or the answer carried no ETag.
+    """
+    if headers is None:
+        raise CloudError(f"cannot read the ETag of {bucket}/{key}: the object does not exist "
+                         "(deleted since the event)", code="NoSuchKey", status=404)
+    found = {str(k).lower(): v for k, v in headers.items()}.get("etag")
+    etag = unquote_etag(found) if isinstance(found, str) else ""
+    if not etag:
+        raise CloudError(f"HEAD {bucket}/{key} answered without an ETag", code="MissingETag")
+    return etag
+
+
 # --- helpers ------------------------------------------------------------------------
 
 def _not_found(exc: Exception) -> bool:
@@ -179,5 +200,6 @@ def _wrap(exc: Exception, what: str) -> CloudError:
                      request_id=err.request_id)
 
 
-__all__ = ["DeleteResult", "delete_manifest", "delete_outputs", "head_object", "object_exists",
+__all__ = ["DeleteResult", "delete_manifest", "delete_outputs", "etag_of", "head_object",
+           "object_exists",
            "read_manifest", "read_trusted_manifest", "write_manifest"]

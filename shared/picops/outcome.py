@@ -51,7 +51,8 @@ class SkipReason(_Word):
     NO_ROUTE = "no_route"                # no route matches the key
     UP_TO_DATE = "up_to_date"            # its manifest has the same ETag and rules hash
     PROCESSED_ON_UPLOAD = "processed_on_upload"  # it carries its upload's current mark
-    NOT_CREATED = "not_created"          # neither a create nor a remove event
+    NOT_CREATED = "not_created"          # neither a create nor a remove event (a restore)
+    UNKNOWN_EVENT = "unknown_event"      # an eventName not understood (logged at WARNING)
     MANIFESTS_OFF = "manifests_off"      # a delete, but no manifests are kept
     NO_MANIFEST = "no_manifest"          # a delete of a source with no manifest
     SOURCE_EXISTS = "source_exists"      # a delete, but the key exists again

@@ -22,7 +22,14 @@ sources; they are optional (without them deletions are not synced) and share
 the overlap rule: COS refuses overlapping filters for the same event type only,
 so a Created and a Remove trigger on one prefix are fine.
 
-Schema facts: reference cos-ci-scf.md §3 (component v0.9.7).
+:func:`check_deployable` is what ``sls deploy`` and SCF would refuse or get
+wrong, checked against the ``scf`` component's published input schema
+(:mod:`picops.scf_component`, component v0.9.10): no execution role, a runtime
+the component refuses, a function name outside its pattern, a trigger bucket
+not in the host form. Each problem names the field and what to write instead.
+:func:`parse_serverless` itself refuses what SCF cannot run at all (a runtime
+SCF does not offer or picops does not support, a memory size or timeout SCF
+has no such setting for, an event type COS has no trigger for).
 """
 
 from __future__ import annotations
@@ -32,7 +39,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple, Union
 
-from . import loopsafety, runtimes
+from . import loopsafety, runtimes, scf_component
 from .constants import EVENT_CREATED_ANY, FUNCTION_SOURCE_DIR
 from .errors import ConfigError, Problem
 from .model import BUCKET_RE, Config, is_bucket_name
@@ -50,17 +57,11 @@ _HANDLER = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*\.[A-Za-z_][A-Za-z0-9_]*")
 _ENV_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 _RESERVED_ENV_PREFIXES = ("SCF_", "QCLOUD_", "TENCENTCLOUD_")
 _ENV_MAX_BYTES = 4096
-#: Event types a COS trigger accepts (reference §1.4).
-COS_EVENTS = (
-    "cos:ObjectCreated:*", "cos:ObjectCreated:Put", "cos:ObjectCreated:Post",
-    "cos:ObjectCreated:Copy", "cos:ObjectCreated:CompleteMultipartUpload",
-    "cos:ObjectCreated:Origin", "cos:ObjectCreated:Replication",
-    "cos:ObjectRemove:*", "cos:ObjectRemove:Delete", "cos:ObjectRemove:DeleteMarkerCreated",
-    "cos:ObjectRestore:Post", "cos:ObjectRestore:Completed",
-)
-# Component defaults (reference §3.1), used when an input is absent.
-_DEFAULTS = {"handler": "index.main_handler", "region": "ap-guangzhou", "memorySize": 128,
-             "timeout": 3}
+#: Event types a COS trigger accepts (the component's allow-list, reference §1.4).
+COS_EVENTS = scf_component.COS_EVENTS
+# Component defaults, used when an input is absent.
+_DEFAULTS = {"handler": scf_component.HANDLER_DEFAULT, "region": scf_component.REGION_DEFAULT,
+             "memorySize": scf_component.MEMORY_DEFAULT, "timeout": scf_component.TIMEOUT_DEFAULT}
 
 
 @dataclass(frozen=True)
@@ -181,10 +182,9 @@ def parse_serverless(doc: Any, source: str = DEFAULT_SOURCE) -> ServerlessSpec:
     if not isinstance(region, str) or not region:
         bad("inputs.region", f"expected a region id such as ap-guangzhou, got {region!r}")
         region = ""
-    timeout = _int_in(inputs.get("timeout", _DEFAULTS["timeout"]), 1, 900, "inputs.timeout",
-                      "seconds", bad)
-    memory = _int_in(inputs.get("memorySize", _DEFAULTS["memorySize"]), 64, 3072,
-                     "inputs.memorySize", "MB", bad)
+    timeout = _int_in(inputs.get("timeout", _DEFAULTS["timeout"]), scf_component.TIMEOUT_MIN,
+                      scf_component.TIMEOUT_MAX, "inputs.timeout", "seconds", bad)
+    memory = _memory(inputs.get("memorySize", _DEFAULTS["memorySize"]), bad)
     environment = _environment(inputs.get("environment"), bad)
     role = inputs.get("role")
     if role is None:
@@ -200,6 +200,41 @@ def parse_serverless(doc: Any, source: str = DEFAULT_SOURCE) -> ServerlessSpec:
     return ServerlessSpec(component=component, name=name, src=src, handler=handler,
                           runtime=runtime, timeout=timeout, memory=memory, region=region,
                           environment=environment, triggers=triggers, role=role)
+
+
+def check_deployable(spec: ServerlessSpec, source: str = DEFAULT_SOURCE) -> List[Problem]:
+    """What ``sls deploy`` (the scf component's schema) or SCF would refuse or run badly.
+
+    Each problem names its field and what to write instead (see the module doc).
+    """
+    schema = scf_component.describe()
+    problems = []
+
+    def bad(where: str, message: str) -> None:
+        problems.append(Problem(f"{source}: {where}", message))
+
+    if not spec.role:
+        bad("inputs.role", "missing: without an execution role SCF gives the function no "
+                           "TENCENTCLOUD_SECRETID/SECRETKEY/SESSIONTOKEN and every invocation "
+                           "fails; write 'role: <CAM role name>', a role SCF may assume with the "
+                           "policy `picops policy` prints")
+    if spec.runtime not in scf_component.RUNTIMES:
+        bad("inputs.runtime", f"{spec.runtime} is refused by `sls deploy` (the {schema} allows "
+                              f"{', '.join(scf_component.RUNTIMES)} among Python runtimes); "
+                              f"write {runtimes.DEFAULT_RUNTIME}, or deploy build/package.zip "
+                              f"(`make package RUNTIME={spec.runtime}`) through the SCF console "
+                              "or API instead")
+    if not scf_component.FUNCTION_NAME_RE.fullmatch(spec.name):
+        bad("inputs.name", f"{spec.name!r} does not match the {schema}'s pattern (a letter, "
+                           "then letters, digits, '_' or '-', ending with a letter or digit, "
+                           "2 to 60 characters)")
+    for t in spec.triggers:
+        if not _BUCKET_HOST.fullmatch(t.bucket_host):
+            bad(f"inputs.events[{t.index}].cos.parameters.bucket",
+                f"{t.bucket_host!r}: write the bucket's host, "
+                f"'{t.bucket}.cos.{t.region}.myqcloud.com' ({scf_component.BUCKET_HOST_FORM}, "
+                f"the form the component documents)")
+    return problems
 
 
 def check_against_config(spec: ServerlessSpec, config: "Config",
@@ -298,6 +333,19 @@ def _runtime_problem(runtime: Any) -> str:
 
 
 # --- readers -----------------------------------------------------------------------------
+
+def _memory(value: Any, bad) -> int:
+    sizes = scf_component.MEMORY_SIZES
+    if isinstance(value, bool) or not isinstance(value, int) or value not in sizes:
+        if isinstance(value, int) and not isinstance(value, bool) and 0 < value <= sizes[-1]:
+            hint = f"; write {min(s for s in sizes if s >= value)}"
+        else:
+            hint = ""
+        bad("inputs.memorySize", f"{value!r} MB: SCF (and the scf component's schema) take "
+                                 f"64 or a multiple of 128 up to 3072{hint}")
+        return scf_component.MEMORY_DEFAULT
+    return value
+
 
 def _int_in(value: Any, low: int, high: int, where: str, unit: str, bad) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
@@ -411,5 +459,5 @@ def _cos_trigger(raw: Any, i: int, region: str, bad) -> Optional[CosTrigger]:
 
 
 __all__ = ["COS_EVENTS", "CosTrigger", "ServerlessSpec", "check_against_config",
-           "check_manifest_triggers", "default_function_dir", "load_serverless",
-           "parse_serverless"]
+           "check_deployable", "check_manifest_triggers", "default_function_dir",
+           "load_serverless", "parse_serverless"]

@@ -176,7 +176,7 @@ def test_region_from_context_when_env_has_none(make_harness):
                           "COS_ENDPOINT": "http://127.0.0.1:9000"})
     event = event_for("uploads/a.jpg")
     bucket = event["Records"][0]["cos"]["cosBucket"]
-    del bucket["cosRegion"], bucket["s3Region"]
+    del bucket["cosRegion"], bucket["s3Region"], bucket["region"]  # no short code either
     h.handle(event, dict(context(), tencentcloud_region="ap-shanghai"))
     assert h.ci.calls[0]["host"] == f"{SOURCE}.cos.ap-shanghai.myqcloud.com"
 

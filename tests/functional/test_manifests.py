@@ -285,12 +285,27 @@ def test_a_transient_manifest_read_error_is_retried_by_scf(world, cos):
     assert outcome(h)["error"]["message"].startswith(f"cannot read manifest {SOURCE}/{MKEY}: ")
 
 
-def test_without_an_etag_every_delivery_is_processed(world, cos):
+def test_without_an_etag_one_head_reads_it_and_a_duplicate_is_up_to_date(world, cos):
+    # The SCF CLI's event templates carry no meta.ETag: the function HEADs the source
+    # once before comparing, so the manifest never stores "" and a duplicate is current.
+    cos.objects[(SOURCE, "uploads/a.jpg")] = b"jpeg bytes"
     h = world()
     h.handle(event(etag=None))
+    assert cos.requests[:2] == [("HEAD", SOURCE, "uploads/a.jpg"), ("GET", SOURCE, MKEY)]
+    assert cos.manifest().source_etag == "x"  # FakeCos's ETag for every stored object
+    cos.clear()
     h.handle(event(etag=None))
-    assert len(h.ci.calls) == 2
-    assert cos.manifest().source_etag == ""
+    assert len(h.ci.calls) == 1
+    assert cos.requests == [("HEAD", SOURCE, "uploads/a.jpg"), ("GET", SOURCE, MKEY)]
+    assert h.outcomes()[-1]["reason"] == "up_to_date"
+
+
+def test_a_source_gone_before_its_etag_is_read_fails_permanently(world, cos):
+    h = world()
+    h.handle(event(etag=None))
+    (line,) = h.outcomes()
+    assert line["outcome"] == "failed" and line["error"]["status"] == 404
+    assert line["error"]["retryable"] is False and h.ci.calls == []
 
 
 def test_keys_under_the_manifest_prefix_are_never_processed(world, cos):

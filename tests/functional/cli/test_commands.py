@@ -101,7 +101,10 @@ def test_invoke_runs_main_handler_on_a_synthesized_event(monkeypatch):
 
     endpoint = re.compile(r"http://127\.0\.0\.1:9/.*")
     responses.add_callback(responses.POST, endpoint, callback=answer)
-    # the handler first looks for the source's manifest (none yet), and writes one after
+    # the synthesized event has no ETag: the handler HEADs the source for it, then looks
+    # for the source's manifest (none yet), and writes one after
+    responses.add(responses.HEAD, endpoint, status=200, headers={"ETag": '"src"',
+                                                                   "x-cos-request-id": "h"})
     missing = ("<Error><Code>NoSuchKey</Code><Message>m</Message><Resource>r</Resource>"
                "<RequestId>q</RequestId><TraceId>t</TraceId></Error>")
     responses.add(responses.GET, endpoint, status=404, body=missing,

@@ -44,9 +44,24 @@ def test_s3region_used_when_cosregion_absent(real_event):
 def test_no_region_anywhere_is_an_error(real_event):
     bucket = real_event["Records"][0]["cos"]["cosBucket"]
     del bucket["cosRegion"], bucket["s3Region"]
+    bucket["region"] = "zz"
     with pytest.raises(EventError) as e:
         parse_event(real_event)
-    assert str(e.value).startswith("Records[0].cos.cosBucket.cosRegion: missing")
+    assert str(e.value).startswith("Records[0].cos.cosBucket.region: no cosRegion/s3Region, "
+                                   "short code 'zz' is not one picops knows")
+
+
+@pytest.mark.parametrize("code, region", [("gz", "ap-guangzhou"), ("sh", "ap-shanghai"),
+                                          ("bj", "ap-beijing"), ("cd", "ap-chengdu"),
+                                          ("cq", "ap-chongqing"), ("hk", "ap-hongkong"),
+                                          ("sg", "ap-singapore"), ("ap-tokyo", "ap-tokyo"),
+                                          ("zz", "ap-nanjing")])
+def test_a_short_region_code_alone_gives_the_region(real_event, code, region):
+    bucket = real_event["Records"][0]["cos"]["cosBucket"]
+    del bucket["cosRegion"], bucket["s3Region"]
+    bucket["region"] = code
+    (record,) = parse_event(real_event, default_region="ap-nanjing")
+    assert record.region == region
 
 
 def test_every_record_is_returned_in_order():

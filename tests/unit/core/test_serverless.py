@@ -212,3 +212,60 @@ def test_trigger_firing_on_an_output_is_a_problem():
     problems = check_against_config(spec, ROUTES)
     assert [p.where for p in problems] == ["routes[0].rules[0]"]
     assert "inputs.events[1]" in problems[0].message
+
+
+# --- what sls deploy (the scf component's schema) and SCF would refuse -------------------
+
+from picops.serverless import check_deployable  # noqa: E402
+
+
+def deployable_problems(d):
+    return [str(p) for p in check_deployable(parse_serverless(d))]
+
+
+def test_the_shipped_serverless_yml_is_deployable():
+    spec = parse_serverless(yaml.safe_load((ROOT / "serverless.yml").read_text()))
+    assert check_deployable(spec) == []
+    assert spec.role and spec.runtime == "Python3.7"
+
+
+@pytest.mark.parametrize("mutate, expected", [
+    (lambda d: d["inputs"].pop("role", None),
+     "serverless.yml: inputs.role: missing: without an execution role SCF gives the function "
+     "no TENCENTCLOUD_SECRETID"),
+    (lambda d: d["inputs"].update(runtime="Python3.9"),
+     "serverless.yml: inputs.runtime: Python3.9 is refused by `sls deploy` (the scf component "
+     "v0.9.10 input schema allows Python2.7, Python3.6, Python3.7 among Python runtimes); "
+     "write Python3.7"),
+    (lambda d: d["inputs"].update(runtime="Python3.10"),
+     "serverless.yml: inputs.runtime: Python3.10 is refused by `sls deploy`"),
+    (lambda d: d["inputs"].update(name="-bad name"),
+     "serverless.yml: inputs.name: '-bad name' does not match the scf component v0.9.10"),
+    (lambda d: d["inputs"]["events"][0]["cos"]["parameters"].update(bucket="uploads-1250000000"),
+     "serverless.yml: inputs.events[0].cos.parameters.bucket: 'uploads-1250000000': write the "
+     "bucket's host, 'uploads-1250000000.cos.ap-guangzhou.myqcloud.com'"),
+])
+def test_each_deploy_problem_names_the_field_and_what_to_write(mutate, expected):
+    d = doc(trigger("in/"))
+    d["inputs"]["runtime"] = "Python3.7"
+    d["inputs"]["role"] = "picops-role"
+    assert deployable_problems(copy.deepcopy(d)) == []
+    mutate(d)
+    problems = deployable_problems(d)
+    assert len(problems) == 1 and problems[0].startswith(expected), problems
+
+
+@pytest.mark.parametrize("memory, hint", [(200, "write 256"), (100, "write 128"),
+                                          (4096, ""), (0, ""), ("256", "")])
+def test_memory_sizes_outside_the_allow_list_are_refused(memory, hint):
+    d = doc(trigger("in/"))
+    d["inputs"]["memorySize"] = memory
+    (problem,) = [p for p in problems_of(d) if "memorySize" in p]
+    assert "64 or a multiple of 128 up to 3072" in problem and hint in problem
+
+
+@pytest.mark.parametrize("memory", [64, 128, 384, 3072])
+def test_memory_sizes_of_the_allow_list_pass(memory):
+    d = doc(trigger("in/"))
+    d["inputs"]["memorySize"] = memory
+    assert parse_serverless(d).memory == memory
