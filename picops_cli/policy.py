@@ -128,7 +128,7 @@ def _unique(items: Sequence[str]) -> List[str]:
 def policy(config_path: Optional[Path], serverless_path: Optional[Path]) -> None:
     """Print the least-privilege CAM policy for the function's execution role (JSON)."""
     from picops.config import load_config
-    from picops_emulator.triggers.loader import load_serverless
+    from picops.serverless import load_serverless
 
     from .defaults import SERVERLESS, default_config_path
 
