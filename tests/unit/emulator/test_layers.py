@@ -23,7 +23,7 @@ PACKAGE = "picops_emulator"
 # errors. Modules of one unit may import each other (their own cycles are caught above).
 RANKS = {
     "local": 9, "runner": 8, "livereload": 8, "server": 7, "console": 7, "cos": 6,
-    "settings": 5, "triggers": 4, "ci": 4,
+    "scfapi": 6, "settings": 5, "triggers": 4, "ci": 4,
     "storage": 3, "imaging": 3, "cosxml": 2, "naming": 2, "notifications": 1, "errors": 0,
 }
 
