@@ -27,7 +27,8 @@ SNIPPET = re.compile(r"<!-- snippet: (?P<name>[\w-]+) -->\n```(?P<lang>\w+)\n(?P
 def snippets() -> dict:
     found = {m.group("name"): (m.group("lang"), m.group("code"))
              for m in SNIPPET.finditer((ROOT / "README.md").read_text(encoding="utf-8"))}
-    assert set(found) == {"python-ip-port", "python-proxy", "node", "shell"}, sorted(found)
+    assert set(found) == {"python-ip-port", "python-proxy", "node", "node-domain", "shell"}, \
+        sorted(found)
     return found
 
 
@@ -37,8 +38,8 @@ def readme_emulator(emulator_factory):
 
 
 def run(lang: str, code: str, port: int, workdir: Path) -> str:
-    code = code.replace("127.0.0.1:9000", f"127.0.0.1:{port}").replace("Port=9000",
-                                                                        f"Port={port}")
+    code = code.replace("127.0.0.1:9000", f"127.0.0.1:{port}").replace(
+        "Port=9000", f"Port={port}").replace("myqcloud.com:9000", f"myqcloud.com:{port}")
     assert "9000" not in code, "a port the test could not redirect"
     env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
     env["HOME"] = str(workdir)
@@ -48,7 +49,8 @@ def run(lang: str, code: str, port: int, workdir: Path) -> str:
         node_dir = CLIENTS / "node"
         assert (node_dir / "node_modules" / "cos-nodejs-sdk-v5").exists(), \
             "the Node SDK is not installed: run `make clients-install`"
-        script = node_dir / "readme-snippet.js"
+        # beside the SDK (so require finds it); one file per snippet, tests may run at once
+        script = node_dir / f"readme-snippet-{workdir.name}.js"
         script.write_text(code)
         cmd = ["node", str(script)]
     else:
@@ -82,6 +84,28 @@ def test_python_proxy(readme_emulator, tmp_path):
 def test_node(readme_emulator, tmp_path):
     lang, code = snippets()["node"]
     assert run(lang, code, readme_emulator.port, tmp_path).strip() == "hello"
+
+
+HOSTS = Path("/etc/hosts")
+DOMAIN_LINE = "127.0.0.1 notes-1250000000.cos.ap-guangzhou.myqcloud.com  # picops test\n"
+
+
+@pytest.fixture
+def hosts_entry():
+    """The snippet's name resolution: one hosts-file line, added here and always removed."""
+    assert os.access(HOSTS, os.W_OK), "the Domain snippet's test edits /etc/hosts (run as root)"
+    original = HOSTS.read_text()
+    HOSTS.write_text(original + ("" if original.endswith("\n") else "\n") + DOMAIN_LINE)
+    try:
+        yield
+    finally:
+        current = HOSTS.read_text()
+        HOSTS.write_text(current.replace(DOMAIN_LINE, ""))
+
+
+def test_node_domain(readme_emulator, tmp_path, hosts_entry):
+    lang, code = snippets()["node-domain"]
+    assert run(lang, code, readme_emulator.port, tmp_path).strip() == "by domain"
 
 
 def test_coscmd_and_curl(readme_emulator, tmp_path):
