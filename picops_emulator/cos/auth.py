@@ -4,7 +4,10 @@ Contract: :func:`verify` raises :class:`EmulatorError` or returns the verified S
 The recipe (reference §4.7; ground truth: the SDK's ``CosS3Auth``):
 
 1. The signature comes from the ``Authorization`` header or, for presigned URLs, from the
-   ``q-*`` query parameters. Neither: ``AccessDenied``. Unparseable: ``AccessDenied``.
+   ``q-*`` query parameters, or from one ``sign=`` parameter carrying the whole
+   Authorization value (a link form COS accepts; its older v4 form is checked by
+   :func:`verify_legacy`). None of these: ``AccessDenied``. Unparseable: ``AccessDenied``.
+   Fields are taken exactly as sent: ``q-ak=AKIDtest `` is not ``AKIDtest``.
 2. ``q-ak`` must be a known SecretId (``InvalidAccessKeyId``). ``q-sign-time`` ``t0;t1``
    must contain "now" (``RequestTimeTooSkewed``): ``skew`` seconds are forgiven before
    ``t0`` (a client clock ahead of ours), none after ``t1`` (an expired signature is
