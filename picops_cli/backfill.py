@@ -280,8 +280,9 @@ region_option = click.option(
               help="do not ask before writing to Tencent Cloud (asked only on a terminal)")
 @click.option("--scf-endpoint", default=lambda: os.environ.get(ENV_SCF_ENDPOINT) or None,
               metavar="URL",
-              help="send --fan-out's SCF Invoke calls here instead of Tencent Cloud, e.g. "
-                   "the local emulator http://127.0.0.1:9000 (default: $PICOPS_SCF_ENDPOINT)")
+              help="send --fan-out's SCF Invoke calls here (default: $PICOPS_SCF_ENDPOINT; "
+                   "unset: the emulator's own URL when the COS target is the emulator, "
+                   "else Tencent Cloud)")
 def backfill(bucket: str, prefix: str, concurrency: int, dry_run: bool, limit: Optional[int],
              rate: float, config_path: Optional[Path], serverless_path: Optional[Path],
              region: Optional[str], log_path: Optional[Path], fan_out: Optional[str],
@@ -311,7 +312,7 @@ def backfill(bucket: str, prefix: str, concurrency: int, dry_run: bool, limit: O
                    "date, so every routed object is processed again", err=True)
     if fan_out:
         sys.exit(_fan_out(config, bucket, prefix, region, fan_out, page_size, rate, namespace,
-                          qualifier, dry_run, scf_endpoint))
+                          qualifier, dry_run, scf_endpoint, target))
     if not dry_run:
         targets.confirm_cloud_write(target, f"backfill writes derivatives and manifests for "
                                             f"{bucket}/{prefix}", yes)
@@ -435,11 +436,16 @@ def describe_error(e: BaseException) -> str:
 
 def _fan_out(config: Config, bucket: str, prefix: str, region: str, function: str,
              page_size: Optional[int], rate: float, namespace: str, qualifier: str,
-             dry_run: bool, scf_endpoint: Optional[str] = None) -> int:
+             dry_run: bool, scf_endpoint: Optional[str] = None,
+             target: Optional[targets.Target] = None) -> int:
     from .backfill_fanout import DEFAULT_PAGE_SIZE, FanOut, scf_invoker
 
     err = Console(stderr=True, emoji=False)
-    env = dict(os.environ)
+    target = target or targets.resolve(None, region)
+    env = target.env()
+    scf_endpoint = scf_target(target, scf_endpoint)
+    if scf_endpoint:
+        err.print(f"SCF Invoke: {scf_endpoint}", markup=False, highlight=False)
     if dry_run:
         def invoke(event: Dict[str, Any]) -> str:
             return ""
@@ -471,6 +477,15 @@ def _fan_out(config: Config, bucket: str, prefix: str, region: str, function: st
         status = EXIT_INTERRUPTED
     click.echo(json_line(result.to_json(function)))
     return status
+
+
+def scf_target(target: targets.Target, scf_endpoint: Optional[str]) -> Optional[str]:
+    """Where ``--fan-out`` sends its SCF ``Invoke`` calls: ``--scf-endpoint`` when given;
+    else, for a local COS target, the emulator on the same URL (it serves SCF's API
+    there), never Tencent Cloud's SCF with the emulator's COS; else Tencent Cloud (None)."""
+    if scf_endpoint:
+        return scf_endpoint
+    return target.endpoint if target.local else None
 
 
 def _page_printer(err: Console, dry_run: bool) -> Callable[[Any], None]:

@@ -79,6 +79,9 @@ def invoke(event_file, bucket: Optional[str], key: Optional[str], size: int, reg
             event = json.load(event_file)
         except ValueError as exc:
             raise click.ClickException(f"{event_file.name}: not valid JSON: {exc}") from None
+        except RecursionError:
+            targets.fail(f"{event_file.name}: JSON nested too deeply to be an event (an SCF "
+                         "event is a few levels deep)")
     else:
         event = synthesize_event(bucket, key, size, region)
     target = targets.resolve(endpoint, region)

@@ -152,3 +152,23 @@ def test_emulator_outside_the_project_says_which_file_is_missing(tmp_path, monke
     assert result.exit_code == 1
     assert "routes config not found: tried " in one_error_line(result)
     assert not (tmp_path / "d").exists()  # refused before anything was created
+
+
+def test_a_deeply_nested_event_file_is_one_line_not_a_traceback(tmp_path):
+    event = tmp_path / "deep.json"
+    event.write_text("[" * 100_000 + "]" * 100_000)
+    result = run("invoke", event, env=CREDS)
+    assert result.exit_code == 2
+    assert one_error_line(result) == (f"error: {event}: JSON nested too deeply to be an "
+                                      "event (an SCF event is a few levels deep)")
+
+
+def test_picops_config_as_serverless_yml_sets_it_resolves_in_the_function_folder():
+    """serverless.yml sets PICOPS_CONFIG=picops.yaml: the function's folder, from the root."""
+    env = {**CREDS, "PICOPS_CONFIG": "picops.yaml"}
+    validated = run("validate", env=env)
+    assert validated.exit_code == 0, validated.output
+    assert validated.stdout.startswith("functions/image_processor/picops.yaml: OK")
+    explained = run("explain", "avatars/a.png", "--endpoint", "http://127.0.0.1:9", env=env)
+    assert explained.exit_code == 0, explained.output
+    assert "route:  routes[" in explained.stdout

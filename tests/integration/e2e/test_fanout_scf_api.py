@@ -41,15 +41,18 @@ def fanout_cloud(cloud_factory, tmp_path):
     return cloud, serverless
 
 
-def run_fanout(cloud, serverless, tmp_path, monkeypatch, secret_key=SECRET_KEY, *extra):
+def run_fanout(cloud, serverless, tmp_path, monkeypatch, secret_key=SECRET_KEY, *extra,
+               scf_endpoint=True):
     for name, value in {"TENCENTCLOUD_SECRETID": SECRET_ID, "TENCENTCLOUD_SECRETKEY": secret_key,
                         "TENCENTCLOUD_REGION": "ap-guangzhou", "COS_ENDPOINT": cloud.endpoint,
                         "XDG_CACHE_HOME": str(tmp_path / "cache")}.items():
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("TENCENTCLOUD_SESSIONTOKEN", raising=False)
     monkeypatch.delenv("PICOPS_CONFIG", raising=False)
+    monkeypatch.delenv("PICOPS_SCF_ENDPOINT", raising=False)
     args = ["--bucket", BUCKET, "--prefix", "avatars/", "--fan-out", FUNCTION,
-            "--page-size", "2", "--rate", "1000", "--scf-endpoint", cloud.endpoint,
+            "--page-size", "2", "--rate", "1000",
+            *(["--scf-endpoint", cloud.endpoint] if scf_endpoint else []),
             "--config", str(REPO / "functions" / "image_processor" / "picops.yaml"),
             "--serverless", str(serverless), *extra]
     return CliRunner().invoke(backfill, args, catch_exceptions=False)
@@ -115,3 +118,17 @@ def test_an_unknown_function_is_refused_by_name(fanout_cloud, tmp_path, monkeypa
     assert result.exit_code == 1, result.output
     assert "ResourceNotFound.Function" in result.output or "no function" in result.output
     assert cloud.dispatcher.invocations == []
+
+
+def test_a_local_cos_target_sends_the_invocations_to_the_emulator_too(
+        fanout_cloud, tmp_path, monkeypatch):
+    """COS_ENDPOINT at the emulator and no --scf-endpoint: the pages go to the emulator's
+    SCF API on the same URL, never to Tencent Cloud's SCF."""
+    cloud, serverless = fanout_cloud
+    assert cloud.wait_idle(30)
+    result = run_fanout(cloud, serverless, tmp_path, monkeypatch, scf_endpoint=False)
+    assert result.exit_code == 0, result.output
+    assert f"SCF Invoke: {cloud.endpoint}" in result.output
+    assert "tencentcloudapi.com" not in result.output
+    assert cloud.wait_idle(120)
+    assert [r.event_name for r in cloud.dispatcher.invocations] == [INVOKE_EVENT_NAME] * 3
