@@ -4,7 +4,7 @@ Usage::
 
     picops upload FILE... [--prefix P | --key K] [--bucket B] [--concurrency N]
                   [--config PATH] [--serverless PATH] [--region R] [--log PATH]
-                  [--multipart-threshold MB]
+                  [--multipart-threshold MB] [--endpoint URL] [--yes]
 
 Each FILE goes to ``P + <its name>`` (``--prefix``, default ""), or to ``K`` (``--key``, one
 FILE only), in ``--bucket`` (default: the bucket of the serverless.yml upload trigger that
@@ -18,8 +18,9 @@ listed on stderr with their CI error. ``--log PATH`` appends each file's JSON ou
 (the function's fields, ``event_name`` ``picops:upload``).
 
 Credentials and endpoint as for ``backfill``: ``TENCENTCLOUD_SECRETID`` /
-``TENCENTCLOUD_SECRETKEY`` (``TENCENTCLOUD_SESSIONTOKEN``), ``COS_ENDPOINT`` for the
-emulator.
+``TENCENTCLOUD_SECRETKEY`` (``TENCENTCLOUD_SESSIONTOKEN``); ``--endpoint URL`` (default:
+``COS_ENDPOINT``) for the emulator. The first line says where the files go
+(:mod:`.target`); uploading to Tencent Cloud from a terminal asks first (``--yes`` skips).
 
 Exit status, as ``backfill``: 0 nothing failed, 1 some files failed, 2 usage or config
 errors (every problem listed, nothing uploaded), 130 interrupted by Ctrl-C (files already
@@ -46,6 +47,7 @@ from picops.logs import JsonLogger
 from picops.outcome import Outcome, RecordOutcome
 
 from . import backfill_runner as runner
+from . import target as targets
 from .backfill import (EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, ProgressView,
                        check_target, config_option, load_checked_config, region_option,
                        report_usage, resolve_region, resolve_serverless, serverless_option)
@@ -72,25 +74,32 @@ MIB = 1024 * 1024
               default=None, help="append each file's JSON outcome line here")
 @click.option("--multipart-threshold", type=click.FloatRange(min=1), default=None,
               help="files above this many MiB go as multipart uploads (default 16)")
+@targets.endpoint_option
+@click.option("--yes", is_flag=True,
+              help="do not ask before writing to Tencent Cloud (asked only on a terminal)")
 def upload(files: Tuple[Path, ...], prefix: Optional[str], key: Optional[str],
            bucket: Optional[str], concurrency: int, config_path: Optional[Path],
            serverless_path: Optional[Path], region: Optional[str], log_path: Optional[Path],
-           multipart_threshold: Optional[float]) -> None:
+           multipart_threshold: Optional[float], endpoint: Optional[str], yes: bool) -> None:
     """Upload FILEs with their route's rules as Pic-Operations: derivatives on return."""
     problems: List[Problem] = []
     serverless = resolve_serverless(serverless_path)
-    config = load_checked_config(config_path or default_config_path(), serverless, problems)
     region = resolve_region(region, serverless, problems)
-    problems.extend(ci_client.env_problems(os.environ))
+    target = targets.resolve(endpoint, region)
+    click.echo(target.line())
+    config = load_checked_config(config_path or default_config_path(), serverless, problems)
+    targets.check(target, problems)
     jobs = _jobs(files, prefix, key, problems)
-    targets = _buckets(jobs, bucket, serverless, problems)
+    buckets = _buckets(jobs, bucket, serverless, problems)
     if problems:
         report_usage(problems)
         sys.exit(EXIT_USAGE)
+    targets.confirm_cloud_write(target, f"upload writes {len(jobs)} file(s) and their "
+                                        "derivatives", yes)
     threshold = int(multipart_threshold * MIB) if multipart_threshold else None
-    sys.exit(run_upload(config, [(path, target, k) for (path, k), target in zip(jobs, targets)],
+    sys.exit(run_upload(config, [(path, b, k) for (path, k), b in zip(jobs, buckets)],
                         region=region, concurrency=concurrency, log_path=log_path,
-                        multipart_threshold=threshold))
+                        multipart_threshold=threshold, env=target.env()))
 
 
 def _jobs(files: Tuple[Path, ...], prefix: Optional[str], key: Optional[str],

@@ -172,3 +172,18 @@ def test_picops_config_as_serverless_yml_sets_it_resolves_in_the_function_folder
     explained = run("explain", "avatars/a.png", "--endpoint", "http://127.0.0.1:9", env=env)
     assert explained.exit_code == 0, explained.output
     assert "route:  routes[" in explained.stdout
+
+
+def test_upload_takes_endpoint_and_says_where_first(tmp_path):
+    port = closed_port()
+    image = tmp_path / "a.jpg"
+    image.write_bytes(b"not sent")
+    result = run("upload", image, "--key", "uploads/a.jpg", "--endpoint",
+                 f"http://127.0.0.1:{port}", env={**CREDS, "COS_ENDPOINT": "http://127.0.0.1:1"})
+    assert result.exit_code == 2
+    assert result.stdout.splitlines()[0] == f"target: local emulator at http://127.0.0.1:{port}"
+    assert f"nothing is listening at http://127.0.0.1:{port}" in result.stderr
+    assert "Traceback" not in result.output
+    result = run("upload", image, "--key", "uploads/a.jpg", "--endpoint",
+                 f"http://127.0.0.1:{port}", env=NO_CREDS)
+    assert "no credentials for the emulator: export TENCENTCLOUD_SECRETID" in result.stderr

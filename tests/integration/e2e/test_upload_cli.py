@@ -57,6 +57,7 @@ def test_the_bucket_defaults_to_the_trigger_covering_the_key(upload_cloud, confi
     result = _run(cloud, image_path("rocket.jpg"), "--key", "uploads/k/r.jpg",
                   "--config", config_file, "--serverless", REPO / "serverless.yml")
     assert result.exit_code == 0, result.stderr
+    assert result.stdout.splitlines()[0] == f"target: local emulator at {cloud.endpoint}"
     assert json.loads(result.stdout.splitlines()[-1]) == {"processed": 1, "skipped": {},
                                                           "failed": {}}
     assert "uploads/k/r.jpg" in listing(cloud, SOURCE)
