@@ -37,10 +37,11 @@ class EmulatorSettings:
     scf_api: Optional[Any] = None         # a scfapi.ScfApi (SCF Invoke), or None
     fsync: bool = True                    # fsync bodies and sidecars before the commit rename
     clock_skew_seconds: int = 900         # tolerance before q-sign-time's start (not after end)
-    # A connection that has not sent a whole request head within this time, or a request
-    # body that sends nothing for this long, is timed out (RequestTimeout, then closed): a
-    # stalled client must not hold a socket and a temp file for ever. UNCONFIRMED: COS's
-    # own idle limits are not published; a minute is generous for any live client.
+    # A connection that has not sent a whole request head within this time is closed
+    # without a reply; a request body that sends nothing for this long is answered
+    # RequestTimeout, then closed: a stalled client must not hold a socket and a temp
+    # file for ever. UNCONFIRMED: COS's own idle limits are not published; a minute is
+    # generous for any live client.
     idle_timeout_seconds: float = 60.0
     extra_credentials: Tuple[Tuple[str, str], ...] = field(default_factory=tuple)
 
