@@ -34,6 +34,9 @@ def config_not_found(path: Path, given: bool = False) -> "str | None":
     env = os.environ.get(constants.ENV_CONFIG)
     if given:
         tried = f"{path} (--config)"
+    elif env and not Path(env).is_absolute():
+        tried = (f"{path} (${constants.ENV_CONFIG}={env}, taken from the function's folder "
+                 f"{FUNCTION_DIR} as on SCF; no --config)")
     elif env:
         tried = f"{path} (${constants.ENV_CONFIG}; no --config)"
     else:

@@ -137,7 +137,8 @@ def test_config_not_found_via_the_variable_says_so(tmp_path, monkeypatch):
     # a relative PICOPS_CONFIG names a file in the function's folder, as on SCF
     assert one_error_line(result).startswith(
         "error: routes config not found: tried functions/image_processor/nope.yaml "
-        "($PICOPS_CONFIG; no --config)")
+        "($PICOPS_CONFIG=nope.yaml, taken from the function's folder "
+        "functions/image_processor as on SCF; no --config)")
 
 
 def test_emulator_outside_the_project_says_which_file_is_missing(tmp_path, monkeypatch):
