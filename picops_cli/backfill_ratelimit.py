@@ -15,8 +15,13 @@ Contract:
   per second, to the ceiling (additive increase, multiplicative decrease). The handler's
   own retries already back off per call; this keeps the other threads from piling on.
 * :class:`RateLimitedClient` wraps an SDK client: each ``ci_image_process`` call (a retry
-  is a call too) takes a token first, and a SlowDown answer calls ``slow_down()`` before
-  the error goes on to the handler. Every other attribute is the wrapped client's.
+  is a call too) takes a token first. A SlowDown answer calls ``slow_down()`` and the call
+  is sent again once the slowed limiter gives a token, up to :data:`SLOW_DOWN_RETRIES`
+  times; only then does the error go on to the handler (whose own retries count it as
+  one attempt). SlowDown says "too fast", not "broken": the limiter's pacing is the
+  answer to it, and the handler's few attempts, meant for failures, would otherwise
+  fail an object whenever a busy machine bunched its calls. Every other attribute is
+  the wrapped client's.
 
 Clock and sleep are parameters, so tests never wait.
 """
@@ -29,6 +34,10 @@ from typing import Any, Callable, Optional
 
 #: The code COS/CI use when a caller exceeds the request rate (HTTP 503).
 SLOW_DOWN = "SlowDown"
+#: SlowDown answers one call may meet and still be sent again (after a token of the
+#: slowed-down limiter); with the handler's attempts, an object fails only after
+#: MAX_ATTEMPTS * (SLOW_DOWN_RETRIES + 1) refusals in a row.
+SLOW_DOWN_RETRIES = 6
 
 
 class RateLimiter:
@@ -94,21 +103,28 @@ class RateLimitedClient:
     """An SDK client whose ``ci_image_process`` calls go through a :class:`RateLimiter`."""
 
     def __init__(self, client: Any, limiter: RateLimiter,
-                 on_call: Optional[Callable[[], None]] = None):
+                 on_call: Optional[Callable[[], None]] = None,
+                 slow_down_retries: int = SLOW_DOWN_RETRIES):
         self._client = client
         self._limiter = limiter
         self._on_call = on_call
+        self._slow_down_retries = slow_down_retries
 
     def ci_image_process(self, *args: Any, **kwargs: Any) -> Any:
-        self._limiter.acquire()
-        if self._on_call is not None:
-            self._on_call()
-        try:
-            return self._client.ci_image_process(*args, **kwargs)
-        except Exception as e:
-            if _is_slow_down(e):
+        refused = 0
+        while True:
+            self._limiter.acquire()
+            if self._on_call is not None:
+                self._on_call()
+            try:
+                return self._client.ci_image_process(*args, **kwargs)
+            except Exception as e:
+                if not _is_slow_down(e):
+                    raise
                 self._limiter.slow_down()
-            raise
+                refused += 1
+                if refused > self._slow_down_retries:
+                    raise
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._client, name)

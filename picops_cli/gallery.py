@@ -91,11 +91,6 @@ def human_size(n: float) -> str:
     return f"{n} B"  # pragma: no cover - the loop always returns
 
 
-def _is_viewable(p: Picture) -> bool:
-    fmt = (p.format or p.path.suffix.lstrip(".")).lower()
-    return fmt in BROWSER_FORMATS
-
-
 def _figure(p: Picture, src: Optional[str], role: str) -> str:
     fmt = (p.format or p.path.suffix.lstrip(".")).lower()
     if p.error:

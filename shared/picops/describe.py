@@ -1,6 +1,8 @@
 """How messages show a value they did not expect. Pure.
 
-One helper, so every "expected X, got Y" reads alike whatever module wrote it.
+One place, so every "expected X, got Y" of a kind reads alike whatever module
+wrote it: :func:`json_type` names the JSON type of a value in an event,
+:func:`describe_value` shows a config value with its type.
 """
 
 from typing import Any
@@ -22,3 +24,12 @@ def describe_value(value: Any) -> str:
     if isinstance(value, dict):
         return "a mapping"
     return type(value).__name__
+
+
+def json_type(value: Any) -> str:
+    """The JSON type of ``value``: ``object``, ``list``, ``string``, ``boolean``,
+    ``number`` or ``null`` (the Python type's name for anything else)."""
+    if value is None:
+        return "null"
+    return {dict: "object", list: "list", str: "string", bool: "boolean", int: "number",
+            float: "number"}.get(type(value), type(value).__name__)

@@ -36,6 +36,7 @@ from typing import Any, Dict, Iterable, NamedTuple, Optional, Tuple
 from .redact import MASK, mask_secrets  # noqa: F401 - MASK is part of this API
 
 from . import regions
+from .describe import json_type
 from .errors import EventError
 from .etags import unquote_etag
 from .model import is_bucket_name
@@ -106,12 +107,12 @@ def split_records(event: Any) -> list:
         EventError: ``event`` is not a dict holding a non-empty ``Records`` list.
     """
     if not isinstance(event, dict):
-        raise EventError(f"expected a JSON object, got {_type_name(event)}", "event")
+        raise EventError(f"expected a JSON object, got {json_type(event)}", "event")
     if "Records" not in event:
         raise EventError("missing: not a COS trigger event", "Records")
     records = event["Records"]
     if not isinstance(records, list):
-        raise EventError(f"expected a list, got {_type_name(records)}", "Records")
+        raise EventError(f"expected a list, got {json_type(records)}", "Records")
     if not records:
         raise EventError("empty list: no object to handle", "Records")
     return records
@@ -187,13 +188,13 @@ def _get(d: dict, name: str, at: str) -> Any:
 
 def _dict(value: Any, where: str) -> dict:
     if not isinstance(value, dict):
-        raise EventError(f"expected an object, got {_type_name(value)}", where)
+        raise EventError(f"expected an object, got {json_type(value)}", where)
     return value
 
 
 def _str(value: Any, where: str) -> str:
     if not isinstance(value, str):
-        raise EventError(f"expected a string, got {_type_name(value)}", where)
+        raise EventError(f"expected a string, got {json_type(value)}", where)
     return value
 
 
@@ -304,7 +305,7 @@ def parse_page_event(event: Any, default_region: str = "") -> PageEvent:
     at = PAGE_EVENT_FIELD
     body = event.get(at) if isinstance(event, dict) else None
     if not isinstance(body, dict):
-        raise EventError(f"expected an object, got {_json_type(body)}", at)
+        raise EventError(f"expected an object, got {json_type(body)}", at)
     version = body.get("version")
     if version != PAGE_EVENT_VERSION or isinstance(version, bool):
         raise EventError(f"version {version!r} is not supported; this function reads "
@@ -319,7 +320,7 @@ def parse_page_event(event: Any, default_region: str = "") -> PageEvent:
                          f"{at}.region")
     keys = body.get("keys")
     if not isinstance(keys, list):
-        raise EventError(f"expected a list, got {_json_type(keys)}", f"{at}.keys")
+        raise EventError(f"expected a list, got {json_type(keys)}", f"{at}.keys")
     if not keys:
         raise EventError("empty list: no object to handle", f"{at}.keys")
     return PageEvent(bucket=bucket, region=region,
@@ -328,31 +329,17 @@ def parse_page_event(event: Any, default_region: str = "") -> PageEvent:
 
 def _page_key(raw: Any, at: str) -> PageKey:
     if not isinstance(raw, dict):
-        raise EventError(f"expected an object, got {_json_type(raw)}", at)
+        raise EventError(f"expected an object, got {json_type(raw)}", at)
     key = raw.get("key")
     if not isinstance(key, str) or not key:
         raise EventError(f"expected a non-empty object key, got {key!r}", f"{at}.key")
     etag = raw.get("etag", "")
     if not isinstance(etag, str):
-        raise EventError(f"expected a string, got {_json_type(etag)}", f"{at}.etag")
+        raise EventError(f"expected a string, got {json_type(etag)}", f"{at}.etag")
     size = raw.get("size")
     if isinstance(size, bool) or not isinstance(size, int) or size < 0:
         raise EventError(f"expected a byte count, got {size!r}", f"{at}.size")
     return PageKey(key=key, etag=unquote_etag(etag), size=size)
-
-
-def _json_type(value: Any) -> str:
-    if value is None:
-        return "null"
-    return {dict: "an object", list: "a list", str: "a string", bool: "a boolean",
-            int: "a number", float: "a number"}.get(type(value), type(value).__name__)
-
-
-def _type_name(value: Any) -> str:
-    if value is None:
-        return "null"
-    return {dict: "object", list: "list", str: "string", bool: "boolean", int: "number",
-            float: "number"}.get(type(value), type(value).__name__)
 
 
 def _clip(text: str, limit: int = 120) -> str:

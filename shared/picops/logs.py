@@ -30,7 +30,7 @@ from typing import Any, Callable, Dict, Optional, TextIO
 
 from .redact import mask_secrets
 
-DEBUG, INFO, WARNING, ERROR = "DEBUG", "INFO", "WARNING", "ERROR"
+INFO, WARNING, ERROR = "INFO", "WARNING", "ERROR"
 
 #: Characters JSON leaves raw in a string that readers take as a line break (U+2028,
 #: U+2029, U+0085), terminals as a control (DEL and the C1 range, U+0080 to U+009F), or that
@@ -71,9 +71,6 @@ class JsonLogger:
         stream = self._stream if self._stream is not None else sys.stdout
         stream.write(json.dumps(mask_secrets(line, text=True), default=str) + "\n")
         stream.flush()
-
-    def debug(self, message: str, **fields: Any) -> None:
-        self.log(DEBUG, message, **fields)
 
     def info(self, message: str, **fields: Any) -> None:
         self.log(INFO, message, **fields)

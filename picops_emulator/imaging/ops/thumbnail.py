@@ -14,14 +14,13 @@ canvas grows to the image on that side instead of cropping it.
 import re
 from typing import Tuple
 
-from picops.grammar.ast import Base64Text, Geometry, Operation, Param
+from picops.grammar.ast import PAD_GEOMETRY_KINDS, Base64Text, Geometry, Operation, Param
 
 from ..canvas import WHITE, Canvas
 from ..errors import InvalidArgument
 from ..geometry import centre_offset, thumbnail_size
 from .base import GEOMETRY, MODIFIER, Step
 
-_PAD_KINDS = ("fit", "shrink", "enlarge", "exact")
 _HEX_COLOUR = re.compile(r"#?([0-9a-fA-F]{6})")
 
 
@@ -39,7 +38,7 @@ def thumbnail(canvas: Canvas, op: Operation, param: Param) -> None:
 
 
 def _pad(canvas: Canvas, op: Operation, geom: Geometry) -> None:
-    if geom.kind not in _PAD_KINDS:
+    if geom.kind not in PAD_GEOMETRY_KINDS:
         raise InvalidArgument(
             f"imageMogr2/pad needs a thumbnail geometry with a box (WxH, WxH>, WxH<, WxH!), "
             f"not '{geom}'")

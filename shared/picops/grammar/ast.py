@@ -89,6 +89,8 @@ GEOMETRY_KINDS = {
     "exact": "{width}x{height}!",     # exactly WxH, aspect ignored
     "area": "{area}@",                # at most A pixels, proportional
 }
+#: The geometries ``pad/1`` can centre on a box: the ones giving a WxH box to fill.
+PAD_GEOMETRY_KINDS = ("fit", "shrink", "enlarge", "exact")
 
 
 class Geometry(_Frozen):

@@ -56,7 +56,7 @@ import binascii
 import re
 from typing import Callable, Dict, Mapping, Optional, Sequence, Tuple
 
-from .ast import (GEOMETRY_KINDS, Base64Text, Blur, Cut, Geometry, Param, ParamValue, Quality,
+from .ast import (GEOMETRY_KINDS, PAD_GEOMETRY_KINDS, Base64Text, Blur, Cut, Geometry, Param, ParamValue, Quality,
                   Size, SizeLimit, _Frozen, _set)
 
 MAX_SIDE = 50_000
@@ -481,10 +481,13 @@ def _check_mogr(params: Sequence[Param]) -> None:
     _requires(params, label, "color", "pad", "color is the padding colour")
     _requires(params, label, "pad", "thumbnail", "pad centres a thumbnail on its WxH box")
     thumb = next((p.value for p in params if p.name == "thumbnail"), None)
+    # The engine's message word for word (test_engine_agreement): a cover geometry
+    # (!WxHr) gives both sides but no box to fill, and used to pass validation only
+    # to fail every record at run time.
     if any(p.name == "pad" for p in params) and isinstance(thumb, Geometry) and (
-            thumb.width is None or thumb.height is None):
-        raise ArgError(f"{label}/pad needs a thumbnail giving both width and height, "
-                       f"not '{thumb}'")
+            thumb.kind not in PAD_GEOMETRY_KINDS):
+        raise ArgError(f"{label}/pad needs a thumbnail geometry with a box (WxH, WxH>, WxH<, "
+                       f"WxH!), not '{thumb}'")
     _one_of(params, label, ("quality", "rquality", "lquality"))
 
 

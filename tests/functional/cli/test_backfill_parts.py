@@ -14,7 +14,7 @@ from picops_cli.backfill_checkpoint import CheckpointStore, DoneTracker
 from picops_cli.backfill_fanout import (MAX_EVENT_BYTES, event_bytes, page_events, scf_credentials,
                                         scf_invoker)
 from picops_cli.backfill_listing import ListedObject, list_pages, past
-from picops_cli.backfill_ratelimit import RateLimitedClient, RateLimiter
+from picops_cli.backfill_ratelimit import SLOW_DOWN_RETRIES, RateLimitedClient, RateLimiter
 from picops_cli.backfill_summary import Summary
 
 BUCKET = "src-1250000000"
@@ -188,6 +188,11 @@ def test_slow_down_halves_the_rate_for_everyone_then_recovers():
     assert limiter.rate == 100
 
 
+def slow_down_error() -> CosServiceError:
+    return CosServiceError("POST", {"code": "SlowDown", "message": "slow", "resource": "",
+                                    "requestid": "", "traceid": ""}, 503)
+
+
 def test_rate_limited_client_takes_a_token_per_ci_call_and_reports_slow_down():
     ft = FakeTime()
     limiter = RateLimiter(1000, clock=ft.clock, sleep=ft.sleep)
@@ -195,9 +200,7 @@ def test_rate_limited_client_takes_a_token_per_ci_call_and_reports_slow_down():
 
     class Sdk:
         def __init__(self):
-            self.answers = ["ok", CosServiceError("POST", {"code": "SlowDown", "message": "slow",
-                                                            "resource": "", "requestid": "",
-                                                            "traceid": ""}, 503)]
+            self.answers = ["ok"] + [slow_down_error()] * (SLOW_DOWN_RETRIES + 1)
 
         def ci_image_process(self, **kw):
             a = self.answers.pop(0)
@@ -210,10 +213,48 @@ def test_rate_limited_client_takes_a_token_per_ci_call_and_reports_slow_down():
 
     client = RateLimitedClient(Sdk(), limiter, on_call=lambda: calls.append(1))
     assert client.ci_image_process(Bucket="b", Key="k", PicOperations="{}") == ({}, "ok")
+    # refused SLOW_DOWN_RETRIES + 1 times in a row: the last refusal goes to the handler
     with pytest.raises(CosServiceError):
         client.ci_image_process(Bucket="b", Key="k", PicOperations="{}")
-    assert len(calls) == 2 and limiter.slowdowns == 1 and limiter.rate == 500
+    assert len(calls) == SLOW_DOWN_RETRIES + 2
+    assert limiter.slowdowns == SLOW_DOWN_RETRIES + 1 and limiter.rate == 500
     assert client.get_object(Bucket="b", Key="k") == "passed through"
+
+
+def test_rate_limited_client_sends_a_refused_call_again_after_the_limiter_slows():
+    ft = FakeTime()
+    limiter = RateLimiter(1000, clock=ft.clock, sleep=ft.sleep)
+    answers = [slow_down_error(), slow_down_error(), ({}, "ok")]
+
+    class Sdk:
+        def ci_image_process(self, **kw):
+            a = answers.pop(0)
+            if isinstance(a, Exception):
+                raise a
+            return a
+
+    calls = []
+    client = RateLimitedClient(Sdk(), limiter, on_call=lambda: calls.append(ft.now))
+    assert client.ci_image_process(Bucket="b", Key="k", PicOperations="{}") == ({}, "ok")
+    assert len(calls) == 3 and limiter.slowdowns == 2 and limiter.rate == 500
+    # each resend waited for a token of the slowed limiter (no banked burst after a SlowDown)
+    assert calls[1] > calls[0] and calls[2] > calls[1]
+
+
+def test_rate_limited_client_passes_other_errors_at_once():
+    limiter = RateLimiter(1000)
+
+    class Sdk:
+        calls = 0
+
+        def ci_image_process(self, **kw):
+            Sdk.calls += 1
+            raise CosServiceError("POST", {"code": "AccessDenied", "message": "no",
+                                           "resource": "", "requestid": "", "traceid": ""}, 403)
+
+    with pytest.raises(CosServiceError):
+        RateLimitedClient(Sdk(), limiter).ci_image_process(Bucket="b", Key="k")
+    assert Sdk.calls == 1 and limiter.slowdowns == 0
 
 
 # --- summary ---------------------------------------------------------------------------------

@@ -131,8 +131,10 @@ INVALID = [
     ("imageMogr2/ignore-error/0", ["imageMogr2/ignore-error: must be 1, got '0'"]),
     # --- pad and colour ----------------------------------------------------------------
     ("imageMogr2/pad/1", ["imageMogr2/pad needs thumbnail"]),
-    ("imageMogr2/thumbnail/300x/pad/1", ["imageMogr2/pad needs a thumbnail giving both width "
-                                         "and height, not '300x'"]),
+    ("imageMogr2/thumbnail/300x/pad/1", ["imageMogr2/pad needs a thumbnail geometry with a box "
+                                         "(WxH, WxH>, WxH<, WxH!), not '300x'"]),
+    ("imageMogr2/thumbnail/!300x200r/pad/1", ["imageMogr2/pad needs a thumbnail geometry with a "
+                                              "box (WxH, WxH>, WxH<, WxH!), not '!300x200r'"]),
     ("imageMogr2/thumbnail/1x1/pad/2", ["imageMogr2/pad: must be 1, got '2'"]),
     ("imageMogr2/thumbnail/1x1/color/IzNEM0QzRA", ["imageMogr2/color needs pad"]),
     ("imageMogr2/thumbnail/1x1/pad/1/color/#3D3D3D",

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from picops.errors import GrammarError
 from picops.grammar import (Base64Text, Blur, Cut, Geometry, Operation, Param, Quality, Rule,
                             Size, SizeLimit, parse)
+from picops.grammar.ast import PAD_GEOMETRY_KINDS
 from picops.grammar.params import (FLIPS, GRAVITIES, INTERFACES, MAX_SIDE, MOGR_FORMATS,
                                    VIEW_FORMATS)
 
@@ -28,6 +29,9 @@ percent = st.integers(1, 1000)
 wh_geometry = st.builds(lambda k, w, h: Geometry(k, width=w, height=h),
                         st.sampled_from(["fit", "shrink", "enlarge", "cover", "exact"]),
                         side, side)
+#: what pad/1 centres on a box (cover gives both sides but no box)
+pad_geometry = st.builds(lambda k, w, h: Geometry(k, width=w, height=h),
+                         st.sampled_from(PAD_GEOMETRY_KINDS), side, side)
 geometry = st.one_of(
     st.builds(lambda k, p: Geometry(k, percent=p),
               st.sampled_from(["percent", "percent_width", "percent_height"]), percent),
@@ -142,7 +146,7 @@ def mogr_ops(draw):
         names = ["strip"]
     params = []
     for name in names:
-        strategy = wh_geometry if name == "thumbnail" and "pad" in names else MOGR_VALUES[name]
+        strategy = pad_geometry if name == "thumbnail" and "pad" in names else MOGR_VALUES[name]
         params.append(Param(name, draw(strategy)))
     return Operation("imageMogr2", tuple(params))
 
