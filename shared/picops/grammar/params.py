@@ -56,8 +56,8 @@ import binascii
 import re
 from typing import Callable, Dict, Mapping, Optional, Sequence, Tuple
 
-from .ast import (GEOMETRY_KINDS, PAD_GEOMETRY_KINDS, Base64Text, Blur, Cut, Geometry, Param, ParamValue, Quality,
-                  Size, SizeLimit, _Frozen, _set)
+from .ast import (GEOMETRY_KINDS, PAD_GEOMETRY_KINDS, Base64Text, Blur, Cut, Geometry, Param,
+                  ParamValue, Quality, Size, SizeLimit, _Frozen, _set)
 
 MAX_SIDE = 50_000
 MAX_PERCENT = 1000
