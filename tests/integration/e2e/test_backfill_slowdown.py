@@ -1,8 +1,9 @@
 """Backfill against a local cloud whose CI ceiling is below the backfill's own ``--rate``.
 
 The local cloud (``LocalOptions(ci_qps=CI_QPS)``) answers 503 SlowDown over CI_QPS
-persistent-processing requests per second; the backfill is told it may send RATE, five
-times more. What must happen: CI refuses some calls (counted at the CI backend), the
+persistent-processing requests per second; the backfill is told it may send RATE, 25
+times more. The ceiling is low enough (and its burst of one second's worth small enough)
+that four workers exceed it even on a loaded machine, where each call is slow. What must happen: CI refuses some calls (counted at the CI backend), the
 backfill's limiter halves its rate on each SlowDown and the handler's client retries the
 refused calls with backoff, and in the end every object is processed once, with all its
 derivatives, exit 0 and nothing failed.
@@ -26,7 +27,7 @@ from picops_emulator.errors import EmulatorError
 
 from .conftest import SECRET_ID, SECRET_KEY
 
-CI_QPS, RATE = 10, 50
+CI_QPS, RATE = 2, 50
 OBJECTS = 40
 SOURCE, DERIVED = "slowdown-1250000000", "derived-1250000000"
 
