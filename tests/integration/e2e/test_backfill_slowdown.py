@@ -3,10 +3,11 @@
 The local cloud (``LocalOptions(ci_qps=CI_QPS)``) answers 503 SlowDown over CI_QPS
 persistent-processing requests per second; the backfill is told it may send RATE, 25
 times more. The ceiling is low enough (and its burst of one second's worth small enough)
-that four workers exceed it even on a loaded machine, where each call is slow. What must happen: CI refuses some calls (counted at the CI backend), the
-backfill's limiter halves its rate on each SlowDown and the handler's client retries the
-refused calls with backoff, and in the end every object is processed once, with all its
-derivatives, exit 0 and nothing failed.
+that four workers exceed it even on a loaded machine, where each call is slow. What must
+happen: CI refuses some calls (counted at the CI backend), the backfill's limiter halves
+its rate on each SlowDown and sends the refused call again once it may (the handler's
+client retries with backoff on top), and in the end every object is processed once, with
+all its derivatives, exit 0 and nothing failed.
 
 The sources sit in a bucket no trigger watches, so only the backfill processes them.
 """
