@@ -8,7 +8,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PORT   ?= 9000
 
-.PHONY: venv test lint compat demo emulator package bench browser clean clients clients-install scf-events
+.PHONY: venv test lint compat demo emulator package bench browser clean clients clients-install scf-events soak
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -66,6 +66,12 @@ scf-events: venv
 
 bench: venv
 	$(BIN)/python -m bench
+
+# The long fault soak (README "Fault soak"): SOAK_SECONDS of clients, CI errors, function
+# crashes and timeouts, and kill -9s of the emulator; prints its report as JSON.
+SOAK_SECONDS ?= 300
+soak: venv
+	$(BIN)/python -m tests.soak.soak --seconds $(SOAK_SECONDS)
 
 # Clients nobody here wrote, against the emulator (issue 11): cos-nodejs-sdk-v5's own test
 # suite (npm) and Tencent's coscmd (pip), installed into build/clients, never committed.

@@ -52,18 +52,34 @@ from picops_cli.defaults import config_not_found, serverless_not_found
 @click.option("--watch/--no-watch", default=True, show_default=True,
               help="apply edits of serverless.yml, the routes config and the function's "
                    "code to the next event")
+@click.option("--fault-ci-errors", default=0.0, type=click.FloatRange(0, 1),
+              help="soak tests: share of CI requests answered 503 SlowDown or 500 before "
+                   "any work (default 0)")
+@click.option("--fault-ci-errors-after", default=0.0, type=click.FloatRange(0, 1),
+              help="soak tests: share of CI requests that do their work, then answer 500")
+@click.option("--fault-function-crashes", default=0.0, type=click.FloatRange(0, 1),
+              help="soak tests: share of invocations whose processes are killed mid-way")
+@click.option("--fault-function-timeouts", default=0.0, type=click.FloatRange(0, 1),
+              help="soak tests: share of invocations given a time limit of at most 0.5 s")
+@click.option("--fault-seed", default=None, type=int, help="repeatable fault injection")
 def emulator(port: int, data_dir: Path, serverless_path: Path, config_path: Optional[Path],
              function_dir: Optional[Path], source: bool, secret_id: str, secret_key: str,
              no_auth: bool, retry_delays, ci_qps: float, access_log: bool, log_format: str,
-             watch: bool) -> None:
+             watch: bool, fault_ci_errors: float, fault_ci_errors_after: float,
+             fault_function_crashes: float, fault_function_timeouts: float,
+             fault_seed: Optional[int]) -> None:
     """Serve COS + CI on 127.0.0.1 and run the function on every covered upload."""
     from picops_emulator import local
+    from picops_emulator.faults import FaultSettings
     from picops_emulator.storage import DataDirInUse
 
     options = local.LocalOptions(
         serverless_path=serverless_path, config_path=config_path, function_dir=function_dir,
         source=source, data_dir=data_dir, port=port, secret_id=secret_id, secret_key=secret_key,
-        auth=not no_auth, ci_qps=ci_qps, watch=watch)
+        auth=not no_auth, ci_qps=ci_qps, watch=watch,
+        faults=FaultSettings(ci_errors=fault_ci_errors, ci_errors_after=fault_ci_errors_after,
+                             function_crashes=fault_function_crashes,
+                             function_timeouts=fault_function_timeouts, seed=fault_seed))
     if retry_delays:
         options.retry_delays = tuple(retry_delays)
     _exit_if_missing(options)

@@ -40,6 +40,7 @@ from . import LOCAL_SECRET_ID, LOCAL_SECRET_KEY, runner
 from .ci.ratelimit import DEFAULT_QPS
 from .ci.service import CiService
 from .console import Console
+from .faults import FaultCounter, FaultSettings, FaultyCi, FunctionFaults
 from .settings import EmulatorSettings
 from .triggers.dispatcher import (DEFAULT_MAX_GENERATION, DEFAULT_RETRY_DELAYS,
                                   TriggerDispatcher)
@@ -73,6 +74,8 @@ class LocalOptions:
     ci_qps: float = DEFAULT_QPS
     # watch serverless.yml, the routes config and the function's code; apply edits
     watch: bool = False
+    # Soak tests only: CI errors and function crashes/timeouts at random (all off).
+    faults: FaultSettings = field(default_factory=FaultSettings)
 
 
 @dataclass
@@ -168,13 +171,19 @@ def prepare(options: LocalOptions) -> Prepared:
         raise ConfigError([Problem("ci_qps", f"{options.ci_qps!r} is not a request rate: "
                                    "0 (no limit) or a positive number of requests per "
                                    "second")])
+    fault_problems = options.faults.problems()
+    if fault_problems:
+        raise ConfigError(fault_problems)
     ci = CiService(qps=options.ci_qps)
     scf_api = ScfApi()
+    backend = ci
+    if options.faults.ci_errors or options.faults.ci_errors_after:
+        backend = FaultyCi(ci, options.faults)
     settings = EmulatorSettings(
         port=options.port, data_dir=Path(options.data_dir), secret_id=options.secret_id,
         secret_key=options.secret_key, auth=options.auth,
         buckets_to_create=tuple(sorted(buckets_to_create(spec, config))),
-        region=spec.region or "ap-guangzhou", ci_backend=ci, scf_api=scf_api,
+        region=spec.region or "ap-guangzhou", ci_backend=backend, scf_api=scf_api,
         fsync=options.fsync)
     return Prepared(options=options, spec=spec, config=config, config_path=config_path,
                     function_dir=launch.function_dir, settings=settings, ci=ci, launch=launch,
@@ -194,7 +203,7 @@ def attach_triggers(prepared: Prepared, handle: runner.RunningEmulator) -> Trigg
         data_dir=Path(o.data_dir), retry_delays=o.retry_delays,
         max_generation=o.max_generation, concurrency=o.concurrency,
         extra_env=_function_env(prepared), python=prepared.launch.python,
-        site=prepared.launch.site, fsync=o.fsync)
+        site=prepared.launch.site, fsync=o.fsync, faults=_function_faults(o.faults))
     handle.add_listener(dispatcher.on_change, inline=True)  # journaled before the 200
     # SCF's Invoke API (``picops backfill --fan-out --scf-endpoint``) runs on the same workers
     prepared.settings.scf_api.attach(dispatcher.invoke_async, function_name=prepared.spec.name,
@@ -260,6 +269,14 @@ class _Reloader:
     def stop(self) -> None:
         if self.watch is not None:
             self.watch.stop()
+
+
+def _function_faults(settings: FaultSettings):
+    if not (settings.function_crashes or settings.function_timeouts):
+        return None
+    # another seed than the CI's, so the two sequences are independent but repeatable
+    seed = None if settings.seed is None else settings.seed + 1
+    return FunctionFaults(settings, FaultCounter(seed))
 
 
 class LocalCloud:

@@ -92,6 +92,7 @@ class TriggerDispatcher:
     ``data_dir``: where ``dead-letter.jsonl`` and the trigger journal go; unfinished
     events a previous run journaled there are delivered now. ``fsync``: journal
     appends reach the disk before returning (off only for throwaway data dirs).
+    ``faults``: a ``picops_emulator.faults.FunctionFaults`` for soak tests (None: off).
     ``timeout`` overrides
     serverless.yml's ``inputs.timeout``; ``concurrency`` bounds the functions
     running at once; ``warm``/``init_timeout`` see :class:`FunctionInvoker`;
@@ -113,7 +114,7 @@ class TriggerDispatcher:
                  logger: Optional[logging.Logger] = None,
                  function_logger: Optional[logging.Logger] = None,
                  keep_records: int = 1000, fsync: bool = True, python: Optional[str] = None,
-                 site: bool = True):
+                 site: bool = True, faults: Optional[Any] = None):
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1")
         self.retry_delays = tuple(float(d) for d in retry_delays)
@@ -130,6 +131,7 @@ class TriggerDispatcher:
         self._init_timeout = init_timeout
         self._warm = warm
         self._python, self._site = python, site
+        self._faults = faults
         self._observers: List[Observer] = []
         self._wire(spec, function_dir, extra_env)
 
@@ -163,7 +165,7 @@ class TriggerDispatcher:
         invoker = FunctionInvoker(
             function_dir, env, handler=spec.handler, timeout=timeout,
             init_timeout=self._init_timeout, warm=self._warm, on_log=self._forward_log,
-            python=self._python, site=self._site)
+            python=self._python, site=self._site, faults=self._faults)
         # plain attribute writes: a delivery reads them once, when it builds its record
         self.spec, self.triggers, self.appid = spec, triggers, appid
         self.timeout, self.function_name = timeout, spec.name

@@ -108,6 +108,7 @@ class InvocationResult:
     duration_s: float = 0.0
     cold_start: bool = False
     value_omitted: int = 0           # size of a reply too large to keep (``value`` is None)
+    injected: Optional[str] = None   # "crash" / "timeout": a fault the soak settings injected
 
 
 class _Sink:
@@ -345,7 +346,7 @@ class FunctionInvoker:
     def __init__(self, function_dir, env: Mapping[str, str], *, handler: str = "index.main_handler",
                  timeout: float = 3.0, init_timeout: Optional[float] = None, warm: bool = True,
                  on_log: Optional[LogCallback] = None, python: Optional[str] = None,
-                 site: bool = True):
+                 site: bool = True, faults: Optional[Any] = None):
         self.function_dir = str(Path(function_dir).resolve())
         check_function_dir(self.function_dir, handler)
         self.env: Dict[str, str] = dict(env)
@@ -358,6 +359,8 @@ class FunctionInvoker:
         self.on_log = on_log
         self.python = python or sys.executable
         self.site = site
+        # a picops_emulator.faults.FunctionFaults (soak tests), or None
+        self.faults = faults
         self._lock = threading.Lock()
         self._idle: List[_Worker] = []
         self._busy: set = set()
@@ -405,10 +408,10 @@ class FunctionInvoker:
             except (TypeError, ValueError) as exc:
                 return InvocationResult(False, cold_start=cold, failure=FunctionFailure(
                     "runtime", f"the event or context is not JSON-serialisable: {exc}"))
-            reply, failure = worker.run(tag, request, self.timeout, sink,
-                                        "the invocation", "serverless.yml inputs.timeout")
+            reply, failure, injected = self._call(worker, tag, request, sink)
             if failure is not None:
-                return InvocationResult(False, failure=failure, cold_start=cold)
+                return InvocationResult(False, failure=failure, cold_start=cold,
+                                        injected=injected)
             if reply.get("ok"):
                 return InvocationResult(True, value=reply.get("result"), cold_start=cold,
                                         value_omitted=int(reply.get("result_omitted") or 0))
@@ -416,6 +419,40 @@ class FunctionInvoker:
                                     cold_start=cold)
         finally:
             self._release(worker)
+
+    def _call(self, worker: _Worker, tag: str, request: bytes, sink: _Sink):
+        """Run one call on ``worker``, with the fault the soak settings decide, if any."""
+        kind, timeout = (None, self.timeout) if self.faults is None else \
+            self.faults.plan(self.timeout)
+        budget = "serverless.yml inputs.timeout"
+        guard = threading.Lock()
+        state = {"done": False}
+
+        def crash() -> None:
+            with guard:
+                if not state["done"]:
+                    worker.kill()
+
+        timer = None
+        if kind == "crash":
+            timer = threading.Timer(timeout, crash)
+            timer.daemon = True
+            timer.start()
+            timeout = self.timeout
+        elif kind == "timeout":
+            budget = "a time limit cut by fault injection"
+        try:
+            reply, failure = worker.run(tag, request, timeout, sink, "the invocation", budget)
+        finally:
+            with guard:
+                state["done"] = True
+            if timer is not None:
+                timer.cancel()
+        if kind is None or failure is None:
+            return reply, failure, None
+        self.faults.record(kind, kind_seen=failure.kind)
+        return reply, FunctionFailure(failure.kind, failure.message + " [fault injected]",
+                                      failure.error_type, failure.traceback), kind
 
     def _acquire(self, sink: _Sink) -> Tuple[_Worker, bool]:
         with self._lock:

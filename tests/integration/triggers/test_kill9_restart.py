@@ -45,7 +45,7 @@ routes:
   - prefix: in/
     bucket: derived-1250000000
     rules:
-      - fileid: /out/{dir}/{stem}.webp
+      - fileid: /out/{dir}/{name}.webp
         rule: imageMogr2/format/webp
 """
 

@@ -24,7 +24,8 @@ PACKAGE = "picops_emulator"
 RANKS = {
     "local": 9, "runner": 8, "livereload": 8, "server": 7, "console": 7, "cos": 6,
     "scfapi": 6, "settings": 5, "triggers": 4, "ci": 4,
-    "storage": 3, "imaging": 3, "cosxml": 2, "naming": 2, "notifications": 1, "errors": 0,
+    "storage": 3, "imaging": 3, "cosxml": 2, "naming": 2, "faults": 2, "notifications": 1,
+    "errors": 0,
 }
 
 
