@@ -41,9 +41,9 @@ routes:
     suffixes: [.jpg]
     bucket: bench-derived-1250000000
     rules:
-      - fileid: /thumbs/{dir}/{stem}_160.webp
+      - fileid: /thumbs/{dir}/{stem}_{ext}_160.webp
         rule: imageMogr2/thumbnail/160x/format/webp/quality/80
-      - fileid: /small/{dir}/{stem}_64.jpg
+      - fileid: /small/{dir}/{stem}_{ext}_64.jpg
         rule: imageMogr2/thumbnail/64x64/format/jpg/quality/85
 """
 

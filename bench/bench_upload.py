@@ -44,9 +44,9 @@ routes:
     suffixes: [.jpg]
     bucket: derived-1250000000
     rules:
-      - fileid: /thumbs/{dir}/{stem}_400.webp
+      - fileid: /thumbs/{dir}/{stem}_{ext}_400.webp
         rule: imageMogr2/thumbnail/400x/format/webp
-      - fileid: /large/{dir}/{stem}_1200.jpg
+      - fileid: /large/{dir}/{stem}_{ext}_1200.jpg
         rule: imageView2/2/w/1200/format/jpg
 """
 
@@ -60,7 +60,7 @@ def _source_jpeg(width: int, height: int) -> bytes:
 
 
 def _outputs(key: str) -> List[str]:
-    stem = key.rsplit("/", 1)[1][:-4]
+    stem = key.rsplit("/", 1)[1][:-4] + "_jpg"
     return [f"thumbs/uploads/bench/{stem}_400.webp", f"large/uploads/bench/{stem}_1200.jpg"]
 
 

@@ -5,8 +5,9 @@ Contract:
 * :func:`plan_object` compares the outputs the config would write for an object
   (:func:`picops.routing.plan`) with what its manifest says is stored:
   ``created`` (not in the manifest; with no manifest, every output), ``replaced`` (in
-  the manifest: overwritten), ``deleted`` (in the manifest, no longer produced:
-  :func:`picops.manifest.removed_outputs`), ``refused`` (outputs that cannot be
+  the manifest: overwritten), ``kept`` (in the manifest, no longer produced:
+  :func:`picops.manifest.removed_outputs`; left in place, never deleted on a
+  manifest's word, see :mod:`picops.ownership`), ``refused`` (outputs that cannot be
   written: an invalid key or loop safety; the object would fail), and ``ci_calls``
   (``Pic-Operations`` calls of at most five rules). An object whose manifest is
   current has no plan: it is up to date.
@@ -37,7 +38,7 @@ class ObjectPlan:
     route: str
     created: Tuple[Target, ...]
     replaced: Tuple[Target, ...]
-    deleted: Tuple[Target, ...]
+    kept: Tuple[Target, ...]     # listed by the manifest, not written by these rules: left
     refused: Tuple[Tuple[str, str], ...]  # (bucket, message)
     ci_calls: int
 
@@ -50,14 +51,14 @@ def plan_object(config: Any, bucket: str, key: str,
         raise ValueError(f"{key!r} has no route: nothing to plan")
     new = [(o.bucket, o.key) for o in p.outputs]
     old = {(o.bucket, o.key) for o in stored.outputs} if stored is not None else set()
-    deleted: Tuple[Target, ...] = ()
-    if stored is not None:
-        deleted = tuple((o.bucket, o.key) for o in manifest.removed_outputs(stored, new))
+    kept: Tuple[Target, ...] = ()
+    if stored is not None:  # never deleted: only the config says what is a source's
+        kept = tuple((o.bucket, o.key) for o in manifest.removed_outputs(stored, new))
     return ObjectPlan(
         key=key, route=p.route.prefix,
         created=tuple(t for t in new if t not in old),
         replaced=tuple(t for t in new if t in old),
-        deleted=deleted,
+        kept=kept,
         refused=tuple((r.bucket, r.error.message) for r in p.rejected),
         ci_calls=len(p.calls))
 
@@ -69,7 +70,7 @@ class RouteTally:
     to_process: int = 0
     created: int = 0
     replaced: int = 0
-    deleted: int = 0
+    kept: int = 0
     refused: int = 0
     ci_calls: int = 0
 
@@ -96,7 +97,7 @@ class PlanTally:
         t.to_process += 1
         t.created += len(plan.created)
         t.replaced += len(plan.replaced)
-        t.deleted += len(plan.deleted)
+        t.kept += len(plan.kept)
         t.refused += len(plan.refused)
         t.ci_calls += plan.ci_calls
 
@@ -112,19 +113,21 @@ class PlanTally:
         total = self.totals
         return {"dry_run": True, "objects": total.objects, "up_to_date": total.up_to_date,
                 "to_process": total.to_process, "create": total.created,
-                "replace": total.replaced, "delete": total.deleted, "refused": total.refused,
+                "replace": total.replaced, "kept": total.kept, "refused": total.refused,
                 "ci_calls": total.ci_calls, "unreadable_manifests": self.unreadable,
                 "routes": {prefix: self.routes[prefix].to_json()
                            for prefix in sorted(self.routes)}}
 
 
 def plan_lines(plan: ObjectPlan) -> List[str]:
-    """One line per change: ``+`` create, ``~`` replace, ``-`` delete, ``!`` refused."""
+    """One line per change: ``+`` create, ``~`` replace, ``=`` kept (an output the rules
+    no longer write, left in place), ``!`` refused."""
     p = printable
     lines = [f"{p(plan.key)}  [route {plan.route!r}, {plan.ci_calls} CI call(s)]"]
     lines += [f"  + {p(b)}/{p(k)}" for b, k in plan.created]
     lines += [f"  ~ {p(b)}/{p(k)}" for b, k in plan.replaced]
-    lines += [f"  - {p(b)}/{p(k)}" for b, k in plan.deleted]
+    lines += [f"  = {p(b)}/{p(k)} (kept: these rules no longer write it)"
+              for b, k in plan.kept]
     lines += [f"  ! {p(b)}: {p(msg)}" for b, msg in plan.refused]
     return lines
 
@@ -139,7 +142,7 @@ def render_plan_table(tally: PlanTally, title: str = "plan (dry run: nothing wri
     tallies = [*tally.routes.values(), tally.totals]
     for name, attr in (("objects", "objects"), ("up to date", "up_to_date"),
                        ("to process", "to_process"), ("create", "created"),
-                       ("replace", "replaced"), ("delete", "deleted"), ("refused", "refused"),
+                       ("replace", "replaced"), ("kept", "kept"), ("refused", "refused"),
                        ("CI calls", "ci_calls")):
         widest = max(len(str(getattr(t, attr))) for t in tallies)
         table.add_column(name, justify="right", overflow="fold",
@@ -147,7 +150,7 @@ def render_plan_table(tally: PlanTally, title: str = "plan (dry run: nothing wri
 
     def row(label: str, t: RouteTally, style: str = "") -> None:
         table.add_row(Text(label), str(t.objects), str(t.up_to_date), str(t.to_process),
-                      str(t.created), str(t.replaced), str(t.deleted), str(t.refused),
+                      str(t.created), str(t.replaced), str(t.kept), str(t.refused),
                       str(t.ci_calls), style=style)
 
     for prefix in sorted(tally.routes):

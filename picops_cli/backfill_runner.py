@@ -13,7 +13,7 @@ Contract of :meth:`Backfill.run`:
   object is *up to date* and nothing is sent to CI. (With manifests off in the config,
   nothing is ever up to date: every routed object is processed.) Otherwise the worker calls
   ``Processor.process_object`` (the function's own per-object path: CI calls in
-  batches of five rules, manifest written, outputs the rules no longer make deleted;
+  batches of five rules, manifest written, outputs the rules no longer make named;
   an object carrying the current processed-on-upload mark is skipped,
   ``processed_on_upload``), or, in a dry run, reads that mark with a HEAD and
   otherwise only computes the plan (:mod:`.backfill_plan`).

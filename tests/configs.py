@@ -28,14 +28,14 @@ routes:
     suffixes: [.jpg, .png]
     bucket: derived-1250000000
     rules:
-      - fileid: /thumbs/{dir}/{stem}_32.webp
+      - fileid: /thumbs/{dir}/{stem}_{ext}_32.webp
         rule: imageMogr2/thumbnail/32x/format/webp
-      - fileid: /small/{dir}/{stem}_16.jpg
+      - fileid: /small/{dir}/{stem}_{ext}_16.jpg
         rule: imageMogr2/thumbnail/16x16/format/jpg
   - prefix: avatars/
     suffixes: [.png]
     rules:
-      - fileid: /avatars-small/{stem}_24.png
+      - fileid: /avatars-small/{dir}/{stem}_{ext}_24.png
         rule: imageView2/1/w/24/h/24/format/png
 """
 
@@ -43,9 +43,9 @@ routes:
 #: (old, new) pairs of change_photo_rules.
 _PHOTO_RULE_CHANGES = (
     ("thumbnail/32x/format/webp", "thumbnail/40x/format/webp"),
-    ("      - fileid: /small/{dir}/{stem}_16.jpg\n"
+    ("      - fileid: /small/{dir}/{stem}_{ext}_16.jpg\n"
      "        rule: imageMogr2/thumbnail/16x16/format/jpg\n",
-     "      - fileid: /medium/{dir}/{stem}_48.jpg\n"
+     "      - fileid: /medium/{dir}/{stem}_{ext}_48.jpg\n"
      "        rule: imageMogr2/thumbnail/48x/format/jpg\n"),
 )
 

@@ -41,9 +41,9 @@ routes:
     suffixes: [.jpg, .png]
     bucket: derived-1250000000
     rules:
-      - fileid: /thumbs/{dir}/{stem}_64.webp
+      - fileid: /thumbs/{dir}/{stem}_{ext}_64.webp
         rule: imageMogr2/thumbnail/64x/format/webp
-      - fileid: /squares/{dir}/{stem}_32.png
+      - fileid: /squares/{dir}/{stem}_{ext}_32.png
         rule: imageView2/1/w/32/h/32/format/png
 """
 

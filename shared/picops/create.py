@@ -14,10 +14,13 @@
   event has none (a page event, backfill), with one HEAD after the manifest
   was found not current. A stale or foreign mark is ignored;
 * otherwise the route's rules go to CI in calls of at most 5, in config order;
-  a failed call does not stop the next ones. Then (manifests on) the outputs an
-  older manifest lists but the new plan no longer produces are deleted
-  (``removed_outputs``), and the new manifest is written (``manifest`` names
-  its key).
+  a failed call does not stop the next ones. Then (manifests on) the new
+  manifest is written (``manifest`` names its key). Outputs an older manifest
+  lists that the current rules do not write for this key are never deleted (a
+  manifest is a file an uploader could write; only the config says what belongs
+  to a source, :mod:`picops.ownership`): they are named in ``kept_outputs`` and
+  no longer listed. The same outputs are rewritten in place, so an overwrite
+  with unchanged rules replaces every derivative.
 
 Every failure of CI, COS or a manifest is an error of the outcome, never
 raised; an exception out of here is a bug (the handler fails its record).
@@ -31,9 +34,7 @@ from . import ci_client, mark, routing
 from .errors import CloudError, MissingOutputsError, PicopsError
 from .manifest import (ManifestOutput, build, is_current, manifest_key, merged_outputs,
                        removed_outputs, rules_hash, utc_timestamp)
-from .manifest_store import (DeleteResult, delete_outputs, etag_of, head_object,
-                             read_trusted_manifest,
-                             write_manifest)
+from .manifest_store import etag_of, head_object, read_trusted_manifest, write_manifest
 from .outcome import Outcome, RecordOutcome, SkipReason
 from .etags import unquote_etag
 from .services import Services
@@ -181,24 +182,23 @@ def settle(svc: Services, source: Source, plan: routing.Plan, digest: str, old: 
         # Part-way: list what may exist now (old not rewritten + new), marked
         # incomplete so the next delivery processes the source again.
         if produced:
-            outcome.manifest_error = _write_manifest(svc, source, plan, digest,
-                                                     merged_outputs(old, produced), False,
+            owned = {(o.bucket, o.key) for o in plan.outputs}
+            merged = merged_outputs(old, produced)
+            listed = [o for o in merged if (o.bucket, o.key) in owned]
+            kept = [o for o in merged if (o.bucket, o.key) not in owned]
+            if kept:
+                outcome.kept_outputs = [{"bucket": o.bucket, "key": o.key} for o in kept]
+            outcome.manifest_error = _write_manifest(svc, source, plan, digest, listed, False,
                                                      deadline)
         return
+    # Outputs the old manifest lists that the current rules do not write for this key: an
+    # earlier config's, or a forged manifest's. Neither is provably this source's, so they
+    # are left in place, named in the line, and no longer listed.
     stale = removed_outputs(old, [(o.bucket, o.key) for o in plan.outputs]) if old else []
-    failed: List[DeleteResult] = []
     if stale:
-        done = delete_outputs(svc.client(source.region), stale,
-                              timeout=svc.io_timeout(deadline))
-        outcome.removed_outputs = done
-        failed = [d for d in done if not d.ok]
-    # Outputs that could not be deleted stay listed, so a later run retries them.
-    listed = produced + [d.output for d in failed]
-    error = _write_manifest(svc, source, plan, digest, listed, not failed, deadline)
-    errors: List[PicopsError] = [d.error for d in failed if d.error is not None]
-    if error is not None:
-        errors.append(error)
-    outcome.fail(errors)
+        outcome.kept_outputs = [{"bucket": o.bucket, "key": o.key} for o in stale]
+    error = _write_manifest(svc, source, plan, digest, produced, True, deadline)
+    outcome.fail([error] if error is not None else [])
 
 
 def _write_manifest(svc: Services, source: Source, plan: routing.Plan, digest: str,

@@ -1,8 +1,15 @@
 """The delete path: a removed source object -> delete what picops made from it.
 
-:func:`delete_object` deletes exactly the outputs the source's manifest lists,
+:func:`delete_object` deletes the outputs the source's manifest lists that the
+current config writes for that source key (:func:`picops.ownership.owned_outputs`),
 then the manifest, and returns the :class:`~picops.outcome.RecordOutcome`
-(``action: "delete"``, ``deleted`` lists each output's result).
+(``action: "delete"``, ``deleted`` lists each output's result). A manifest is an
+object in the bucket, which an uploader could write: an output it lists that the
+config would not write for this key (an earlier config's, or another object
+entirely) is never deleted; the record fails naming it (``NotOwnedOutput``) once
+the owned ones are gone. Since the ownership proof gives every output exactly one
+source key, an output another source's manifest rightly claims is never deleted
+for this one.
 
 Skipped: ``manifests_off``, ``folder_marker``, ``manifest_object``,
 ``no_manifest``, ``source_exists`` (the key exists again: a later upload won,
@@ -17,11 +24,12 @@ from __future__ import annotations
 from typing import List, Optional
 
 from . import routing
-from .errors import PicopsError
+from .errors import NotOwnedOutputError, PicopsError
 from .manifest import manifest_key, under_manifest_prefix
 from .manifest_store import (delete_manifest, delete_outputs, object_exists,
                              read_trusted_manifest)
 from .outcome import ACTION_DELETE, Outcome, RecordOutcome, SkipReason
+from .ownership import owned_outputs
 from .services import Services
 
 
@@ -56,15 +64,25 @@ def delete_object(svc: Services, bucket: str, key: str, *, region: str, deadline
     except PicopsError as e:
         outcome.fail([e])
         return outcome
-    done = delete_outputs(client, manifest.outputs, timeout=svc.io_timeout(deadline))
+    owned = owned_outputs(svc.config, bucket, key)
+    mine = [o for o in manifest.outputs if (o.bucket, o.key) in owned]
+    foreign = [o for o in manifest.outputs if (o.bucket, o.key) not in owned]
+    done = delete_outputs(client, mine, timeout=svc.io_timeout(deadline))
     outcome.deleted = done
     errors: List[PicopsError] = [d.error for d in done if d.error is not None]
+    if foreign:
+        outcome.kept_outputs = [{"bucket": o.bucket, "key": o.key} for o in foreign]
     if not errors:
         try:
             delete_manifest(client, bucket, key, settings.prefix,
                             timeout=svc.io_timeout(deadline))
         except PicopsError as e:
             errors.append(e)
+    if foreign:
+        errors.append(NotOwnedOutputError(
+            f"the manifest of {key!r} lists {len(foreign)} output(s) the current config does "
+            f"not write for it, left in place: " + ", ".join(
+                repr(f"{o.bucket}/{o.key}") for o in foreign[:5])))
     outcome.fail(errors)
     return outcome
 

@@ -154,6 +154,13 @@ class ManifestError(RecordError):
     code = "InvalidManifest"
 
 
+class NotOwnedOutputError(ManifestError):
+    """A manifest lists an output the current config does not write for its source key
+    (an earlier config's, or a forged one): it is left in place, never deleted."""
+
+    code = "NotOwnedOutput"
+
+
 class MissingOutputsError(RecordError):
     """CI answered 200 but did not report every output it was asked for.
 

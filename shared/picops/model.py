@@ -14,7 +14,7 @@ The YAML shape is the public contract (README)::
         bucket: derived-1250000000       # optional target of this route's rules
         pic_info: true                   # optional; sent as is_pic_info
         rules:                           # one CI rule per derivative; at least one
-          - fileid: /thumbs/{dir}/{stem}_400.webp
+          - fileid: /thumbs/{dir}/{stem}_{ext}_400.webp
             rule: imageMogr2/thumbnail/400x/format/webp
             bucket: covers-1250000000    # optional per-rule target bucket
     manifests:                           # optional; these are the defaults

@@ -102,6 +102,7 @@ class RecordOutcome:
     with_request_id: bool = False
     missing_outputs: Sequence[str] = ()
     removed_outputs: Any = UNSET
+    kept_outputs: Any = UNSET            # listed by a manifest, not this config's: left alone
     deleted: Any = UNSET
     manifest_error: Optional[PicopsError] = None
     errors: List[PicopsError] = field(default_factory=list)
@@ -142,6 +143,7 @@ class RecordOutcome:
         if self.missing_outputs:
             values["missing_outputs"] = list(self.missing_outputs)
         values["removed_outputs"] = _deletions(self.removed_outputs)
+        values["kept_outputs"] = self.kept_outputs
         values["deleted"] = _deletions(self.deleted)
         if self.manifest_error is not None:
             values["manifest_error"] = self.manifest_error.to_dict()

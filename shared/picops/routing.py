@@ -24,7 +24,7 @@ from typing import List, NamedTuple, Optional, Tuple
 
 from . import loopsafety
 from .constants import CI_MAX_RULES_PER_CALL
-from .manifest import under_manifest_prefix
+from .manifest import MAX_KEY_BYTES, under_manifest_prefix
 from .errors import OutputKeyError
 from .templates import Slot, key_fields, parse_template
 from .model import Config, Route
@@ -161,10 +161,26 @@ def resolve_ci_fileid(source_key: str, fileid: str) -> str:
 def output_key(template: str, source_key: str) -> str:
     """Render then resolve: the object key a rule writes for ``source_key``.
 
+    The function checks here, before any CI call, that the key is one COS can
+    store, so that a request never fails after some of its rules were written: at
+    most ``MAX_KEY_BYTES`` (850) bytes of UTF-8 and no ASCII control character (the
+    emulator's key rule too). (The emulator's CI checks its own way, as CI would.)
+
     Raises:
-        OutputKeyError: see :func:`resolve_ci_fileid`.
+        OutputKeyError: see :func:`resolve_ci_fileid`; or the key is longer than COS
+            allows or holds a control character.
     """
-    return resolve_ci_fileid(source_key, render_fileid(template, source_key))
+    path = resolve_ci_fileid(source_key, render_fileid(template, source_key))
+    size = len(path.encode("utf-8", "surrogatepass"))
+    if size > MAX_KEY_BYTES:
+        raise OutputKeyError(f"fileid {template!r} resolves to a key of {size} bytes; COS "
+                             f"keys are at most {MAX_KEY_BYTES} (source key "
+                             f"{source_key[:80]!r}...)")
+    bad = next((c for c in path if ord(c) < 0x20 or ord(c) == 0x7F), None)
+    if bad is not None:
+        raise OutputKeyError(f"fileid {template!r} resolves to {path!r}, which holds the "
+                             f"control character U+{ord(bad):04X}: COS keys cannot")
+    return path
 
 
 def plan(config: "Config", bucket: str, key: str) -> Optional[Plan]:

@@ -5,7 +5,8 @@ or raises :class:`~picops.errors.ConfigError` holding *every* problem, each
 placed like ``routes[2].rules[0].rule: unknown imageMogr2 parameter
 'thumbnial'``: unknown fields, types, bucket names, duplicate routes, fileid
 templates, rule strings (the one grammar parser, :func:`picops.grammar.parse`),
-loop safety and the reserved manifest prefix (:mod:`picops.loopsafety`).
+loop safety and the reserved manifest prefix (:mod:`picops.loopsafety`), and the
+ownership proof: no two source keys share an output (:mod:`picops.ownership`).
 
 The document comes from the YAML file or its JSON sidecar (:mod:`picops.config`
 reads both); this module never reads a file.
@@ -15,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any, Dict, List, Optional, Tuple
 
-from . import loopsafety
+from . import loopsafety, ownership
 from .describe import describe_value as _kind
 from .errors import ConfigError, GrammarError, Problem
 from .grammar import parse
@@ -42,6 +43,7 @@ def validate_document(doc: Any, source: str = "") -> Config:
     # one route still gets its loop problems reported in the same pass.
     problems.extend(loopsafety.check_config(config))
     problems.extend(loopsafety.check_manifests(config))
+    problems.extend(ownership.check_config(config))
     if problems:
         raise ConfigError(problems, source)
     return config

@@ -44,19 +44,19 @@ def test_console_shows_uploads_live_opens_an_invocation_and_replays_a_dead_lette
                 2, timeout=WAIT_MS)
             original = page.locator("#derivatives .card.original")
             assert original.locator(".pixels").inner_text() == "512\u00d7600"
-            thumb = page.locator("#derivatives .card[data-key='thumbs/uploads/cat_64.webp']")
+            thumb = page.locator("#derivatives .card[data-key='thumbs/uploads/cat_jpg_64.webp']")
             assert thumb.locator(".pixels").inner_text() == "64\u00d775"
             assert thumb.locator(".format").inner_text() == "webp"
             assert thumb.locator(".rule").inner_text() == "imageMogr2/thumbnail/64x/format/webp"
-            square = page.locator("#derivatives .card[data-key='squares/uploads/cat_32.png']")
+            square = page.locator("#derivatives .card[data-key='squares/uploads/cat_jpg_32.png']")
             assert square.locator(".pixels").inner_text() == "32\u00d732"
             # every picture on the card row decodes, at the size the card states
             sizes = page.eval_on_selector_all(
                 "#derivatives img", "imgs => Promise.all(imgs.map(async i => { await i.decode();"
                 " return [i.closest('.card').dataset.key, i.naturalWidth, i.naturalHeight]; }))")
             assert sorted(map(tuple, sizes)) == [
-                ("squares/uploads/cat_32.png", 32, 32), ("thumbs/uploads/cat_64.webp", 64, 75),
-                ("uploads/cat.jpg", 512, 600)]
+                ("squares/uploads/cat_jpg_32.png", 32, 32),
+                ("thumbs/uploads/cat_jpg_64.webp", 64, 75), ("uploads/cat.jpg", 512, 600)]
 
             # the invocation, opened: outcome, outputs, log output, event
             page.click("button[data-tab='invocations']")
@@ -66,7 +66,7 @@ def test_console_shows_uploads_live_opens_an_invocation_and_replays_a_dead_lette
             detail = page.locator("#invocation-detail")
             detail.wait_for(timeout=WAIT_MS)
             assert "succeeded" in detail.inner_text()
-            assert "derived-1250000000/thumbs/uploads/cat_64.webp" in detail.inner_text()
+            assert "derived-1250000000/thumbs/uploads/cat_jpg_64.webp" in detail.inner_text()
             assert "record processed" in detail.locator("pre.logs").inner_text()
             assert '"key"' in detail.locator("pre.event").inner_text()
 

@@ -35,13 +35,13 @@ CONFIG = textwrap.dedent("""\
     routes:
       - prefix: "{prefix}"
         rules:
-          - fileid: /thumbs/{dir}/{stem}_200.webp
+          - fileid: /thumbs/{dir}/{name}_200.webp
             rule: imageMogr2/thumbnail/200x/format/webp
-          - fileid: /square/{stem}.png
+          - fileid: /square/{dir}/{name}.png
             rule: imageView2/1/w/150/h/150/format/png
-          - fileid: /small/{stem}.gif
+          - fileid: /small/{dir}/{name}.gif
             rule: imageMogr2/thumbnail/!50p/format/gif
-          - fileid: /marked/{stem}.jpg
+          - fileid: /marked/{dir}/{name}.jpg
             rule: "{marked}"
     """)
 RULES = 4

@@ -38,14 +38,14 @@ routes:
     bucket: derived-1250000000
     pic_info: true
     rules:
-      - fileid: /thumbs/{dir}/{stem}_400.webp
+      - fileid: /thumbs/{dir}/{stem}_{ext}_400.webp
         rule: imageMogr2/thumbnail/400x/format/webp
-      - fileid: /covers/{dir}/{stem}.jpg
+      - fileid: /covers/{dir}/{stem}_{ext}.jpg
         rule: imageView2/1/w/300/h/300/q/85
   - prefix: avatars/
     suffixes: [.png]
     rules:
-      - fileid: /avatars-small/{stem}.webp
+      - fileid: /avatars-small/{dir}/{stem}_{ext}.webp
         rule: imageView2/1/w/64/h/64/format/webp
 """
 

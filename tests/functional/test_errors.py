@@ -21,14 +21,15 @@ def test_permanent_errors_fail_the_record_without_retry_or_raise(harness, status
     assert line["outcome"] == "failed" and line["level"] == "ERROR"
     assert line["error"] == {"code": code, "message": f"{code} happened", "status": status,
                              "retryable": False, "request_id": "rid-1",
-                             "outputs": ["thumbs/uploads/a_400.webp", "covers/uploads/a.jpg"],
+                             "outputs": ["thumbs/uploads/a_jpg_400.webp",
+                                         "covers/uploads/a_jpg.jpg"],
                              "attempts": 1}
     assert line["ci_request_id"] == "rid-1"
     assert summary["counts"] == {"processed": 0, "skipped": 0, "failed": 1}
 
 
 def test_a_failed_call_does_not_stop_the_next_calls_of_the_record(make_harness):
-    rules = "".join(f"      - fileid: /o/{{stem}}_{i}.jpg\n"
+    rules = "".join(f"      - fileid: /o/{{dir}}/{{name}}_{i}.jpg\n"
                     f"        rule: imageMogr2/thumbnail/{100 + i}x\n" for i in range(7))
     h = make_harness(config_text="routes:\n  - prefix: uploads/\n    bucket: derived-1250000000"
                                  "\n    rules:\n" + rules)
@@ -37,8 +38,9 @@ def test_a_failed_call_does_not_stop_the_next_calls_of_the_record(make_harness):
     assert [len(c["ops"]["rules"]) for c in h.ci.calls] == [5, 2]
     (line,) = h.outcomes()
     assert line["outcome"] == "failed"
-    assert line["error"]["outputs"] == [f"o/a_{i}.jpg" for i in range(5)]
-    assert [o["key"] for o in line["outputs"]] == ["o/a_5.jpg", "o/a_6.jpg"]
+    assert line["error"]["outputs"] == [f"o/uploads/a.jpg_{i}.jpg" for i in range(5)]
+    assert [o["key"] for o in line["outputs"]] == ["o/uploads/a.jpg_5.jpg",
+                                                   "o/uploads/a.jpg_6.jpg"]
 
 
 def test_transient_error_is_retried_then_succeeds(harness):

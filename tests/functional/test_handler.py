@@ -17,9 +17,9 @@ def test_real_event_is_processed_with_the_requests_the_sdk_sends(harness):
     assert call["query"] == "image_process="
     assert call["host"] == f"{SOURCE}.cos.ap-guangzhou.myqcloud.com"
     assert call["ops"] == {"is_pic_info": 1, "rules": [
-        {"bucket": DERIVED, "fileid": "/thumbs/uploads/2024/cat_400.webp",
+        {"bucket": DERIVED, "fileid": "/thumbs/uploads/2024/cat_jpg_400.webp",
          "rule": "imageMogr2/thumbnail/400x/format/webp"},
-        {"bucket": DERIVED, "fileid": "/covers/uploads/2024/cat.jpg",
+        {"bucket": DERIVED, "fileid": "/covers/uploads/2024/cat_jpg.jpg",
          "rule": "imageView2/1/w/300/h/300/q/85"}]}
     auth = call["headers"]["Authorization"]
     assert "q-ak=AKIDfunction" in auth and "pic-operations" in auth
@@ -35,12 +35,13 @@ def test_real_event_is_processed_with_the_requests_the_sdk_sends(harness):
         SOURCE, "uploads/2024/cat.jpg", "processed", "uploads/")
     assert isinstance(line["duration_ms"], float)
     assert line["outputs"] == [
-        {"key": "thumbs/uploads/2024/cat_400.webp", "bucket": DERIVED,
-         "location": f"{DERIVED}.cos.ap-guangzhou.myqcloud.com/thumbs/uploads/2024/cat_400.webp",
+        {"key": "thumbs/uploads/2024/cat_jpg_400.webp", "bucket": DERIVED,
+         "location":
+             f"{DERIVED}.cos.ap-guangzhou.myqcloud.com/thumbs/uploads/2024/cat_jpg_400.webp",
          "format": "webp", "width": 400, "height": 267, "size": 1000, "quality": 80,
          "etag": "etag0"},
-        {"key": "covers/uploads/2024/cat.jpg", "bucket": DERIVED,
-         "location": f"{DERIVED}.cos.ap-guangzhou.myqcloud.com/covers/uploads/2024/cat.jpg",
+        {"key": "covers/uploads/2024/cat_jpg.jpg", "bucket": DERIVED,
+         "location": f"{DERIVED}.cos.ap-guangzhou.myqcloud.com/covers/uploads/2024/cat_jpg.jpg",
          "format": "jpg", "width": 400, "height": 267, "size": 1001, "quality": 80,
          "etag": "etag1"}]
     assert line["original"] == {"format": "JPEG", "width": 640, "height": 427, "quality": 100,
@@ -82,25 +83,26 @@ def test_special_keys_reach_ci_as_the_same_object(harness, key, path, stem):
     harness.handle(event_for(key))
     (call,) = harness.ci.calls
     assert call["path"] == path  # percent-encoded once, by the SDK
-    assert call["ops"]["rules"][0]["fileid"] == f"/thumbs/uploads/{stem}_400.webp"
+    ext = key.rsplit(".", 1)[1]
+    assert call["ops"]["rules"][0]["fileid"] == f"/thumbs/uploads/{stem}_{ext}_400.webp"
     (line,) = harness.outcomes()
     assert line["outcome"] == "processed" and line["key"] == key
-    assert line["outputs"][0]["key"] == f"thumbs/uploads/{stem}_400.webp"
+    assert line["outputs"][0]["key"] == f"thumbs/uploads/{stem}_{ext}_400.webp"
 
 
 def test_more_than_five_rules_go_in_calls_of_five_in_order(make_harness):
-    rules = "".join(f"      - fileid: /o/{{stem}}_{i}.jpg\n"
+    rules = "".join(f"      - fileid: /o/{{dir}}/{{name}}_{i}.jpg\n"
                     f"        rule: imageMogr2/thumbnail/{100 + i}x\n" for i in range(7))
     h = make_harness(config_text="routes:\n  - prefix: uploads/\n    bucket: derived-1250000000"
                                  "\n    rules:\n" + rules)
     h.handle(event_for("uploads/a.jpg"))
     assert [len(c["ops"]["rules"]) for c in h.ci.calls] == [5, 2]
     sent = [r["fileid"] for c in h.ci.calls for r in c["ops"]["rules"]]
-    assert sent == [f"/o/a_{i}.jpg" for i in range(7)]
+    assert sent == [f"/o/uploads/a.jpg_{i}.jpg" for i in range(7)]
     assert all(c["ops"]["is_pic_info"] == 0 for c in h.ci.calls)
     (line,) = h.outcomes()
     assert line["outcome"] == "processed"
-    assert [o["key"] for o in line["outputs"]] == [f"o/a_{i}.jpg" for i in range(7)]
+    assert [o["key"] for o in line["outputs"]] == [f"o/uploads/a.jpg_{i}.jpg" for i in range(7)]
     assert line["ci_request_ids"] == ["rid-1", "rid-2"] and "original" not in line
 
 
@@ -109,7 +111,8 @@ def test_every_record_of_a_multi_record_event_is_handled(harness):
     assert [c["path"] for c in harness.ci.calls] == ["/uploads/2024/cat.jpg", "/avatars/me.png"]
     avatars = harness.ci.calls[1]["ops"]
     assert avatars == {"is_pic_info": 0, "rules": [
-        {"fileid": "/avatars-small/me.webp", "rule": "imageView2/1/w/64/h/64/format/webp"}]}
+        {"fileid": "/avatars-small/avatars/me_png.webp",
+         "rule": "imageView2/1/w/64/h/64/format/webp"}]}
     lines = harness.outcomes()
     assert [(ln["index"], ln["outcome"], ln.get("reason")) for ln in lines] == [
         (0, "processed", None), (1, "skipped", "folder_marker"), (2, "processed", None)]
@@ -122,7 +125,7 @@ def test_every_record_of_a_multi_record_event_is_handled(harness):
     ("uploads/empty.jpg", 0, "cos:ObjectCreated:Put", "empty_object"),
     ("uploads/notes.txt", 10, "cos:ObjectCreated:Put", "no_route"),
     ("elsewhere/a.jpg", 10, "cos:ObjectCreated:Put", "no_route"),
-    ("avatars-small/me.webp", 10, "cos:ObjectCreated:Put", "loop_guard"),
+    ("avatars-small/avatars/me_png.webp", 10, "cos:ObjectCreated:Put", "loop_guard"),
     # a delete is only acted on through manifests (issue 5); the harness turns them off
     ("uploads/a.jpg", 10, "cos:ObjectRemove:Delete", "manifests_off"),
 ])
@@ -142,10 +145,10 @@ def test_loop_guard_skips_derivatives_even_when_a_route_would_match(make_harness
           - prefix: uploads/
             suffixes: [.jpg]
             rules:
-              - fileid: thumbs/{stem}.webp
+              - fileid: thumbs/{stem}_{ext}.webp
                 rule: imageMogr2/format/webp
     """)
-    h.handle(event_for("uploads/2024/thumbs/cat.webp"))
+    h.handle(event_for("uploads/2024/thumbs/cat_jpg.webp"))
     assert h.ci.calls == []
     assert h.outcomes()[0]["reason"] == "loop_guard"
 
@@ -156,18 +159,18 @@ def test_output_a_route_would_take_in_the_event_bucket_is_refused(make_harness):
           - prefix: uploads/
             bucket: uploads-1250000000
             rules:
-              - fileid: /uploads/copies/{name}
+              - fileid: /uploads/copies/{dir}/{name}
                 rule: imageMogr2/strip
-              - fileid: /elsewhere/{name}
+              - fileid: /elsewhere/{dir}/{name}
                 rule: imageMogr2/strip
     """)
     summary = h.handle(event_for("uploads/a.jpg"))
     (call,) = h.ci.calls
-    assert [r["fileid"] for r in call["ops"]["rules"]] == ["/elsewhere/a.jpg"]
+    assert [r["fileid"] for r in call["ops"]["rules"]] == ["/elsewhere/uploads/a.jpg"]
     (line,) = h.outcomes()
     assert line["outcome"] == "failed" and line["error"]["code"] == "LoopRefused"
     assert line["error"]["retryable"] is False
-    assert [o["key"] for o in line["outputs"]] == ["elsewhere/a.jpg"]
+    assert [o["key"] for o in line["outputs"]] == ["elsewhere/uploads/a.jpg"]
     assert summary["counts"]["failed"] == 1
 
 
@@ -176,11 +179,11 @@ def test_partial_results_fail_the_record_naming_missing_outputs(harness):
     summary = harness.handle(event_for("uploads/a.jpg"))
     (line,) = harness.outcomes()
     assert line["outcome"] == "failed" and line["level"] == "ERROR"
-    assert line["missing_outputs"] == ["covers/uploads/a.jpg"]
+    assert line["missing_outputs"] == ["covers/uploads/a_jpg.jpg"]
     assert line["error"] == {"code": "MissingOutputs", "status": 200, "retryable": False,
                              "message": "CI answered without these outputs: "
-                                        "'covers/uploads/a.jpg'"}
-    assert [o["key"] for o in line["outputs"]] == ["thumbs/uploads/a_400.webp"]
+                                        "'covers/uploads/a_jpg.jpg'"}
+    assert [o["key"] for o in line["outputs"]] == ["thumbs/uploads/a_jpg_400.webp"]
     assert summary["counts"]["failed"] == 1
 
 

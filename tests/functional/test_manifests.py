@@ -23,14 +23,14 @@ from .conftest import CONFIG as ROUTES
 
 ETAG = "0d7316832fef232e5dcdcf81f39bfdba"
 MKEY = "_picops/manifests/uploads/a.jpg.json"
-THUMB, COVER = "thumbs/uploads/a_400.webp", "covers/uploads/a.jpg"
+THUMB, COVER = "thumbs/uploads/a_jpg_400.webp", "covers/uploads/a_jpg.jpg"
 
 # The handler tests' routes, with manifests on (the harness turns them off otherwise).
 CONFIG = ROUTES + "manifests:\n  enabled: true\n"
 # The same route with the cover dropped, the thumbnail kept and a new output added.
-NEW_RULES = CONFIG.replace("""      - fileid: /covers/{dir}/{stem}.jpg
+NEW_RULES = CONFIG.replace("""      - fileid: /covers/{dir}/{stem}_{ext}.jpg
         rule: imageView2/1/w/300/h/300/q/85
-""", """      - fileid: /small/{dir}/{stem}_100.webp
+""", """      - fileid: /small/{dir}/{stem}_{ext}_100.webp
         rule: imageMogr2/thumbnail/100x/format/webp
 """)
 
@@ -187,7 +187,7 @@ def test_overwritten_source_is_processed_again_and_its_manifest_replaced(world, 
     assert "removed_outputs" not in outcome(h)
 
 
-def test_rules_change_replaces_outputs_and_deletes_exactly_the_dropped_ones(world, cos):
+def test_rules_change_replaces_outputs_and_keeps_the_dropped_ones(world, cos):
     world().handle(event())
     old = cos.manifest()
     cos.clear()
@@ -195,31 +195,59 @@ def test_rules_change_replaces_outputs_and_deletes_exactly_the_dropped_ones(worl
     h = world(NEW_RULES)
     h.handle(event())  # the same source, same ETag: the rules hash differs
 
-    small = "small/uploads/a_100.webp"
+    small = "small/uploads/a_jpg_100.webp"
     assert [r["fileid"] for r in h.ci.calls[0]["ops"]["rules"]] == ["/" + THUMB, "/" + small]
-    assert cos.requests == [("GET", SOURCE, MKEY), ("DELETE", DERIVED, COVER),
-                            ("PUT", SOURCE, MKEY)]
+    # the cover is not this config's any more: nothing proves it is this source's (a
+    # manifest is a file an uploader could write), so it is left, named, and unlisted
+    assert cos.requests == [("GET", SOURCE, MKEY), ("PUT", SOURCE, MKEY)]
     line = outcome(h)
     assert line["outcome"] == "processed"
-    assert line["removed_outputs"] == [{"bucket": DERIVED, "key": COVER, "result": "deleted"}]
+    assert line["kept_outputs"] == [{"bucket": DERIVED, "key": COVER}]
+    assert "removed_outputs" not in line
     new = cos.manifest()
     assert [o.key for o in new.outputs] == [THUMB, small]
     assert new.rules_hash != old.rules_hash
 
 
-def test_a_failed_stale_delete_fails_the_record_and_stays_listed(world, cos):
-    world().handle(event())
-    cos.fail[("DELETE", DERIVED, COVER)] = (403, "AccessDenied")
-    h = world(NEW_RULES)
-    h.handle(event())
+def _forged(cos, outputs):
+    """A manifest for uploads/a.jpg, listing ``outputs`` ((bucket, key) pairs)."""
+    cos.put_manifest(build(SOURCE, "uploads/a.jpg", "old-etag", "old-rules", "uploads/",
+                           [ManifestOutput(b, k, "e", "webp", 1, 1, 1) for b, k in outputs],
+                           "2026-01-01T00:00:00Z"))
 
+
+VICTIMS = [(DERIVED, "thumbs/uploads/victim_jpg_400.webp"), (SOURCE, "uploads/victim.jpg"),
+           ("elsewhere-1250000000", "precious/data.bin")]
+
+
+def test_an_overwrite_never_deletes_what_a_forged_manifest_lists(world, cos):
+    _forged(cos, VICTIMS + [(DERIVED, THUMB)])
+    for bucket, key in VICTIMS:
+        cos.objects[(bucket, key)] = b"not yours"
+    h = world()
+    h.handle(event())
+    assert not [r for r in cos.requests if r[0] == "DELETE"]
+    assert all(cos.objects[place] == b"not yours" for place in VICTIMS)
     line = outcome(h)
-    assert line["outcome"] == "failed"
-    assert line["error"]["code"] == "AccessDenied" and line["error"]["retryable"] is False
-    assert f"cannot delete {DERIVED}/{COVER}" in line["error"]["message"]
-    m = cos.manifest()
-    # still listed, so a later run (or the source's deletion) deletes it
-    assert COVER in [o.key for o in m.outputs] and not m.complete
+    assert line["outcome"] == "processed"
+    assert line["kept_outputs"] == [{"bucket": b, "key": k} for b, k in VICTIMS]
+    assert [o.key for o in cos.manifest().outputs] == [THUMB, COVER]
+
+
+def test_deleting_a_source_never_deletes_what_a_forged_manifest_lists(world, cos):
+    _forged(cos, VICTIMS + [(DERIVED, THUMB)])
+    for bucket, key in VICTIMS:
+        cos.objects[(bucket, key)] = b"not yours"
+    h = world()
+    h.handle(delete_event())
+    deletes = [r for r in cos.requests if r[0] == "DELETE"]
+    assert deletes == [("DELETE", DERIVED, THUMB), ("DELETE", SOURCE, MKEY)]
+    assert all(cos.objects[place] == b"not yours" for place in VICTIMS)
+    line = outcome(h)
+    assert line["outcome"] == "failed" and line["error"]["code"] == "NotOwnedOutput"
+    assert line["error"]["retryable"] is False
+    assert "uploads/victim.jpg" in line["error"]["message"]
+    assert line["kept_outputs"] == [{"bucket": b, "key": k} for b, k in VICTIMS]
 
 
 def test_a_partly_failed_run_writes_an_incomplete_manifest_and_is_redone(world, cos):
@@ -243,8 +271,10 @@ def test_a_part_way_run_keeps_old_outputs_listed(world, cos):
     h.handle(event())
     m = cos.manifest()
     assert not m.complete
-    assert sorted(o.key for o in m.outputs) == sorted([COVER, THUMB])
-    assert ("DELETE", DERIVED, COVER) not in cos.requests  # nothing deleted part-way
+    # the old cover is not the new rules' output: no longer listed, named, never deleted
+    assert [o.key for o in m.outputs] == [THUMB]
+    assert outcome(h)["kept_outputs"] == [{"bucket": DERIVED, "key": COVER}]
+    assert ("DELETE", DERIVED, COVER) not in cos.requests
 
 
 def test_manifest_write_failure_fails_the_record_transiently(world, cos):
@@ -346,7 +376,7 @@ def test_a_configured_prefix_is_used(world, cos):
 def test_deleting_a_source_deletes_exactly_its_listed_outputs_then_the_manifest(world, cos):
     h = world()
     h.handle(event())
-    cos.objects[(DERIVED, "thumbs/uploads/other_400.webp")] = b"keep me"
+    cos.objects[(DERIVED, "thumbs/uploads/other_jpg_400.webp")] = b"keep me"
     cos.clear()
 
     summary = h.handle(delete_event())
@@ -362,7 +392,7 @@ def test_deleting_a_source_deletes_exactly_its_listed_outputs_then_the_manifest(
                                {"bucket": DERIVED, "key": COVER, "result": "deleted"}]
     assert summary["counts"] == {"processed": 1, "skipped": 0, "failed": 0}
     assert (SOURCE, MKEY) not in cos.objects
-    assert cos.objects[(DERIVED, "thumbs/uploads/other_400.webp")] == b"keep me"
+    assert cos.objects[(DERIVED, "thumbs/uploads/other_jpg_400.webp")] == b"keep me"
 
 
 def test_source_bucket_outputs_are_deleted_too(world, cos):
@@ -372,7 +402,7 @@ def test_source_bucket_outputs_are_deleted_too(world, cos):
     h.handle(delete_event("avatars/me.png"))
     mkey = "_picops/manifests/avatars/me.png.json"
     assert cos.requests == [("GET", SOURCE, mkey), ("HEAD", SOURCE, "avatars/me.png"),
-                            ("DELETE", SOURCE, "avatars-small/me.webp"),
+                            ("DELETE", SOURCE, "avatars-small/avatars/me_png.webp"),
                             ("DELETE", SOURCE, mkey)]
 
 

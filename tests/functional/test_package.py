@@ -46,7 +46,7 @@ CONFIG = textwrap.dedent("""\
         suffixes: [.jpg, .png]
         bucket: derived-1250000000
         rules:
-          - fileid: /thumbs/{dir}/{stem}_400.webp
+          - fileid: /thumbs/{dir}/{stem}_{ext}_400.webp
             rule: imageMogr2/thumbnail/400x/format/webp
 """)
 

@@ -73,6 +73,7 @@ inputs:
   region: ap-guangzhou
   memorySize: 256
   timeout: 20
+  role: picops-soak
   environment:
     variables:
       PICOPS_CONFIG: {config}
@@ -97,6 +98,7 @@ inputs:
 @dataclass
 class SoakOptions:
     seconds: float = 20.0          # how long clients keep operating
+    operations: int = 60           # uploads, overwrites and deletes, spread over the time
     clients: int = 3
     keys_per_client: int = 4
     kills: int = 2                 # SIGKILLs of the emulator spread over the run
@@ -241,8 +243,13 @@ def run(root: Path, options: SoakOptions) -> Report:
     def client(n: int) -> None:
         local = random.Random(options.seed * 100 + n)
         cos = client_for(emulator.port)
-        keys = [f"in/c{n}/k{j}.{'png' if j % 2 else 'jpg'}" for j in range(options.keys_per_client)]
-        while time.monotonic() < stop_at:
+        keys = [f"in/c{n}/k{j}.{'png' if j % 2 else 'jpg'}"
+                for j in range(options.keys_per_client)]
+        mine = options.operations // options.clients + (n < options.operations % options.clients)
+        pause = options.seconds / max(1, mine)
+        for _ in range(mine):
+            if time.monotonic() > stop_at + options.seconds:
+                break  # far behind (a very loaded machine): stop rather than run on
             key = local.choice(keys)
             exists = final.get(key) is not None
             op = "delete" if exists and local.random() < 0.3 else (
@@ -263,7 +270,7 @@ def run(root: Path, options: SoakOptions) -> Report:
                 final[key] = None if op == "delete" else hashlib.md5(body).hexdigest()
                 report.operations[op] += 1
                 report.request_retries += retries
-            time.sleep(local.uniform(0.0, 0.15))
+            time.sleep(local.uniform(0.0, 2 * pause))
 
     threads = [threading.Thread(target=client, args=(n,), daemon=True)
                for n in range(options.clients)]
@@ -393,12 +400,13 @@ def main(argv: Optional[List[str]] = None) -> int:
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=300.0)
+    parser.add_argument("--operations", type=int, default=600)
     parser.add_argument("--clients", type=int, default=6)
     parser.add_argument("--keys-per-client", type=int, default=8)
     parser.add_argument("--kills", type=int, default=5)
     parser.add_argument("--seed", type=int, default=9)
     args = parser.parse_args(argv)
-    options = SoakOptions(seconds=args.seconds, clients=args.clients,
+    options = SoakOptions(seconds=args.seconds, operations=args.operations, clients=args.clients,
                           keys_per_client=args.keys_per_client, kills=args.kills, seed=args.seed)
     with tempfile.TemporaryDirectory(prefix="picops-soak-") as tmp:
         report = run(Path(tmp), options)

@@ -16,7 +16,7 @@ CURRENT = BACKFILL_ROUTES + """\
   - prefix: docs/
     bucket: derived-1250000000
     rules:
-      - fileid: /docs-thumbs/{stem}.jpg
+      - fileid: /docs-thumbs/{dir}/{name}.jpg
         rule: imageMogr2/thumbnail/100x/format/jpg
 """
 
@@ -25,7 +25,7 @@ NEW = change_photo_rules(BACKFILL_ROUTES) + """\
   - prefix: banners/
     bucket: derived-1250000000
     rules:
-      - fileid: /banners/{stem}_64.jpg
+      - fileid: /banners/{dir}/{name}_64.jpg
         rule: imageMogr2/thumbnail/64x/format/jpg
 """
 
@@ -78,7 +78,7 @@ def test_backfill_refuses_outputs_a_trigger_would_fire_on(tmp_path):
           - prefix: photos/
             bucket: derived-1250000000
             rules:
-              - fileid: /thumbs/{stem}.jpg
+              - fileid: /thumbs/{dir}/{name}.jpg
                 rule: imageMogr2/thumbnail/32x
     """)
     # the derived bucket has a trigger on thumbs/: the outputs would fire the function.
@@ -157,9 +157,9 @@ def test_diff_names_added_removed_and_changed_outputs_per_route():
     photos = by_route["photos/"]
     assert photos.status == "changed" and photos.hash_changed
     kinds = {(c.kind, c.fileid) for c in photos.changes}
-    assert kinds == {("changed", "/thumbs/{dir}/{stem}_32.webp"),
-                     ("removed", "/small/{dir}/{stem}_16.jpg"),
-                     ("added", "/medium/{dir}/{stem}_48.jpg")}
+    assert kinds == {("changed", "/thumbs/{dir}/{stem}_{ext}_32.webp"),
+                     ("removed", "/small/{dir}/{stem}_{ext}_16.jpg"),
+                     ("added", "/medium/{dir}/{stem}_{ext}_48.jpg")}
     assert by_route["avatars/"].status == "unchanged" and not by_route["avatars/"].hash_changed
     assert by_route["banners/"].status == "added"
     assert by_route["docs/"].status == "removed"
@@ -168,8 +168,8 @@ def test_diff_names_added_removed_and_changed_outputs_per_route():
 
 
 def test_diff_sees_a_target_bucket_change_and_pic_info_but_not_equal_rules():
-    moved = CURRENT.replace("      - fileid: /avatars-small/{stem}_24.png\n",
-                            "      - fileid: /avatars-small/{stem}_24.png\n"
+    moved = CURRENT.replace("      - fileid: /avatars-small/{dir}/{stem}_{ext}_24.png\n",
+                            "      - fileid: /avatars-small/{dir}/{stem}_{ext}_24.png\n"
                             "        bucket: derived-1250000000\n")
     moved = moved.replace("    bucket: derived-1250000000\n    rules:\n      - fileid: /thumbs",
                           "    bucket: derived-1250000000\n    pic_info: true\n    rules:\n"
@@ -196,13 +196,13 @@ def test_plan_command_prints_the_diff_and_one_json_line(tmp_path):
     lines = result.output.strip().splitlines()
     doc = json.loads(lines[-1])
     photos = next(r for r in doc["routes"] if r["route"] == "photos/")
-    assert [c["fileid"] for c in photos["added"]] == ["/medium/{dir}/{stem}_48.jpg"]
-    assert [c["fileid"] for c in photos["removed"]] == ["/small/{dir}/{stem}_16.jpg"]
+    assert [c["fileid"] for c in photos["added"]] == ["/medium/{dir}/{stem}_{ext}_48.jpg"]
+    assert [c["fileid"] for c in photos["removed"]] == ["/small/{dir}/{stem}_{ext}_16.jpg"]
     assert photos["changed"][0]["before"]["rule"] == "imageMogr2/thumbnail/32x/format/webp"
     assert photos["changed"][0]["after"]["rule"] == "imageMogr2/thumbnail/40x/format/webp"
     assert any("manifests change" in n for n in doc["notes"])
     assert "route 'photos/' ['.jpg', '.png']: changed" in result.output
-    assert "+ /medium/{dir}/{stem}_48.jpg" in result.output
+    assert "+ /medium/{dir}/{stem}_{ext}_48.jpg" in result.output
 
 
 def test_plan_validates_both_configs(tmp_path):

@@ -356,7 +356,7 @@ routes:
   - prefix: photos/
     bucket: derived-1250000000
     rules:
-      - fileid: /thumbs/{stem}.webp
+      - fileid: /thumbs/{dir}/{name}.webp
         rule: imageMogr2/thumbnail/32x/format/webp
 """
 

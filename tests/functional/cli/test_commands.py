@@ -64,9 +64,9 @@ def test_explain_shows_route_outputs_and_the_exact_pic_operations():
                  SERVERLESS)
     assert result.exit_code == 0, result.output
     assert "bucket: uploads-1250000000" in result.output
-    assert "derived-1250000000/thumbs/uploads/2024/cat photo_400.webp" in result.output
+    assert "derived-1250000000/thumbs/uploads/2024/cat photo_jpg_400.webp" in result.output
     payload = json.loads(result.output.split("Pic-Operations:\n", 1)[1].splitlines()[0])
-    assert payload["rules"][0]["fileid"] == "/thumbs/uploads/2024/cat photo_400.webp"
+    assert payload["rules"][0]["fileid"] == "/thumbs/uploads/2024/cat photo_jpg_400.webp"
     assert payload["rules"][0]["bucket"] == "derived-1250000000"
 
 
@@ -118,7 +118,7 @@ def test_invoke_runs_main_handler_on_a_synthesized_event(monkeypatch):
     assert result.exit_code == 0, result.output
     summary = json.loads(result.output[result.output.index("{\n"):])
     assert summary["counts"]["processed"] == 1
-    assert sent and sent[0]["rules"][0]["fileid"] == "/thumbs/uploads/a b+c_400.webp"
+    assert sent and sent[0]["rules"][0]["fileid"] == "/thumbs/uploads/a b+c_jpg_400.webp"
 
 
 def test_invoke_refuses_both_an_event_file_and_a_key(tmp_path):
@@ -189,7 +189,8 @@ def test_validate_reports_a_trigger_that_fires_on_an_output(tmp_path):
     result = validate_with(tmp_path, (DERIVED_HOST, "thumbs/", "cos:ObjectCreated:*"))
     assert result.exit_code == 1
     assert re.search(r"error: routes\[0\]\.rules\[0\]: possible loop: output "
-                     r"'/thumbs/\{dir\}/\{stem\}_400\.webp' lands in bucket derived-1250000000 "
+                     r"'/thumbs/\{dir\}/\{stem\}_\{ext\}_400\.webp' lands in bucket "
+                     r"derived-1250000000 "
                      r".*serverless\.yml trigger inputs\.events\[2\]", result.stderr), \
         result.stderr
 
@@ -224,12 +225,13 @@ def test_explain_prints_the_header_byte_for_byte(tmp_path):
     assert result.exit_code == 0, result.output
     line = result.output.split("Pic-Operations:\n", 1)[1].splitlines()[0].strip()
     payload = {"is_pic_info": 0, "rules": [
-        {"fileid": "/avatars-small/李 雷_128.jpg", "rule": "imageView2/1/w/128/h/128/q/85"},
-        {"fileid": "/avatars-small/李 雷_64.webp",
+        {"fileid": "/avatars-small/avatars/李 雷_png_128.jpg",
+         "rule": "imageView2/1/w/128/h/128/q/85"},
+        {"fileid": "/avatars-small/avatars/李 雷_png_64.webp",
          "rule": "imageView2/1/w/64/h/64/format/webp"}]}
     assert line == pic_operations_header(payload)
     assert "\\u674e \\u96f7" in line  # non-ASCII as the handler sends it
-    assert "uploads-1250000000/avatars-small/李 雷_128.jpg" in result.output
+    assert "uploads-1250000000/avatars-small/avatars/李 雷_png_128.jpg" in result.output
 
 
 def test_explain_lists_outputs_the_function_would_refuse(tmp_path):
@@ -239,23 +241,23 @@ def test_explain_lists_outputs_the_function_would_refuse(tmp_path):
           - prefix: in/
             bucket: uploads-1250000000
             rules:
-              - fileid: /in/copies/{name}
+              - fileid: /in/copies/{dir}/{name}
                 rule: imageMogr2/strip
-              - fileid: /out/{name}
+              - fileid: /out/{dir}/{name}
                 rule: imageMogr2/strip
     """), encoding="utf-8")
     result = run("explain", "in/a.jpg", "--bucket", "uploads-1250000000", "--config", config)
     assert result.exit_code == 1, result.output  # the record would fail: a non-zero exit
-    assert "uploads-1250000000/out/a.jpg" in result.output
+    assert "uploads-1250000000/out/in/a.jpg" in result.output
     assert "! routes[0].rules[0] -> uploads-1250000000: refused (LoopRefused)" in result.output
     assert "the record would fail: 1 output(s) refused" in result.output
-    assert '"fileid":"/in/copies/a.jpg"' not in result.output
+    assert '"fileid":"/in/copies/in/a.jpg"' not in result.output
 
 
 @pytest.mark.parametrize("key, reason", [
     ("uploads/2024/", "folder_marker"),
     ("_picops/manifests/uploads/a.jpg.json", "manifest_object"),
-    ("avatars-small/me_128.jpg", "loop_guard"),
+    ("avatars-small/avatars/me_jpg_128.jpg", "loop_guard"),
 ])
 def test_explain_skips_as_the_function_does(key, reason):
     result = run("explain", key, "--bucket", "uploads-1250000000", "--config", CONFIG,
@@ -336,11 +338,11 @@ def test_validate_notes_imagemogr2_rules_without_auto_orient_but_passes(tmp_path
           - prefix: in/
             bucket: derived-1250000000
             rules:
-              - fileid: /t/{stem}.webp
+              - fileid: /t/{dir}/{name}.webp
                 rule: imageMogr2/thumbnail/400x/format/webp
-              - fileid: /o/{stem}.webp
+              - fileid: /o/{dir}/{name}.webp
                 rule: imageMogr2/auto-orient/thumbnail/400x/format/webp
-              - fileid: /v/{stem}.jpg
+              - fileid: /v/{dir}/{name}.jpg
                 rule: imageView2/1/w/100/h/100
     """), encoding="utf-8")
     result = CliRunner().invoke(cli, ["validate", "--config", str(cfg)])

@@ -46,7 +46,7 @@ def test_the_plan_table_folds_the_route_and_keeps_every_number_at_80_columns():
     tally = PlanTally()
     t = tally.route(LONG_ROUTE)
     t.objects, t.up_to_date, t.to_process, t.created = 123456, 100000, 23456, 93824
-    t.replaced, t.deleted, t.refused, t.ci_calls = 12, 3, 1, 23456
+    t.replaced, t.kept, t.refused, t.ci_calls = 12, 3, 1, 23456
     out, console = screen(80)
     console.print(render_plan_table(tally, rate=100))
     text = out.getvalue()

@@ -155,13 +155,13 @@ CONFIG = textwrap.dedent("""\
       - prefix: uploads/photos/
         suffixes: [.jpg, .gif]
         rules:
-          - fileid: /thumbs/{dir}/{stem}_200.webp
+          - fileid: /thumbs/{dir}/{stem}_{ext}_200.webp
             rule: imageMogr2/thumbnail/200x/format/webp
-          - fileid: /covers/{name}
+          - fileid: /covers/{dir}/{name}
             rule: imageView2/1/w/120/h/120
       - prefix: other/
         rules:
-          - fileid: /o/{name}
+          - fileid: /o/{dir}/{name}
             rule: imageMogr2/format/png
     """)
 
@@ -179,17 +179,17 @@ def test_route_runs_all_its_rules_named_by_their_fileids(tmp_path, config):
                  IMAGES / "rocket.jpg", IMAGES / "chelsea_anim.gif")
 
     assert result.exit_code == 0, result.output
-    thumb = out / "thumbs__uploads__photos__rocket_200.webp"
-    cover = out / "covers__rocket.jpg"
+    thumb = out / "thumbs__uploads__photos__rocket_jpg_200.webp"
+    cover = out / "covers__uploads__photos__rocket.jpg"
     assert loader(thumb) == "webpload" and image_at(thumb).width == 200
     assert loader(cover) == "jpegload" and (image_at(cover).width, image_at(cover).height) \
         == (120, 120)
-    assert image_at(out / "thumbs__uploads__photos__chelsea_anim_200.webp").get("n-pages") == 6
+    assert image_at(out / "thumbs__uploads__photos__chelsea_anim_gif_200.webp").get("n-pages") == 6
     assert sorted(os.listdir(out)) == sorted([
-        thumb.name, cover.name, "thumbs__uploads__photos__chelsea_anim_200.webp",
-        "covers__chelsea_anim.gif"])
+        thumb.name, cover.name, "thumbs__uploads__photos__chelsea_anim_gif_200.webp",
+        "covers__uploads__photos__chelsea_anim.gif"])
     # The table names the COS key each output would have.
-    assert "thumbs/uploads/photos/rocket_200.webp" in result.stdout
+    assert "thumbs/uploads/photos/rocket_jpg_200.webp" in result.stdout
 
 
 def test_route_warns_when_cos_would_skip_the_file(tmp_path, config):
@@ -198,7 +198,7 @@ def test_route_warns_when_cos_would_skip_the_file(tmp_path, config):
 
     assert result.exit_code == 0, result.output
     assert "would skip the key \u201cuploads/photos/coffee.webp\u201d" in result.stderr
-    assert (tmp_path / "covers__coffee.webp").is_file()
+    assert (tmp_path / "covers__uploads__photos__coffee.webp").is_file()
 
 
 def test_unknown_route_lists_the_known_prefixes(tmp_path, config):
@@ -280,7 +280,7 @@ def test_watermark_1_in_a_route_uses_assets_too(tmp_path):
         routes:
           - prefix: uploads/
             rules:
-              - fileid: /marked/{{stem}}.png
+              - fileid: /marked/{{dir}}/{{name}}.png
                 rule: {WATERMARK_RULE}
         """), encoding="utf-8")
     out = tmp_path / "out"
@@ -288,7 +288,7 @@ def test_watermark_1_in_a_route_uses_assets_too(tmp_path):
                  "--out", out, IMAGES / "rocket.jpg")
 
     assert result.exit_code == 0, result.output
-    assert red_corner(out / "marked__rocket.png")
+    assert red_corner(out / "marked__uploads__rocket.jpg.png")
 
 
 def test_a_missing_watermark_fails_its_rule_naming_the_url_and_the_paths(tmp_path):
@@ -321,7 +321,7 @@ def test_keys_with_unsafe_characters_stay_in_the_out_dir(tmp_path):
         routes:
           - prefix: 'a\\b/c:d/'
             rules:
-              - fileid: /out/{dir}/{stem}.png
+              - fileid: /out/{dir}/{name}.png
                 rule: imageMogr2/format/png
         """), encoding="utf-8")
     out = tmp_path / "out"
@@ -329,7 +329,7 @@ def test_keys_with_unsafe_characters_stay_in_the_out_dir(tmp_path):
     result = run("--route", "a\\b/c:d/", "--config", config, "--out", out, IMAGES / "rocket.jpg")
 
     assert result.exit_code == 0, result.output
-    assert os.listdir(out) == ["out__a_b__c_d__rocket.png"]
+    assert os.listdir(out) == ["out__a_b__c_d__rocket.jpg.png"]
 
 
 @settings(max_examples=300, deadline=None)
@@ -383,7 +383,7 @@ def test_html_page_shows_each_original_beside_its_derivatives(tmp_path, config):
     for src in page.imgs:
         assert (out / unquote(src)).is_file(), src
     # Derivatives are shown from where preview wrote them, not copied again.
-    assert "thumbs__uploads__photos__rocket_200.webp" in page.imgs
+    assert "thumbs__uploads__photos__rocket_jpg_200.webp" in page.imgs
     assert "imageView2/1/w/120/h/120" in text and "120×120" in text
 
 

@@ -89,7 +89,7 @@ def test_no_credentials_for_tencent_cloud_says_so_and_offers_the_emulator():
 def test_explain_says_where_and_exits_non_zero_when_the_record_would_fail(tmp_path):
     config = tmp_path / "picops.yaml"
     config.write_text("routes:\n  - prefix: in/\n    bucket: uploads-1250000000\n"
-                      "    rules:\n      - fileid: /in/copies/{name}\n"
+                      "    rules:\n      - fileid: /in/copies/{dir}/{name}\n"
                       "        rule: imageMogr2/strip\n", encoding="utf-8")
     result = run("explain", "in/a.jpg", "--bucket", "uploads-1250000000", "--config", config,
                  "--endpoint", "http://127.0.0.1:9000")

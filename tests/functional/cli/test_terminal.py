@@ -40,14 +40,26 @@ def test_explain_prints_a_hostile_key_on_one_line_without_controls():
     result = CliRunner().invoke(cli, ["explain", key, "--config", str(CONFIG),
                                       "--serverless", str(SERVERLESS)],
                                 catch_exceptions=False)
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 1, result.output  # every output refused: the record would fail
     assert not RAW.search(result.output.replace("\n", ""))
     lines = result.output.splitlines()
     assert lines[0].startswith("target: ")  # where it would write, first (issue 10)
     assert lines[1] == f"key:    uploads/{printable(HOSTILE)}.jpg"
-    # the Pic-Operations line is still the exact header, one line, ASCII
+    # COS keys cannot hold C0 controls: every output is refused before any CI call, and the
+    # refusals (which quote the key) are escaped too
+    assert "the record would fail: 4 output(s) refused" in result.output
+    assert result.output.count("refused (InvalidOutputKey)") == 4
+
+
+def test_explain_of_a_key_with_separators_and_overrides_prints_the_exact_header():
+    odd = "a\u2028b\u2029c\x85d\u202ee"
+    result = CliRunner().invoke(cli, ["explain", f"uploads/{odd}.jpg", "--config", str(CONFIG),
+                                      "--serverless", str(SERVERLESS)],
+                                catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert not RAW.search(result.output.replace("\n", ""))
     header = result.output.split("Pic-Operations:\n", 1)[1].splitlines()[0].strip()
-    assert json.loads(header)["rules"][0]["fileid"].startswith(f"/thumbs/uploads/{HOSTILE[:4]}")
+    assert json.loads(header)["rules"][0]["fileid"] == f"/thumbs/uploads/{odd}_jpg_400.webp"
 
 
 def test_explain_of_a_skipped_hostile_key():
@@ -62,7 +74,7 @@ def test_explain_of_a_skipped_hostile_key():
 def test_backfill_plan_lines_and_json_lines_escape_hostile_keys():
     plan = ObjectPlan(key=f"uploads/{HOSTILE}.jpg", route="uploads/",
                       created=(("derived-1250000000", f"thumbs/{HOSTILE}.webp"),), replaced=(),
-                      deleted=(), refused=(("derived-1250000000", f"bad {HOSTILE}"),),
+                      kept=(), refused=(("derived-1250000000", f"bad {HOSTILE}"),),
                       ci_calls=1)
     for line in plan_lines(plan):
         assert not RAW.search(line)

@@ -25,7 +25,7 @@ SCRIPT = textwrap.dedent("""
       - prefix: in/
         bucket: %s
         rules:
-          - fileid: /thumbs/{stem}_64.webp
+          - fileid: /thumbs/{dir}/{name}_64.webp
             rule: imageMogr2/thumbnail/64x/format/webp
     ''' % derived)
     client = CosS3Client(CosConfig(Region=region, SecretId=sid, SecretKey=skey,
@@ -56,7 +56,7 @@ def test_the_upload_api_runs_on_each_runtime(runtime, emulator, cos_client, make
     line = result["line"]
     assert (line["outcome"], line["event_name"]) == ("processed", "picops:upload"), line
     assert [(o["bucket"], o["key"], o["width"]) for o in line["outputs"]] == [
-        (derived, "thumbs/rocket_64.webp", 64)]
-    assert cos_client.head_object(Bucket=derived, Key="thumbs/rocket_64.webp")
+        (derived, "thumbs/in/rocket.jpg_64.webp", 64)]
+    assert cos_client.head_object(Bucket=derived, Key="thumbs/in/rocket.jpg_64.webp")
     assert "x-cos-meta-picops-processed" in cos_client.head_object(Bucket=source,
                                                                  Key="in/rocket.jpg")

@@ -108,15 +108,15 @@ def test_source_view_shows_every_derivative_with_pixels_format_bytes_quality_and
     assert (view["original"]["width"], view["original"]["height"]) == (640, 427)
     assert view["original"]["format"] == "jpeg"
     cards = {d["key"]: d for d in view["derivatives"]}
-    assert set(cards) == {"thumbs/uploads/照片/rocket_64.webp",
-                          "squares/uploads/照片/rocket_32.png"}
-    thumb = cards["thumbs/uploads/照片/rocket_64.webp"]
+    assert set(cards) == {"thumbs/uploads/照片/rocket_jpg_64.webp",
+                          "squares/uploads/照片/rocket_jpg_32.png"}
+    thumb = cards["thumbs/uploads/照片/rocket_jpg_64.webp"]
     assert (thumb["width"], thumb["height"], thumb["format"]) == (64, 43, "webp")
     assert thumb["rule"] == "imageMogr2/thumbnail/64x/format/webp"
     assert thumb["rule_place"] == "routes[0].rules[0]"
     assert thumb["bucket"] == DERIVED_BUCKET and thumb["exists"] and thumb["size"] > 0
     assert isinstance(thumb["quality"], int)
-    square = cards["squares/uploads/照片/rocket_32.png"]
+    square = cards["squares/uploads/照片/rocket_jpg_32.png"]
     assert (square["width"], square["height"], square["format"]) == (32, 32, "png")
     assert view["manifest"]["up_to_date"] is True
     # the links open the bytes the derivative has

@@ -101,8 +101,8 @@ def test_ready_line_readable_invocation_lines_and_newcomer_errors(project):
         lines = first.read_until(first.err, lambda line: KEY in line)
         line = lines[-1]
         assert re.match(r"\d\d:\d\d:\d\d picops-image-processor [0-9a-f]{8} ", line), line
-        assert f"{KEY} processed -> derived-1250000000: thumbs/uploads/照片/猫_64.webp 64x43 webp"\
-               in line
+        assert (f"{KEY} processed -> derived-1250000000: thumbs/uploads/照片/猫_jpg_64.webp "
+                "64x43 webp") in line
         assert re.search(r" \d+ ms \(cold start\)$", line)
         assert not any(line.lstrip().startswith("{") for line in lines)  # no raw JSON
 

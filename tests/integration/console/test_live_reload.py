@@ -53,7 +53,7 @@ def test_edits_apply_to_the_next_event_and_invalid_ones_keep_the_old_state(proje
     with start_cloud(project) as cloud:
         cloud.start_watching(said)
         first = _upload(cloud, "uploads/a.jpg")
-        assert _outputs(first)["thumbs/uploads/a_64.webp"]["width"] == 64
+        assert _outputs(first)["thumbs/uploads/a_jpg_64.webp"]["width"] == 64
 
         # a rule change: the next upload gets the new derivative
         text = project.config.read_text()
@@ -63,7 +63,7 @@ def test_edits_apply_to_the_next_event_and_invalid_ones_keep_the_old_state(proje
         assert line.startswith("reloaded after ") and "picops.yaml" in line
         assert "1 trigger(s) wired" in line and "workers restarted" in line
         second = _upload(cloud, "uploads/b.jpg")
-        assert _outputs(second)["thumbs/uploads/b_48.webp"]["width"] == 48
+        assert _outputs(second)["thumbs/uploads/b_jpg_48.webp"]["width"] == 48
 
         # a rule that does not validate: the problem is printed, the old rules run on
         project.config.write_text(text.replace("thumbnail/64x", "thumbnial/64x"))
@@ -71,8 +71,8 @@ def test_edits_apply_to_the_next_event_and_invalid_ones_keep_the_old_state(proje
         assert line.startswith("not reloaded: ") and "previous configuration" in line
         assert "routes[0].rules[0].rule" in line and "thumbnial" in line
         third = _upload(cloud, "uploads/c.jpg")
-        assert set(_outputs(third)) == {"thumbs/uploads/c_48.webp",
-                                        "squares/uploads/c_32.png"}
+        assert set(_outputs(third)) == {"thumbs/uploads/c_jpg_48.webp",
+                                        "squares/uploads/c_jpg_32.png"}
 
         # the function's code: fresh workers import the edited file
         project.config.write_text(text)
@@ -84,7 +84,7 @@ def test_edits_apply_to_the_next_event_and_invalid_ones_keep_the_old_state(proje
         assert "index.py" in said.wait_for(4)
         fourth = _upload(cloud, "uploads/d.jpg")
         assert "edited code runs" in fourth.logs
-        assert "thumbs/uploads/d_64.webp" in _outputs(fourth)
+        assert "thumbs/uploads/d_jpg_64.webp" in _outputs(fourth)
 
         # serverless.yml: the trigger now watches photos/ instead of uploads/
         project.serverless.write_text(

@@ -85,7 +85,7 @@ RULES = textwrap.dedent("""
         bucket: derived-1250000000
         pic_info: true
         rules:
-    """) + "".join(f"      - fileid: /thumbs/{{dir}}/{{stem}}_{w}.jpg\n"
+    """) + "".join(f"      - fileid: /thumbs/{{dir}}/{{stem}}_{{ext}}_{w}.jpg\n"
                    f"        rule: imageMogr2/thumbnail/{w}x/format/jpg\n" for w in WIDTHS)
 # The last rule asks for more pixels than CI allows: the second call fails.
 FAILING = RULES.replace("thumbnail/56x", "thumbnail/20000x")
@@ -93,8 +93,8 @@ FAILING = RULES.replace("thumbnail/56x", "thumbnail/20000x")
 CHANGED = RULES.replace("thumbnail/56x", "thumbnail/60x").replace("_56.jpg", "_60.jpg")
 
 
-def thumbs(key_dir: str, stem: str):
-    return [f"thumbs/{key_dir}/{stem}_{w}.jpg" for w in WIDTHS]
+def thumbs(key_dir: str, stem: str, ext: str = "jpg"):
+    return [f"thumbs/{key_dir}/{stem}_{ext}_{w}.jpg" for w in WIDTHS]
 
 
 @pytest.fixture

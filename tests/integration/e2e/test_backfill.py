@@ -49,7 +49,7 @@ CONFIG = BACKFILL_ROUTES + """\
     rules:
 """
 BANNER_WIDTHS = (8, 16, 24, 32, 40, 48)  # six rules: two CI calls per banner
-CONFIG += "".join(f"      - fileid: /banners/{{stem}}_{w}.jpg\n"
+CONFIG += "".join(f"      - fileid: /banners/{{dir}}/{{stem}}_{{ext}}_{w}.jpg\n"
                   f"        rule: imageMogr2/thumbnail/{w}x/format/jpg\n" for w in BANNER_WIDTHS)
 
 # A rules change: thumbs rule changed, small dropped, medium added.
@@ -210,7 +210,8 @@ def populate(world: World, photos: int, avatars: int = 0, banners: int = 0) -> L
 
 def expected_outputs(key: str, config: str = "old") -> Dict[Tuple[str, str], Tuple[str, int, int]]:
     """(bucket, key) -> (vips loader prefix, width, height) for a 64x48 source."""
-    stem = key.rsplit("/", 1)[1].rsplit(".", 1)[0]
+    stem, ext = key.rsplit("/", 1)[1].rsplit(".", 1)
+    stem = f"{stem}_{ext}"  # the fileids keep the whole name: {stem}_{ext}
     folder = key.rsplit("/", 1)[0]
     if key.startswith("photos/"):
         if config == "old":
@@ -219,8 +220,9 @@ def expected_outputs(key: str, config: str = "old") -> Dict[Tuple[str, str], Tup
         return {(DERIVED, f"thumbs/{folder}/{stem}_32.webp"): ("webp", 40, 30),
                 (DERIVED, f"medium/{folder}/{stem}_48.jpg"): ("jpeg", 48, 36)}
     if key.startswith("avatars/"):
-        return {(SOURCE, f"avatars-small/{stem}_24.png"): ("png", 24, 24)}
-    return {(DERIVED, f"banners/{stem}_{w}.jpg"): ("jpeg", w, w * 3 // 4) for w in BANNER_WIDTHS}
+        return {(SOURCE, f"avatars-small/{folder}/{stem}_24.png"): ("png", 24, 24)}
+    return {(DERIVED, f"banners/{folder}/{stem}_{w}.jpg"): ("jpeg", w, w * 3 // 4)
+            for w in BANNER_WIDTHS}
 
 
 def check_outputs(world: World, keys: List[str], config: str = "old") -> None:
@@ -365,15 +367,16 @@ def test_dry_run_and_plan_show_a_rules_change_then_backfill_replaces_and_removes
     assert plan_doc["dry_run"] is True
     assert plan_doc["routes"]["photos/"] == {
         "objects": 12, "up_to_date": 0, "to_process": 12, "created": 12, "replaced": 12,
-        "deleted": 12, "refused": 0, "ci_calls": 12}
+        "kept": 12, "refused": 0, "ci_calls": 12}
     assert plan_doc["routes"]["avatars/"]["up_to_date"] == 4
     assert plan_doc["ci_calls"] == 12
     photo = keys[1]
-    stem_dir = photo.rsplit(".", 1)[0]
-    name = photo.rsplit("/", 1)[1].rsplit(".", 1)[0]
+    stem_dir = photo.rsplit(".", 1)[0] + "_" + photo.rsplit(".", 1)[1]
+    name = photo.rsplit("/", 1)[1].replace(".", "_")
     folder = photo.rsplit("/", 1)[0]
     assert f"  ~ {DERIVED}/thumbs/{stem_dir}_32.webp" in dry.output
-    assert f"  - {DERIVED}/small/{folder}/{name}_16.jpg" in dry.output
+    assert (f"  = {DERIVED}/small/{folder}/{name}_16.jpg (kept: these rules no longer "
+            "write it)") in dry.output
     assert f"  + {DERIVED}/medium/{folder}/{name}_48.jpg" in dry.output
     methods = world.access.methods()
     # only reads: a listing, then manifests, and a HEAD (the processed-on-upload mark) of
@@ -400,7 +403,7 @@ def test_dry_run_and_plan_show_a_rules_change_then_backfill_replaces_and_removes
         """  - prefix: avatars/
     suffixes: [.png]
     rules:
-      - fileid: /avatars-small/{stem}_24.png
+      - fileid: /avatars-small/{dir}/{stem}_{ext}_24.png
         rule: imageView2/1/w/24/h/24/format/png
 """, ""))
     planned = CliRunner().invoke(plan, ["--config", str(world.config), "--new", str(dropped),
@@ -409,17 +412,19 @@ def test_dry_run_and_plan_show_a_rules_change_then_backfill_replaces_and_removes
     assert doc["bucket"]["unrouted"] == 4 and "avatars/" not in doc["bucket"]["routes"]
     assert next(r for r in doc["routes"] if r["route"] == "avatars/")["status"] == "removed"
 
-    # --- the real run: replaced, created, and the dropped outputs deleted ---------------
+    # --- the real run: replaced, created; the dropped outputs kept (never deleted on a
+    # manifest's word), named in the lines and no longer listed ----------------------------
     result = world.run(config=new)
     assert result.exit_code == 0, result.output
     assert summary_of(result)["processed"] == 12 and summary_of(result)["up_to_date"] == 4
     derived = world.keys(DERIVED)
-    assert not [k for k in derived if k.startswith("small/")]
+    small = {f"small/{k.rsplit('/', 1)[0]}/{k.rsplit('/', 1)[1].replace('.', '_')}_16.jpg"
+             for k in keys if k.startswith("photos/")}
+    assert {k for k in derived if k.startswith("small/")} == small
     check_outputs(world, [k for k in keys if k.startswith("photos/")], config="new")
     check_outputs(world, [k for k in keys if k.startswith("avatars/")])
     deleted = {k for e, b, k in world.changes if e.startswith("cos:ObjectRemove") and b == DERIVED}
-    assert deleted == {f"small/{k.rsplit('/', 1)[0]}/{k.rsplit('/', 1)[1][:-4]}_16.jpg"
-                       for k in keys if k.startswith("photos/")}
+    assert deleted == set()
 
 
 def load_function(monkeypatch, config: Path):

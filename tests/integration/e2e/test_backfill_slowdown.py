@@ -38,9 +38,9 @@ routes:
     suffixes: [.png]
     bucket: derived-1250000000
     rules:
-      - fileid: /slow/{stem}_16.webp
+      - fileid: /slow/{dir}/{name}_16.webp
         rule: imageMogr2/thumbnail/16x/format/webp
-      - fileid: /slow/{stem}_8.png
+      - fileid: /slow/{dir}/{name}_8.png
         rule: imageMogr2/thumbnail/8x/format/png
 """
 
@@ -127,9 +127,8 @@ def test_backfill_above_cis_ceiling_slows_down_and_processes_everything(
 
     derived = set(listing(client, DERIVED))
     for key in keys:
-        stem = key.rsplit("/", 1)[1][:-4]
-        for out, loader, width in ((f"slow/{stem}_16.webp", "webp", 16),
-                                   (f"slow/{stem}_8.png", "png", 8)):
+        for out, loader, width in ((f"slow/{key}_16.webp", "webp", 16),
+                                   (f"slow/{key}_8.png", "png", 8)):
             assert out in derived, out
             body = client.get_object(Bucket=DERIVED, Key=out)["Body"].get_raw_stream().read()
             image = pyvips.Image.new_from_buffer(body, "")

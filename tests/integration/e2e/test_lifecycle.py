@@ -32,21 +32,21 @@ routes:
     suffixes: [.jpg, .png]
     bucket: derived-1250000000
     rules:
-      - fileid: /thumbs/{dir}/{stem}_200.webp
+      - fileid: /thumbs/{dir}/{stem}_{ext}_200.webp
         rule: imageMogr2/thumbnail/200x/format/webp
-      - fileid: /covers/{dir}/{stem}_100.jpg
+      - fileid: /covers/{dir}/{stem}_{ext}_100.jpg
         rule: imageView2/1/w/100/h/100/q/80
   - prefix: backlog/
     suffixes: [.jpg]
     bucket: derived-1250000000
     rules:
-      - fileid: /backlog-thumbs/{stem}_64.webp
+      - fileid: /backlog-thumbs/{dir}/{stem}_{ext}_64.webp
         rule: imageMogr2/thumbnail/64x/format/webp
 """
 # The thumbnail kept, the cover dropped, a new small output added.
-RULES_B = RULES_A.replace("""      - fileid: /covers/{dir}/{stem}_100.jpg
+RULES_B = RULES_A.replace("""      - fileid: /covers/{dir}/{stem}_{ext}_100.jpg
         rule: imageView2/1/w/100/h/100/q/80
-""", """      - fileid: /small/{dir}/{stem}_50.webp
+""", """      - fileid: /small/{dir}/{stem}_{ext}_50.webp
         rule: imageMogr2/thumbnail/50x/format/webp
 """)
 
@@ -116,8 +116,8 @@ def test_upload_writes_its_derivatives_and_a_manifest_listing_them(cloud, ci_cal
         SOURCE, key, etag, "uploads/", True)
     assert m.rules_hash == rules_hash(shipped.routes[0])
     assert {o.key for o in m.outputs} == {
-        "thumbs/uploads/photos/rocket_400.webp", "large/uploads/photos/rocket_1200.jpg",
-        "covers/uploads/photos/rocket_300x300.jpg", "avif/uploads/photos/rocket.avif"}
+        "thumbs/uploads/photos/rocket_jpg_400.webp", "large/uploads/photos/rocket_jpg_1200.jpg",
+        "covers/uploads/photos/rocket_jpg_300x300.jpg", "avif/uploads/photos/rocket_jpg.avif"}
     derived = listing(cloud, DERIVED)
     for o in m.outputs:
         # what the manifest says is what is stored
@@ -155,7 +155,7 @@ def test_overwrite_with_other_content_replaces_the_outputs(cloud_factory, tmp_pa
     key = "uploads/person.jpg"
     upload(cloud, key, "rocket.jpg")
     assert cloud.wait_idle(60)
-    thumb = "thumbs/uploads/person_200.webp"
+    thumb = "thumbs/uploads/person_jpg_200.webp"
     old_thumb = listing(cloud, DERIVED)[thumb]
     img = image_at(cloud, DERIVED, thumb)
     assert (img.width, img.height) == (200, 133)
@@ -170,17 +170,17 @@ def test_overwrite_with_other_content_replaces_the_outputs(cloud_factory, tmp_pa
     assert listing(cloud, DERIVED)[thumb] != old_thumb
     m = manifest_of(cloud, key)
     assert m.source_etag == etag
-    assert {o.key for o in m.outputs} == {thumb, "covers/uploads/person_100.jpg"}
+    assert {o.key for o in m.outputs} == {thumb, "covers/uploads/person_jpg_100.jpg"}
 
 
-def test_rules_change_replaces_outputs_and_deletes_the_dropped_ones(cloud_factory, tmp_path):
+def test_rules_change_replaces_outputs_and_keeps_the_dropped_ones(cloud_factory, tmp_path):
     first = cloud_factory(config_path=write_config(tmp_path, "a.yaml", RULES_A))
     key = "uploads/r.jpg"
     upload(first, key, "rocket.jpg")
     upload(first, "uploads/other.jpg", "chelsea_exif6.jpg")
     assert first.wait_idle(60)
     old = manifest_of(first, key)
-    cover = "covers/uploads/r_100.jpg"
+    cover = "covers/uploads/r_jpg_100.jpg"
     assert cover in {o.key for o in old.outputs}
     before = listing(first, DERIVED)
     first.stop()
@@ -194,14 +194,17 @@ def test_rules_change_replaces_outputs_and_deletes_the_dropped_ones(cloud_factor
     assert len(ci) == 1
     (result,) = results_for(cloud, key)
     assert result["outcome"] == "processed", result
-    assert result["removed_outputs"] == [{"bucket": DERIVED, "key": cover, "result": "deleted"}]
+    # the cover is not the new rules' output: left in place (a manifest never decides what
+    # is deleted), named, and no longer listed
+    assert result["kept_outputs"] == [{"bucket": DERIVED, "key": cover}]
+    assert "removed_outputs" not in result
     new = manifest_of(cloud, key)
     assert new.source_etag == old.source_etag and new.rules_hash != old.rules_hash
-    small = "small/uploads/r_50.webp"
-    assert {o.key for o in new.outputs} == {"thumbs/uploads/r_200.webp", small}
+    small = "small/uploads/r_jpg_50.webp"
+    assert {o.key for o in new.outputs} == {"thumbs/uploads/r_jpg_200.webp", small}
     after = listing(cloud, DERIVED)
-    # exactly: the cover gone, the small output new, everything else (other.jpg's) as it was
-    assert set(after) == (set(before) - {cover}) | {small}
+    # exactly: the cover kept, the small output new, everything else (other.jpg's) as it was
+    assert set(after) == set(before) | {small}
     assert {k: v for k, v in after.items() if "other" in k} == \
         {k: v for k, v in before.items() if "other" in k}
     assert image_at(cloud, DERIVED, small).width == 50
@@ -213,14 +216,14 @@ def test_deleting_sources_deletes_exactly_their_derivatives_and_manifests(cloud)
     upload(cloud, "uploads/kept.jpg", "rocket.jpg")
     upload(cloud, "avatars/gone.png", "chelsea.png")
     upload(cloud, "avatars/kept.png", "chelsea.png")
-    cloud.client().put_object(Bucket=DERIVED, Key="thumbs/uploads/gone_400.webp.bak",
+    cloud.client().put_object(Bucket=DERIVED, Key="thumbs/uploads/gone_jpg_400.webp.bak",
                               Body=b"a bystander")
     assert cloud.wait_idle(60)
     source_before, derived_before = listing(cloud, SOURCE), listing(cloud, DERIVED)
     gone_upload = {o.key for o in manifest_of(cloud, "uploads/gone.jpg").outputs}
     gone_avatar = {o.key for o in manifest_of(cloud, "avatars/gone.png").outputs}
-    assert len(gone_upload) == 4 and gone_avatar == {"avatars-small/gone_128.jpg",
-                                                     "avatars-small/gone_64.webp"}
+    assert len(gone_upload) == 4 and gone_avatar == {"avatars-small/avatars/gone_png_128.jpg",
+                                                     "avatars-small/avatars/gone_png_64.webp"}
 
     client = cloud.client()
     client.delete_object(Bucket=SOURCE, Key="uploads/gone.jpg")
@@ -278,7 +281,8 @@ def test_page_events_process_what_is_missing_and_skip_what_is_current(backlog_cl
     summary = processor.handle(page, context)
     assert summary["counts"] == {"processed": 3, "skipped": 0, "failed": 0}, summary
     assert len(ci) == 3
-    assert {f"backlog-thumbs/{i}_64.webp" for i in range(3)} <= set(listing(cloud, DERIVED))
+    assert {f"backlog-thumbs/backlog/{i}_jpg_64.webp" for i in range(3)} <= set(
+        listing(cloud, DERIVED))
 
     again = processor.handle(page, context)  # a re-sent page: all current
     assert [r["reason"] for r in again["results"]] == ["up_to_date"] * 3

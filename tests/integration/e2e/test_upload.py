@@ -164,9 +164,9 @@ def test_a_rules_change_makes_the_next_trigger_and_backfill_reprocess(cloud_fact
     assert cloud.wait_idle(60)
     (fired,) = results_for(cloud, "uploads/t.jpg")
     assert fired["outcome"] == "processed", fired
-    assert "thumbs/uploads/t_60.jpg" in {o["key"] for o in fired["outputs"]}
-    assert fired["removed_outputs"] == [{"bucket": DERIVED, "key": "thumbs/uploads/t_56.jpg",
-                                         "result": "deleted"}]
+    assert "thumbs/uploads/t_jpg_60.jpg" in {o["key"] for o in fired["outputs"]}
+    # the old width is not the new rules' output: kept (never deleted on a manifest's word)
+    assert fired["kept_outputs"] == [{"bucket": DERIVED, "key": "thumbs/uploads/t_jpg_56.jpg"}]
 
     # A backfill page (no metadata in it: the mark is read with a HEAD).
     summary = _processor(cloud, changed).handle(_page(["uploads/b.jpg"]),

@@ -55,10 +55,10 @@ def test_upload_writes_every_derivative_of_its_route(cloud):
     result = rec.value["results"][0]
     assert result["outcome"] == "processed", result
     expected = {
-        "thumbs/uploads/photos/rocket_400.webp": ("webp", 400, 267),
-        "large/uploads/photos/rocket_1200.jpg": ("jpeg", 640, 427),   # 1200x1200> never enlarges
-        "covers/uploads/photos/rocket_300x300.jpg": ("jpeg", 300, 300),
-        "avif/uploads/photos/rocket.avif": ("heif", 640, 427),
+        "thumbs/uploads/photos/rocket_jpg_400.webp": ("webp", 400, 267),
+        "large/uploads/photos/rocket_jpg_1200.jpg": ("jpeg", 640, 427),  # 1200x1200> never enlarges
+        "covers/uploads/photos/rocket_jpg_300x300.jpg": ("jpeg", 300, 300),
+        "avif/uploads/photos/rocket_jpg.avif": ("heif", 640, 427),
     }
     assert {o["key"] for o in result["outputs"]} == set(expected)
     original = pyvips.Image.new_from_file(str(image_path("rocket.jpg")))
@@ -76,7 +76,7 @@ def test_keys_with_spaces_plus_percent_and_cjk_round_trip(cloud):
     assert cloud.wait_idle(60)
     result = only_record(cloud, key).value["results"][0]
     assert result["outcome"] == "processed", result
-    thumb = "thumbs/uploads/相册 2024/a+b%20 (1)_400.webp"
+    thumb = "thumbs/uploads/相册 2024/a+b%20 (1)_png_400.webp"
     assert thumb in {o["key"] for o in result["outputs"]}
     img = pyvips.Image.new_from_buffer(fetch(cloud, DERIVED, thumb), "")
     assert (img.width, img.height) == (400, 267)
@@ -88,8 +88,9 @@ def test_exif_rotated_upload_gives_upright_derivatives(cloud):
     assert cloud.wait_idle(60)
     result = only_record(cloud, "uploads/cat.jpg").value["results"][0]
     sizes = {o["key"]: (o["width"], o["height"]) for o in result["outputs"]}
-    assert sizes["thumbs/uploads/cat_400.webp"] == (400, 266)
-    thumb = pyvips.Image.new_from_buffer(fetch(cloud, DERIVED, "thumbs/uploads/cat_400.webp"), "")
+    assert sizes["thumbs/uploads/cat_jpg_400.webp"] == (400, 266)
+    thumb = pyvips.Image.new_from_buffer(fetch(cloud, DERIVED, "thumbs/uploads/cat_jpg_400.webp"),
+                                         "")
     upright = pyvips.Image.new_from_file(str(image_path("chelsea.png")))
     assert mean_abs_diff(thumb, upright) < 12
 

@@ -78,10 +78,10 @@ def test_form_upload_fires_the_function_with_a_post_event(cloud):
     result = record.value["results"][0]
     assert result["outcome"] == "processed", result
     expected = {
-        "thumbs/uploads/web/rocket_400.webp": ("webp", 400, 267),
-        "large/uploads/web/rocket_1200.jpg": ("jpeg", 640, 427),
-        "covers/uploads/web/rocket_300x300.jpg": ("jpeg", 300, 300),
-        "avif/uploads/web/rocket.avif": ("heif", 640, 427),
+        "thumbs/uploads/web/rocket_jpg_400.webp": ("webp", 400, 267),
+        "large/uploads/web/rocket_jpg_1200.jpg": ("jpeg", 640, 427),
+        "covers/uploads/web/rocket_jpg_300x300.jpg": ("jpeg", 300, 300),
+        "avif/uploads/web/rocket_jpg.avif": ("heif", 640, 427),
     }
     assert {o["key"] for o in result["outputs"]} == set(expected)
     client = cloud.client()

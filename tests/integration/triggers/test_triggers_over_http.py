@@ -169,7 +169,7 @@ def test_the_project_function_runs_from_the_checkout(emulator_factory, client_fo
         assert record.outcome == "succeeded", (record.failure, record.logs)
         lines = [json.loads(line) for line in record.logs if line.startswith("{")]
         assert any(line.get("request_id") == record.request_id for line in lines), record.logs
-        thumb_key = "thumbs/uploads/shots/cat_400.webp"  # fileid /thumbs/{dir}/{stem}_400.webp
+        thumb_key = "thumbs/uploads/shots/cat_jpg_400.webp"  # /thumbs/{dir}/{stem}_{ext}_400.webp
         head = client.head_object(Bucket=f"derived-{APPID}", Key=thumb_key)
         assert head["Content-Type"] == "image/webp"
         data = client.get_object(Bucket=f"derived-{APPID}", Key=thumb_key)

@@ -14,15 +14,15 @@ routes:
     bucket: derived-1250000000
     pic_info: true
     rules:
-      - fileid: /thumbs/{dir}/{stem}_400.webp
+      - fileid: /thumbs/{dir}/{stem}_{ext}_400.webp
         rule: imageMogr2/thumbnail/400x/format/webp
-      - fileid: /covers/{stem}.jpg
+      - fileid: /covers/{dir}/{stem}_{ext}.jpg
         rule: imageView2/1/w/300/h/300/q/85
         bucket: covers-1250000000
   - prefix: ""
     suffixes: [.gif]
     rules:
-      - fileid: /gif-previews/{name}.png
+      - fileid: /gif-previews/{dir}/{name}.png
         rule: imageMogr2/format/png
 """
 
@@ -55,22 +55,22 @@ def test_suffixes_match_case_insensitively():
 
 
 @pytest.mark.parametrize("text, expected", [
-    ("routes:\n  - prefix: a/\n    rules:\n      - fileid: /t/{name}\n"
+    ("routes:\n  - prefix: a/\n    rules:\n      - fileid: /t/{dir}/{name}\n"
      "        rule: imageMogr2/thumbnial/400x\n",
      "routes[0].rules[0].rule: unknown imageMogr2 parameter 'thumbnial'"),
-    ("routes:\n  - prefix: a/\n    bucket: Derived\n    rules:\n      - fileid: /t/{name}\n"
+    ("routes:\n  - prefix: a/\n    bucket: Derived\n    rules:\n      - fileid: /t/{dir}/{name}\n"
      "        rule: imageMogr2/format/png\n",
      "routes[0].bucket: 'Derived' is not a bucket name of the form name-appid"),
-    ("routes:\n  - prefix: a/\n    rules:\n      - fileid: /t/{name}\n"
+    ("routes:\n  - prefix: a/\n    rules:\n      - fileid: /t/{dir}/{name}\n"
      "        rule: imageMogr2/format/png\n        bucket: derived\n",
      "routes[0].rules[0].bucket: 'derived' is not a bucket name of the form name-appid"),
     ("routes:\n  - prefix: a/\n    rules:\n      - fileid: /t/{nam}\n"
      "        rule: imageMogr2/format/png\n",
      "routes[0].rules[0].fileid: '/t/{nam}': unknown placeholder '{nam}' (known: {key}, {dir}, "
      "{name}, {stem}, {ext})"),
-    ("routes:\n  - prefix: a/\n    rules:\n      - fileid: /t/{name}/\n"
+    ("routes:\n  - prefix: a/\n    rules:\n      - fileid: /t/{dir}/{name}/\n"
      "        rule: imageMogr2/format/png\n",
-     "routes[0].rules[0].fileid: '/t/{name}/' ends with '/'"),
+     "routes[0].rules[0].fileid: '/t/{dir}/{name}/' ends with '/'"),
     ("routes:\n  - prefix: a/\n    rules:\n      - fileid: /t/../{name}\n"
      "        rule: imageMogr2/format/png\n",
      "routes[0].rules[0].fileid: '/t/../{name}' has a '..' segment"),
@@ -83,7 +83,7 @@ def test_suffixes_match_case_insensitively():
     ("routes:\n  - prefix: a/\n    rules:\n      - fileid: /t/{name\n"
      "        rule: imageMogr2/format/png\n",
      "routes[0].rules[0].fileid: '/t/{name': unbalanced brace in '{name'"),
-    ("routes:\n  - prefix: a/\n    rules:\n      - fileid: /t/{name}\n"
+    ("routes:\n  - prefix: a/\n    rules:\n      - fileid: /t/{dir}/{name}\n"
      "        rule: " + "|".join(["imageMogr2/strip"] * 11) + "\n",
      "routes[0].rules[0].rule: rule has 11 stages; CI allows at most 10"),
     ("routes:\n  - prefix: a/\n    rulez: []\n",
@@ -91,25 +91,27 @@ def test_suffixes_match_case_insensitively():
      "pic_info, rules)"),
     ("routes:\n  - prefix: a/\n    rules: []\n",
      "routes[0].rules: expected a non-empty list of rules, got a list"),
-    ("routes:\n  - rules:\n      - fileid: /t/{name}\n        rule: imageMogr2/format/png\n",
+    ("routes:\n  - rules:\n      - fileid: /t/{dir}/{name}\n        rule: imageMogr2/format/png\n",
      "routes[0].prefix: missing (use \"\" to match every key)"),
-    ("routes:\n  - prefix: 2024\n    rules:\n      - fileid: /t/{name}\n"
+    ("routes:\n  - prefix: 2024\n    rules:\n      - fileid: /t/{dir}/{name}\n"
      "        rule: imageMogr2/format/png\n",
      "routes[0].prefix: expected a string, got 2024 (a number)"),
-    ("routes:\n  - prefix: /uploads/\n    rules:\n      - fileid: /t/{name}\n"
+    ("routes:\n  - prefix: /uploads/\n    rules:\n      - fileid: /t/{dir}/{name}\n"
      "        rule: imageMogr2/format/png\n",
      "routes[0].prefix: '/uploads/' starts with '/': object keys never do"),
-    ("routes:\n  - prefix: a/\n    suffixes: .jpg\n    rules:\n      - fileid: /t/{name}\n"
+    ("routes:\n  - prefix: a/\n    suffixes: .jpg\n    rules:\n      - fileid: /t/{dir}/{name}\n"
      "        rule: imageMogr2/format/png\n",
      "routes[0].suffixes: expected a non-empty list of suffixes such as [.jpg, .png], got "
      "'.jpg' (a string)"),
-    ("routes:\n  - prefix: a/\n    pic_info: yes please\n    rules:\n      - fileid: /t/{name}\n"
+    ("routes:\n  - prefix: a/\n    pic_info: yes please\n    rules:\n"
+     "      - fileid: /t/{dir}/{name}\n"
      "        rule: imageMogr2/format/png\n",
      "routes[0].pic_info: expected true or false, got 'yes please' (a string)"),
-    ("routes:\n  - prefix: a/\n    rules:\n      - fileid: /t/{name}\n",
+    ("routes:\n  - prefix: a/\n    rules:\n      - fileid: /t/{dir}/{name}\n",
      "routes[0].rules[0].rule: missing"),
-    ("routes:\n  - prefix: a/\n    rules:\n      - /t/{name}\n",
-     "routes[0].rules[0]: expected a mapping with fileid and rule, got '/t/{name}' (a string)"),
+    ("routes:\n  - prefix: a/\n    rules:\n      - /t/{dir}/{name}\n",
+     "routes[0].rules[0]: expected a mapping with fileid and rule, got '/t/{dir}/{name}' "
+     "(a string)"),
     ("route: []\n", "route: unknown field 'route' (expected one of: routes, manifests)"),
     ("routes: {}\n", "routes: expected a list of routes, got a mapping"),
     ("routes: []\n", "routes: empty: no object would be processed"),
@@ -133,10 +135,10 @@ def test_duplicate_yaml_key_is_reported_with_its_line_and_column():
         routes:
           - prefix: a/
             rules:
-              - fileid: /t/{name}
+              - fileid: /t/{dir}/{name}
                 rule: imageMogr2/format/png
             rules:
-              - fileid: /u/{name}
+              - fileid: /u/{dir}/{name}
                 rule: imageMogr2/format/png
         """)
     assert problems == ["line 6, column 5: duplicate key 'rules' in one mapping"]
@@ -150,12 +152,12 @@ def test_every_problem_is_reported_at_once():
             rules:
               - fileid: /t/{nope}
                 rule: imageMogr2/thumbnial/1x
-              - fileid: /t/{name}
+              - fileid: /t/{dir}/{name}
                 rule: imageMogr2/format/png
                 colour: red
           - prefix: b/
             rules:
-              - fileid: '{stem}.webp'
+              - fileid: '{name}.webp'
                 rule: imageMogr2/format/webp
         """)
     wheres = [p.split(":")[0] for p in problems]
@@ -183,7 +185,7 @@ def test_duplicate_prefixes_with_overlapping_suffixes(a, b, overlap):
     def route(s):
         line = f"    suffixes: {s}\n" if s else ""
         return (f"  - prefix: up/\n{line}    bucket: derived-1250000000\n    rules:\n"
-                f"      - fileid: /t/{{name}}\n        rule: imageMogr2/format/png\n")
+                f"      - fileid: /t/{{dir}}/{{name}}\n        rule: imageMogr2/format/png\n")
     text = "routes:\n" + route(a) + route(b)
     if overlap:
         problems = problems_of(text)
@@ -200,12 +202,12 @@ def test_same_output_twice_in_a_route_is_rejected():
           - prefix: a/
             bucket: derived-1250000000
             rules:
-              - fileid: /t/{name}
+              - fileid: /t/{dir}/{name}
                 rule: imageMogr2/format/png
-              - fileid: /t/{name}
+              - fileid: /t/{dir}/{name}
                 rule: imageMogr2/format/webp
         """)
-    assert problems == ["routes[0].rules[1].fileid: '/t/{name}' is already the output of "
+    assert problems == ["routes[0].rules[1].fileid: '/t/{dir}/{name}' is already the output of "
                         "routes[0].rules[0] in the same bucket"]
 
 

@@ -26,15 +26,15 @@ ROUTE_TEXT = """
         bucket: derived-1250000000
         pic_info: true
         rules:
-          - fileid: /thumbs/{dir}/{stem}_400.webp
+          - fileid: /thumbs/{dir}/{stem}_{ext}_400.webp
             rule: imageMogr2/thumbnail/400x/format/webp/quality/80
-          - fileid: /covers/{stem}.jpg
+          - fileid: /covers/{dir}/{stem}_{ext}.jpg
             rule: imageView2/1/w/300/h/300/q/85
             bucket: covers-1250000000
 """
 #: rules_hash of ROUTE_TEXT's route. A change here means every manifest in every
 #: bucket goes stale (backfill redoes everything): bump RULES_HASH_SCHEME on purpose.
-ROUTE_HASH = "1176559baecab96960cc2a2a781cb594a9e4252087886a0772bd3cfd2fa02424"
+ROUTE_HASH = "5f7361fa97a9b5309a94be21e296d1499518d33dd22c2284946aba68a558e054"
 
 
 def route_of(text: str):
@@ -92,9 +92,9 @@ def test_rules_hash_is_pinned_for_a_fixed_route():
 def test_rules_hash_is_the_documented_recipe():
     # docs/manifest-format.md: sha256 of canonical JSON of scheme, pic_info, sorted rules
     doc = {"scheme": 1, "pic_info": True, "rules": [
-        {"bucket": "covers-1250000000", "fileid": "/covers/{stem}.jpg",
+        {"bucket": "covers-1250000000", "fileid": "/covers/{dir}/{stem}_{ext}.jpg",
          "rule": "imageView2/1/w/300/h/300/q/85"},
-        {"bucket": DERIVED, "fileid": "/thumbs/{dir}/{stem}_400.webp",
+        {"bucket": DERIVED, "fileid": "/thumbs/{dir}/{stem}_{ext}_400.webp",
          "rule": "imageMogr2/thumbnail/400x/format/webp/quality/80"}]}
     text = json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
     assert hashlib.sha256(text.encode()).hexdigest() == ROUTE_HASH
@@ -110,7 +110,7 @@ def test_rules_hash_is_the_same_in_another_process():
 
 
 @pytest.mark.parametrize("old, new", [
-    ("/thumbs/{dir}/{stem}_400.webp", "/thumbs/{dir}/{stem}_401.webp"),     # a fileid
+    ("/thumbs/{dir}/{stem}_{ext}_400.webp", "/thumbs/{dir}/{stem}_{ext}_401.webp"),     # a fileid
     ("imageMogr2/thumbnail/400x/format/webp/quality/80",
      "imageMogr2/thumbnail/400x/format/webp/quality/81"),                   # a rule
     ("bucket: covers-1250000000", "bucket: other-1250000000"),              # a target bucket
@@ -137,7 +137,7 @@ def test_rules_hash_treats_an_explicit_source_bucket_unlike_no_bucket():
         routes:
           - prefix: uploads/
             rules:
-              - fileid: /t/{name}
+              - fileid: /t/{dir}/{name}
                 rule: imageMogr2/strip
     """
     named = text.replace("rules:", "bucket: uploads-1250000000\n            rules:")

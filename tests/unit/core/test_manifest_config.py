@@ -36,7 +36,7 @@ def problems_of(text: str):
     return [str(p) for p in e.value.problems]
 
 
-def route(prefix: str, suffixes=None, fileid="/t/{name}", bucket="derived-1250000000") -> str:
+def route(prefix: str, suffixes=None, fileid="/t/{dir}/{name}", bucket="derived-1250000000") -> str:
     lines = [f"  - prefix: {prefix!r}"]
     if suffixes is not None:
         lines.append(f"    suffixes: [{', '.join(suffixes)}]")
@@ -132,16 +132,16 @@ def test_manifests_off_lifts_the_reservation():
 
 
 def test_an_output_that_could_overwrite_a_manifest_is_refused():
-    text = route("uploads/", [".jpg"], fileid="/_picops/manifests/{stem}.json", bucket=None)
+    text = route("uploads/", [".jpg"], fileid="/_picops/manifests/{dir}/{name}.json", bucket=None)
     (found,) = problems_of(text)
-    assert found.startswith("routes[0].rules[0]: output '/_picops/manifests/{stem}.json' goes "
-                            "to the source bucket and its keys start with "
-                            "'_picops/manifests/' and end with '.json', so it could overwrite "
-                            "a manifest")
+    assert found.startswith("routes[0].rules[0]: output '/_picops/manifests/{dir}/{name}.json' "
+                            "goes to the source bucket and its keys start with "
+                            "'_picops/manifests/uploads/' and end with '.jpg.json', so it could "
+                            "overwrite a manifest")
     # the same output in another bucket touches no manifest
     assert parse(text.replace("    rules:", "    bucket: derived-1250000000\n    rules:"))
     # nor does one under the prefix that can never end in .json
-    assert parse(route("uploads/", [".jpg"], fileid="/_picops/manifests/{stem}.webp",
+    assert parse(route("uploads/", [".jpg"], fileid="/_picops/manifests/{dir}/{name}.webp",
                        bucket=None))
 
 

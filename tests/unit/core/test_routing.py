@@ -16,7 +16,7 @@ ROUTES = config("""
         suffixes: [.gif]
         bucket: derived-1250000000
         rules:
-          - fileid: /gif/{name}.png
+          - fileid: /gif/{dir}/{name}.png
             rule: imageMogr2/format/png
       - prefix: uploads/
         bucket: derived-1250000000
@@ -102,7 +102,7 @@ def test_output_key_rejects_key_that_would_climb():
 
 
 def test_plan_batches_rules_in_order_five_per_call():
-    rules = "".join(f"      - fileid: /o/{{stem}}_{i}.webp\n"
+    rules = "".join(f"      - fileid: /o/{{dir}}/{{name}}_{i}.webp\n"
                     f"        rule: imageMogr2/thumbnail/{100 + i}x/format/webp\n"
                     for i in range(7))
     cfg = config("routes:\n  - prefix: in/\n    pic_info: true\n"
@@ -111,7 +111,7 @@ def test_plan_batches_rules_in_order_five_per_call():
     assert [len(c["rules"]) for c in p.calls] == [5, 2]
     assert [len(b) for b in p.batches] == [5, 2]
     sent = [r for c in p.calls for r in c["rules"]]
-    assert [r["fileid"] for r in sent] == [f"/o/a b_{i}.webp" for i in range(7)]
+    assert [r["fileid"] for r in sent] == [f"/o/in/a b.jpg_{i}.webp" for i in range(7)]
     assert [r["rule"] for r in sent] == [f"imageMogr2/thumbnail/{100 + i}x/format/webp"
                                          for i in range(7)]
     assert all(r["bucket"] == "derived-1250000000" for r in sent)
@@ -125,14 +125,14 @@ def test_plan_sends_bucket_only_for_another_bucket_and_resolves_relative_fileids
           - prefix: in/
             suffixes: [.jpg]
             rules:
-              - fileid: small/{stem}.webp
+              - fileid: small/{stem}_{ext}.webp
                 rule: imageMogr2/format/webp
     """)
     p = plan(cfg, "uploads-1250000000", "in/2024/cat.jpg")
     assert p.calls == [{"is_pic_info": 0, "rules": [
-        {"fileid": "/in/2024/small/cat.webp", "rule": "imageMogr2/format/webp"}]}]
+        {"fileid": "/in/2024/small/cat_jpg.webp", "rule": "imageMogr2/format/webp"}]}]
     assert p.outputs[0].bucket == "uploads-1250000000"
-    assert p.outputs[0].key == "in/2024/small/cat.webp"
+    assert p.outputs[0].key == "in/2024/small/cat_jpg.webp"
 
 
 def test_plan_none_without_route():
@@ -145,15 +145,19 @@ def test_plan_rejects_unresolvable_output_but_keeps_the_others():
           - prefix: in/
             bucket: derived-1250000000
             rules:
-              - fileid: /k/{key}
+              - fileid: /kkkkkkkkkkkkkkkkkkkk/{key}
                 rule: imageMogr2/format/png
-              - fileid: /n/{stem}.png
+              - fileid: /n/{key}.png
                 rule: imageMogr2/format/png
     """)
-    p = plan(cfg, "uploads-1250000000", "in/x//y.jpg")
-    assert [o.key for o in p.outputs] == ["n/y.png"]
+    key = "in/" + "y" * 826 + ".jpg"  # 833 bytes: the first output is 854, over COS's 850
+    p = plan(cfg, "uploads-1250000000", key)
+    assert [o.key for o in p.outputs] == [f"n/{key}.png"]
     assert [r.rule_index for r in p.rejected] == [0]
     assert p.rejected[0].error.code == "InvalidOutputKey"
+    assert "at most 850" in p.rejected[0].error.message
+    with pytest.raises(OutputKeyError, match="empty"):
+        output_key("/k/{key}", "in/x//y.jpg")  # a source folder with an empty segment
 
 
 def test_plan_refuses_output_a_route_would_take_in_the_event_bucket():
@@ -165,7 +169,7 @@ def test_plan_refuses_output_a_route_would_take_in_the_event_bucket():
             suffixes: [.jpg]
             bucket: derived-1250000000
             rules:
-              - fileid: /copies/{name}
+              - fileid: /copies/{dir}/{name}
                 rule: imageMogr2/strip
     """)
     p = plan(cfg, "derived-1250000000", "a.jpg")

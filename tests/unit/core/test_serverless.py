@@ -123,12 +123,12 @@ ROUTES_TEXT = """
         suffixes: [.jpg, .png]
         bucket: derived-1250000000
         rules:
-          - fileid: /t/{name}
+          - fileid: /t/{dir}/{name}
             rule: imageMogr2/strip
       - prefix: uploads/banners/
         bucket: derived-1250000000
         rules:
-          - fileid: /b/{name}
+          - fileid: /b/{dir}/{name}
             rule: imageMogr2/strip
 """
 ROUTES = config(ROUTES_TEXT)
@@ -156,7 +156,7 @@ def test_route_suffixes_covered_by_separate_suffix_triggers():
             suffixes: [.jpg, .png]
             bucket: derived-1250000000
             rules:
-              - fileid: /t/{name}
+              - fileid: /t/{dir}/{name}
                 rule: imageMogr2/strip
     """)
     spec = parse_serverless(doc(trigger("uploads/", ".jpg"), trigger("uploads/", ".png")))

@@ -81,9 +81,9 @@ def test_buckets_from_triggers_and_routes_config():
           - prefix: uploads/
             bucket: derived-1250000000
             rules:
-              - fileid: /thumbs/{stem}.webp
+              - fileid: /thumbs/{dir}/{name}.webp
                 rule: imageMogr2/thumbnail/400x/format/webp
-              - fileid: /covers/{stem}.jpg
+              - fileid: /covers/{dir}/{name}.jpg
                 rule: imageView2/1/w/300/h/300
                 bucket: covers-1250000000
     """))
