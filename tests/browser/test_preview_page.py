@@ -127,8 +127,8 @@ def test_preview_page_wraps_long_rules_and_names_the_cos_output_keys(tmp_path):
     made = len(SOURCES) * RULES
     assert seen["summary"] == f"{len(SOURCES)} image(s), {made} derivative(s) made"
     labels = [f["label"] for f in seen["figures"]]
-    assert f"thumbs/{PREFIX}rocket_200.webp" in labels  # the key, not a flattened file name
-    assert "marked/rocket.jpg" in labels
+    assert f"thumbs/{PREFIX}rocket.jpg_200.webp" in labels  # the key, not a flattened name
+    assert f"marked/{PREFIX}rocket.jpg.jpg" in labels
     assert all(f["inside"] for f in seen["figures"]), seen["figures"]
     assert any(f["wrapped"] for f in seen["figures"])  # the long watermark rule wrapped
 

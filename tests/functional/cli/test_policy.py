@@ -17,13 +17,13 @@ CONFIG = textwrap.dedent("""
         suffixes: [.jpg]
         bucket: derived-1250000001
         rules:
-          - fileid: /thumbs/{dir}/{stem}_400.webp
+          - fileid: /thumbs/{dir}/{stem}_{ext}_400.webp
             rule: imageMogr2/thumbnail/400x/format/webp
-          - fileid: /fixed/cover.jpg
+          - fileid: /fixed/{dir}/{name}.jpg
             rule: imageView2/1/w/300/h/300
       - prefix: in/avatars/
         rules:
-          - fileid: /avatars-small/{stem}.png
+          - fileid: /avatars-small/{dir}/{name}.png
             rule: imageView2/1/w/64/h/64/format/png
             bucket: small-1250000001
     manifests:
@@ -47,8 +47,8 @@ def test_every_grant_is_scoped_to_the_configs_buckets_and_prefixes():
     # writes and deletion sync on each rule's output prefix, in its own target bucket
     assert write["action"] == ["name/cos:PutObject", "name/cos:DeleteObject"]
     assert write["resource"] == [qcs("derived-1250000001", "thumbs/in/photos/*"),
-                                 qcs("derived-1250000001", "fixed/cover.jpg"),
-                                 qcs("small-1250000001", "avatars-small/*")]
+                                 qcs("derived-1250000001", "fixed/in/photos/*"),
+                                 qcs("small-1250000001", "avatars-small/in/avatars/*")]
     # the manifest prefix of the source bucket: read, write, delete
     assert manifests["action"] == ["name/cos:GetObject", "name/cos:HeadObject",
                                    "name/cos:PutObject", "name/cos:DeleteObject"]
@@ -61,10 +61,10 @@ def test_every_grant_is_scoped_to_the_configs_buckets_and_prefixes():
 def test_no_manifest_grant_when_manifests_are_off_and_a_note_for_an_unbounded_rule():
     config = parse_config(textwrap.dedent("""
         routes:
-          - prefix: up/
+          - prefix: ""
             bucket: out-1250000001
             rules:
-              - fileid: /{name}
+              - fileid: /{dir}/{name}
                 rule: imageMogr2/strip
         manifests:
           enabled: false

@@ -83,8 +83,8 @@ def test_fan_out_invokes_through_the_sdk_and_the_emulator_runs_the_pages(
 
     listed = cloud.client().list_objects(Bucket=BUCKET, Prefix="avatars-small/")
     keys = sorted(o["Key"] for o in listed.get("Contents", []))
-    assert keys == sorted([f"avatars-small/a{i}_128.jpg" for i in range(AVATARS)]
-                          + [f"avatars-small/a{i}_64.webp" for i in range(AVATARS)])
+    assert keys == sorted([f"avatars-small/avatars/a{i}_png_128.jpg" for i in range(AVATARS)]
+                          + [f"avatars-small/avatars/a{i}_png_64.webp" for i in range(AVATARS)])
 
     # pages sent again: every manifest is current, nothing is processed twice
     again = run_fanout(cloud, serverless, tmp_path, monkeypatch)

@@ -31,7 +31,7 @@ CONFIG = textwrap.dedent("""
       - prefix: test
         bucket: derived-1253970026
         rules:
-          - fileid: /out/{name}.webp
+          - fileid: /out/{dir}/{name}.webp
             rule: imageMogr2/thumbnail/16x/format/webp
 """)
 
