@@ -20,8 +20,9 @@ RecursionError while it is being logged), and they never raise on odd types.
 
 from __future__ import annotations
 
+import functools
 import re
-from typing import Any
+from typing import Any, Tuple
 
 MASK = "***"
 #: What stands for a value nested deeper than MAX_DEPTH.
@@ -43,13 +44,24 @@ _SECRET_PARTS = ("securitytoken", "sessiontoken", "secretkey", "signature")
 _NAME = (r"x-c(?:os|i)-security-token|x-cos-server-side-encryption-customer-key|"
          r"q-signature|[a-z0-9_-]*(?:security|session)[_-]?token|[a-z0-9_]*secret[_-]?key")
 _SEP = r"(?:\\?[\"'])?\s*[:=]\s*(?:\\?[\"'])?"
-# name, then ": " / "=" / '": "' (quotes, escaped quotes and spaces optional), then the
-# value up to a separator. Authorization's value has spaces and '&' (COS's
-# "q-sign-algorithm=sha1&q-ak=...&q-signature=..."): it runs to the end of the line or a quote.
-_TOKEN = re.compile(r"(?<![a-z0-9_-])(?P<head>(?:" + _NAME + r")" + _SEP + r")"
-                    r"(?P<value>[^\s\"'&,;<>\\]+)", re.IGNORECASE)
-_AUTH = re.compile(r"(?<![a-z0-9_-])(?P<head>(?:proxy-)?authorization" + _SEP + r")"
-                   r"(?P<value>[^\r\n\"'<>\\]+)", re.IGNORECASE)
+
+
+@functools.lru_cache(maxsize=None)
+def _patterns() -> Tuple["re.Pattern", "re.Pattern"]:
+    """(authorization, token) patterns, compiled on first use.
+
+    Compiling them costs milliseconds that a cold start only pays when a log line
+    needs redacting, so they are not compiled at import.
+    """
+    # name, then ": " / "=" / '": "' (quotes, escaped quotes and spaces optional), then the
+    # value up to a separator. Authorization's value has spaces and '&' (COS's
+    # "q-sign-algorithm=sha1&q-ak=...&q-signature=..."): it runs to the end of the line or
+    # a quote.
+    token = re.compile(r"(?<![a-z0-9_-])(?P<head>(?:" + _NAME + r")" + _SEP + r")"
+                       r"(?P<value>[^\s\"'&,;<>\\]+)", re.IGNORECASE)
+    auth = re.compile(r"(?<![a-z0-9_-])(?P<head>(?:proxy-)?authorization" + _SEP + r")"
+                      r"(?P<value>[^\r\n\"'<>\\]+)", re.IGNORECASE)
+    return auth, token
 
 
 def is_secret_name(name: Any) -> bool:
@@ -67,8 +79,9 @@ def redact_text(text: str) -> str:
     """``text`` with every secret value after a secret name masked (see the module doc)."""
     if not isinstance(text, str) or not text:
         return text
-    text = _AUTH.sub(_masked, text)
-    return _TOKEN.sub(_masked, text)
+    auth, token = _patterns()
+    text = auth.sub(_masked, text)
+    return token.sub(_masked, text)
 
 
 def _masked(match: "re.Match") -> str:

@@ -99,7 +99,10 @@ def _sdk_from_source(src: Path, dest: Path) -> str:
 def install_node() -> Path:
     src = os.environ.get("NODE_SDK_SRC", "")
     lock = HERE / "node" / "package-lock.json"
-    inputs = f"{NODE_SDK_VERSION}\n{src}\n{_digest(HERE / 'node' / 'package.json', lock)}\n"
+    # install.py itself is an input: a change to how the install is laid out (a symlink, a
+    # copied file) must redo an install made by an older version of this file.
+    inputs = (f"{NODE_SDK_VERSION}\n{src}\n"
+              f"{_digest(Path(__file__), HERE / 'node' / 'package.json', lock)}\n")
     stamp = NODE_DIR / ".installed"
     if _stamp_ok(stamp, inputs) and (SDK_DIR / SUITE_FILE).is_file():
         return SDK_DIR
