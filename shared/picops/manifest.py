@@ -30,6 +30,7 @@ Decisions (documented in docs/manifest-format.md):
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import time
@@ -119,6 +120,9 @@ def under_manifest_prefix(key: str, prefix: str = DEFAULT_MANIFEST_PREFIX) -> bo
     return key.startswith(prefix)
 
 
+# A config's routes are immutable and few: each is hashed once per warm container, not
+# once per record (bounded, so a long-lived process that reloads configs cannot grow it).
+@functools.lru_cache(maxsize=256)
 def rules_hash(route: "Route") -> str:
     """A stable hex SHA-256 of what the route's rules produce.
 

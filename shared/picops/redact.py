@@ -38,6 +38,10 @@ SECRET_NAMES = frozenset({
     "secret_key", "tencentcloud_secretkey", "tencentcloud_sessiontoken", "q-signature",
     "signature", "token",
 })
+#: Every name the patterns below match contains one of these (lower case): a text without
+#: any of them has nothing to redact, and is returned without running the patterns (most
+#: log strings: keys, rules, outcome words).
+_HINTS = ("authorization", "token", "secret", "signature", "customer-key")
 #: Any name containing one of these (lower case, separators removed) is secret too.
 _SECRET_PARTS = ("securitytoken", "sessiontoken", "secretkey", "signature")
 
@@ -68,6 +72,13 @@ def is_secret_name(name: Any) -> bool:
     """True when an entry called ``name`` holds a secret (header, field or variable)."""
     if not isinstance(name, str):
         return False
+    return _is_secret_str(name)
+
+
+# Every log line passes each of its keys through here: the answers are cached (bounded:
+# names are field and header names, a small set, and a hostile event cannot grow it).
+@functools.lru_cache(maxsize=1024)
+def _is_secret_str(name: str) -> bool:
     lowered = name.strip().lower()
     if lowered in SECRET_NAMES:
         return True
@@ -78,6 +89,12 @@ def is_secret_name(name: Any) -> bool:
 def redact_text(text: str) -> str:
     """``text`` with every secret value after a secret name masked (see the module doc)."""
     if not isinstance(text, str) or not text:
+        return text
+    lowered = text.lower()
+    for hint in _HINTS:
+        if hint in lowered:
+            break
+    else:
         return text
     auth, token = _patterns()
     text = auth.sub(_masked, text)
@@ -94,16 +111,27 @@ def mask_secrets(value: Any, *, text: bool = False, depth: int = 0) -> Any:
     ``text=True`` also passes every string through :func:`redact_text` (for log lines,
     whose strings may be messages the function did not write).
     """
+    if isinstance(value, str):
+        return redact_text(value) if text else value
     if depth >= MAX_DEPTH:
         return TOO_DEEP if isinstance(value, (dict, list, tuple)) else value
     if isinstance(value, dict):
         return {k: (MASK if is_secret_name(k) and v not in (None, "") else
-                    mask_secrets(v, text=text, depth=depth + 1)) for k, v in value.items()}
+                    _mask_item(v, text, depth + 1)) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [mask_secrets(v, text=text, depth=depth + 1) for v in value]
-    if text and isinstance(value, str):
-        return redact_text(value)
+        return [_mask_item(v, text, depth + 1) for v in value]
     return value
+
+
+def _mask_item(value: Any, text: bool, depth: int) -> Any:
+    # Most entries of a log line are numbers, booleans and None: answered here without
+    # another round of mask_secrets's checks (every log line goes through it).
+    if value is None or value.__class__ in _PLAIN:
+        return value
+    return mask_secrets(value, text=text, depth=depth)
+
+
+_PLAIN = (int, float, bool)
 
 
 __all__ = ["MASK", "TOO_DEEP", "MAX_DEPTH", "SECRET_NAMES", "is_secret_name", "redact_text",
