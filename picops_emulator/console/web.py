@@ -10,7 +10,7 @@ every request (see :mod:`.access`).
 Routes (all GET but the replay)::
 
     /_picops/                      the page (index.html with the token filled in)
-    /_picops/static/<file>         its script and style sheet
+    /_picops/static/<file>         its script, style sheet and CJK web font
     /_picops/api/state             revision counter, buckets, counts (the page polls it)
     /_picops/api/folder            ?bucket=&prefix=&marker=   sub-folders and objects
     /_picops/api/source            ?bucket=&key=   the original beside its derivatives
@@ -38,12 +38,17 @@ from aiohttp import web
 
 from ..notifications import ObjectChanged
 from ..errors import EmulatorError
+from ..imaging.fonts import font_file
 from ..storage import Store
 from ..triggers.deadletter import read_dead_letters
 from . import access, views
 
 STATIC_DIR = Path(__file__).with_name("static")
 STATIC_FILES = {"console.js": "text/javascript", "console.css": "text/css"}
+#: The CJK face the page falls back to: the Noto Sans SC file watermark/2 renders with, so
+#: CJK keys (this product's common case) read as text, not boxes, on a machine without a
+#: CJK system font. The style sheet asks for it only for CJK code points (unicode-range).
+FONT_FILE_NAME = "cjk.otf"
 #: Invocations sent in one list (the newest).
 MAX_LISTED_INVOCATIONS = 300
 _PAGE_HEADERS = {
@@ -52,7 +57,8 @@ _PAGE_HEADERS = {
     "X-Frame-Options": "DENY",
     "X-Content-Type-Options": "nosniff",
     "Content-Security-Policy": "default-src 'none'; script-src 'self'; style-src 'self'; "
-                               "img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; "
+                               "img-src 'self' data:; font-src 'self'; connect-src 'self'; "
+                               "frame-ancestors 'none'; "
                                "base-uri 'none'; form-action 'none'",
 }
 # stored objects are user data: never a page that runs in the console's origin
@@ -172,12 +178,20 @@ class Console:
         return web.Response(text=text, content_type="text/html", charset="utf-8",
                             headers=_PAGE_HEADERS)
 
-    def _static(self, name: str) -> web.Response:
+    def _static(self, name: str) -> web.StreamResponse:
+        if name == FONT_FILE_NAME:
+            # a public font, but served like every console file: with the token
+            headers = dict(_PAGE_HEADERS, **{"Cache-Control": "private, max-age=86400",
+                                             "Content-Type": "font/otf"})
+            return web.FileResponse(font_file(), headers=headers)
         kind = STATIC_FILES.get(name)
         if kind is None:
             raise ConsoleRequestError(404, f"no console file {name!r}")
-        return web.Response(text=(STATIC_DIR / name).read_text(encoding="utf-8"),
-                            content_type=kind, charset="utf-8", headers=_PAGE_HEADERS)
+        text = (STATIC_DIR / name).read_text(encoding="utf-8")
+        # the style sheet names the font with the token, as the page names the style sheet
+        text = text.replace("{{TOKEN}}", self.token)
+        return web.Response(text=text, content_type=kind, charset="utf-8",
+                            headers=_PAGE_HEADERS)
 
     async def _object(self, request: web.Request) -> web.StreamResponse:
         bucket, key = _param(request, "bucket"), _param(request, "key")

@@ -31,6 +31,11 @@ def test_console_shows_uploads_live_opens_an_invocation_and_replays_a_dead_lette
             page.on("pageerror", lambda e: errors.append(f"uncaught: {e}"))
             page.goto(cloud.console_url, wait_until="load")
             page.wait_for_selector("#live.ok", timeout=WAIT_MS)
+            # CJK keys render in the served face, whatever fonts this machine has: the
+            # font loads through the style sheet's token URL and the page's CSP
+            loaded = page.evaluate("async () => (await document.fonts.load("
+                                   "'14px \"Picops CJK\"', '\u732b')).map(f => f.status)")
+            assert loaded == ["loaded"], loaded
             page.click(f"li[data-bucket='{SOURCE_BUCKET}']")
 
             client = cloud.client()

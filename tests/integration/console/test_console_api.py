@@ -35,7 +35,7 @@ def _upload(cloud, key=KEY, name="rocket.jpg"):
 
 
 @pytest.mark.parametrize("path,params", [
-    ("/", {}), ("/static/console.js", {}), ("/api/state", {}),
+    ("/", {}), ("/static/console.js", {}), ("/static/cjk.otf", {}), ("/api/state", {}),
     ("/api/folder", {"bucket": SOURCE_BUCKET}), ("/api/invocations", {}),
     ("/api/dead-letters", {}), ("/object", {"bucket": SOURCE_BUCKET, "key": KEY}),
 ])
@@ -167,3 +167,14 @@ def test_a_dead_letter_is_listed_and_replayed_through_the_api(cloud, tmp_path):
             break
         time.sleep(0.1)
     assert len(view["derivatives"]) == 2
+
+
+def test_the_cjk_font_is_served_with_the_token_and_the_style_sheet_names_it_with_it(cloud):
+    css = _get(cloud, "/static/console.css")
+    assert css.status_code == 200
+    assert f"/_picops/static/cjk.otf?token={cloud.console.token}" in css.text
+    assert "{{TOKEN}}" not in css.text
+    font = _get(cloud, "/static/cjk.otf")
+    assert font.status_code == 200
+    assert font.headers["Content-Type"] == "font/otf"
+    assert font.content[:4] == b"OTTO"  # an OpenType (CFF) font file
