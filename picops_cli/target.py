@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 import click
 
 from picops import constants
+from picops.ci_client import is_endpoint_url
 from picops.errors import Problem
 
 #: COS error codes that mean "these credentials are not the ones I know".
@@ -72,13 +73,7 @@ def resolve(endpoint: Optional[str], region: str = "") -> Target:
     if endpoint is None:
         return Target(None, region)
     endpoint = endpoint.rstrip("/")
-    parts = urlsplit(endpoint)
-    try:
-        port_ok = parts.port is None or parts.port > 0
-    except ValueError:
-        port_ok = False
-    if parts.scheme not in ("http", "https") or not parts.hostname or not port_ok or \
-            parts.path not in ("", "/") or parts.query:
+    if not is_endpoint_url(endpoint):
         fail(f"{where}: {endpoint!r} is not an endpoint such as http://127.0.0.1:9000")
     return Target(endpoint, region)
 

@@ -96,17 +96,22 @@ def env_problems(env: Mapping[str, str]) -> List[Problem]:
             problems.append(Problem(f"env {name}", "missing: bind an execution role to the "
                                     "function (SCF then sets the TENCENTCLOUD_* credentials)"))
     endpoint = env.get(ENV_COS_ENDPOINT)
-    if endpoint:
-        parts = urlsplit(endpoint)
-        try:
-            port_ok = parts.port is None or parts.port > 0
-        except ValueError:
-            port_ok = False
-        if parts.scheme not in ("http", "https") or not parts.hostname or not port_ok or \
-                parts.path not in ("", "/"):
-            problems.append(Problem(f"env {ENV_COS_ENDPOINT}", f"{endpoint!r} is not an "
-                                    "endpoint such as http://127.0.0.1:9000"))
+    if endpoint and not is_endpoint_url(endpoint):
+        problems.append(Problem(f"env {ENV_COS_ENDPOINT}", f"{endpoint!r} is not an "
+                                "endpoint such as http://127.0.0.1:9000"))
     return problems
+
+
+def is_endpoint_url(url: str) -> bool:
+    """True for what ``COS_ENDPOINT`` (and the CLI's ``--endpoint``) may hold: an http(s)
+    URL with a host, an optional valid port, and no path, query or fragment."""
+    parts = urlsplit(url)
+    try:
+        port_ok = parts.port is None or parts.port > 0
+    except ValueError:
+        port_ok = False
+    return (parts.scheme in ("http", "https") and bool(parts.hostname) and port_ok
+            and parts.path in ("", "/") and not parts.query and not parts.fragment)
 
 
 def make_cos_client(env: Mapping[str, str], region: str,
