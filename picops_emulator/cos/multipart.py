@@ -84,7 +84,7 @@ async def upload_part_copy(call: Call) -> web.StreamResponse:
     ``CopyPartResult`` (ETag, LastModified), as COS does."""
     number = _part_number(call)
     upload_id = call.query["uploadId"]
-    _, src_meta, src_file = copysource.open_copy_source(call)
+    _, src_meta, src_file = await call.blocking(copysource.open_copy_source, call)
     try:
         check_conditions(src_meta, call.headers, prefix="x-cos-copy-source-", copy=True)
         offset, length = copysource.copy_range(call.headers.get(copysource.RANGE_HEADER),
@@ -92,15 +92,22 @@ async def upload_part_copy(call: Call) -> web.StreamResponse:
         if length > call.settings.max_body_bytes:
             raise EmulatorError("EntityTooLarge", f"a copied part of {length} bytes exceeds the "
                                                   f"part limit of {call.settings.max_body_bytes}")
-        pending = call.store.multipart.begin_part(call.bucket, upload_id, call.key,
-                                                  call.settings.max_body_bytes)
-        await call.blocking(copysource.copy_into, pending, src_file, offset, length)
+        part = await call.blocking(_copy_part, call, upload_id, number, src_file, offset,
+                                   length)
     finally:
         src_file.close()
-    part = await call.blocking(call.store.multipart.commit_part, pending, call.bucket,
-                               upload_id, call.key, number)
     return xml.xml_response(xml.document("CopyPartResult", [
         ("ETag", f'"{part.etag}"'), ("LastModified", iso_date(part.last_modified))]))
+
+
+def _copy_part(call: Call, upload_id: str, number: int, src_file, offset: int,
+               length: int):
+    """Thread-pool code: the part's temp file, the copy into it, and its commit."""
+    multipart = call.store.multipart
+    pending = multipart.begin_part(call.bucket, upload_id, call.key,
+                                   call.settings.max_body_bytes)
+    copysource.copy_into(pending, src_file, offset, length)
+    return multipart.commit_part(pending, call.bucket, upload_id, call.key, number)
 
 
 def _requested_parts(body: bytes) -> List[Tuple[int, str]]:

@@ -95,7 +95,7 @@ async def put_object(call: Call) -> web.StreamResponse:
 
 
 async def copy_object(call: Call) -> web.StreamResponse:
-    source, src_meta, src_file = open_copy_source(call)
+    source, src_meta, src_file = await call.blocking(open_copy_source, call)
     try:
         return await _copy(call, source, src_meta, src_file)
     finally:
