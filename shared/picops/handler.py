@@ -85,14 +85,13 @@ class Processor:
         self.log = logger or JsonLogger()
         self.services = Services(config, env, client_factory=client_factory, clock=clock,
                                  sleep=sleep, jitter=jitter, wall=wall)
-        self._clock = clock
         self._cold = True
 
     # --- one invocation ------------------------------------------------------------
 
     def handle(self, event: Any, context: Any) -> Dict[str, Any]:
         """Handle one invocation; see the module docstring for what is raised."""
-        started = self._clock()
+        started = self.services.clock()
         context = context if isinstance(context, dict) else {}
         request_id = str(context.get("request_id") or "")
         log = _invocation_log(self.log, context, self.env, self._cold)
@@ -133,7 +132,7 @@ class Processor:
                        user_meta: Optional[Mapping[str, str]] = None) -> RecordOutcome:
         """:func:`picops.create.process_object`, logged. ``deadline`` is a ``clock()``
         time. Raises only on a bug: every failure of CI, COS or a manifest is an outcome."""
-        t0 = self._clock()
+        t0 = self.services.clock()
         outcome = process_object(self.services, bucket, key, size=size, etag=etag,
                                  region=region, deadline=deadline, index=index,
                                  event_name=event_name, user_meta=user_meta)
@@ -143,7 +142,7 @@ class Processor:
                       log: JsonLogger, index: Optional[int] = None,
                       event_name: str = "") -> RecordOutcome:
         """:func:`picops.delete.delete_object`, logged; raises like :meth:`process_object`."""
-        t0 = self._clock()
+        t0 = self.services.clock()
         outcome = delete_object(self.services, bucket, key, region=region, deadline=deadline,
                                 index=index, event_name=event_name)
         return self._emit(log, t0, outcome)
@@ -153,7 +152,7 @@ class Processor:
     def _guarded_record(self, raw: Any, index: int, region: str, deadline: float,
                         log: JsonLogger) -> RecordOutcome:
         """:meth:`_record`, but an unexpected exception (a bug) fails only this record."""
-        t0 = self._clock()
+        t0 = self.services.clock()
         try:
             return self._record(raw, index, region, deadline, log)
         except Exception as e:
@@ -168,7 +167,7 @@ class Processor:
     def _guarded_key(self, page: PageEvent, index: int, deadline: float,
                      log: JsonLogger) -> RecordOutcome:
         """One key of a page event through :meth:`process_object`, guarded likewise."""
-        t0 = self._clock()
+        t0 = self.services.clock()
         item = page.keys[index]
         try:
             return self.process_object(page.bucket, item.key, size=item.size, etag=item.etag,
@@ -188,7 +187,7 @@ class Processor:
 
     def _record(self, raw: Any, index: int, region: str, deadline: float,
                 log: JsonLogger) -> RecordOutcome:
-        t0 = self._clock()
+        t0 = self.services.clock()
         try:
             record = parse_record(raw, index, region)
         except EventError as e:
@@ -213,7 +212,7 @@ class Processor:
 
     def _emit(self, log: JsonLogger, t0: float, outcome: RecordOutcome,
               warn: bool = False) -> RecordOutcome:
-        outcome.duration_ms = round((self._clock() - t0) * 1000.0, 1)
+        outcome.duration_ms = round((self.services.clock() - t0) * 1000.0, 1)
         log_outcome(log, outcome, warn=warn)
         return outcome
 
