@@ -40,6 +40,18 @@ routes:
 """
 
 
+#: One route: test/ into derived-1253970026 as a 16px webp (the SCF-event and runtime
+#: end-to-end tests).
+TEST_WEBP_ROUTE = """
+routes:
+  - prefix: test
+    bucket: derived-1253970026
+    rules:
+      - fileid: /out/{dir}/{name}.webp
+        rule: imageMogr2/thumbnail/16x/format/webp
+"""
+
+
 #: (old, new) pairs of change_photo_rules.
 _PHOTO_RULE_CHANGES = (
     ("thumbnail/32x/format/webp", "thumbnail/40x/format/webp"),

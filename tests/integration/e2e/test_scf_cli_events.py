@@ -10,7 +10,6 @@ function must still process, find a duplicate up to date, and delete.
 import io
 import json
 import logging
-import textwrap
 from pathlib import Path
 
 import pytest
@@ -22,18 +21,12 @@ from picops.logs import JsonLogger
 from picops_emulator.ci.service import CiService
 from picops_emulator.runner import start_in_thread
 from picops_emulator.settings import EmulatorSettings
+from tests.configs import TEST_WEBP_ROUTE
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
 SOURCE, DERIVED = "testpic-1253970026", "derived-1253970026"
 SECRET_ID, SECRET_KEY = "AKIDscfCliEvents", "scfCliEventsKey"
-CONFIG = textwrap.dedent("""
-    routes:
-      - prefix: test
-        bucket: derived-1253970026
-        rules:
-          - fileid: /out/{dir}/{name}.webp
-            rule: imageMogr2/thumbnail/16x/format/webp
-""")
+CONFIG = TEST_WEBP_ROUTE
 
 
 def fixture(kind: str) -> dict:

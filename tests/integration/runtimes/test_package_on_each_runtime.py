@@ -26,19 +26,13 @@ from picops import runtimes
 from picops_cli.package import find_python
 from picops_emulator import local
 from picops_emulator.triggers.dispatcher import INVOKE_EVENT_NAME
+from tests.configs import TEST_WEBP_ROUTE
 
 REPO = Path(__file__).resolve().parents[3]
 EVENTS = REPO / "tests" / "events"
 SOURCE, DERIVED = "testpic-1253970026", "derived-1253970026"
 SECRET_ID, SECRET_KEY = "AKIDruntimes", "runtimesSecretKey"
-CONFIG = textwrap.dedent("""
-    routes:
-      - prefix: test
-        bucket: derived-1253970026
-        rules:
-          - fileid: /out/{dir}/{name}.webp
-            rule: imageMogr2/thumbnail/16x/format/webp
-""")
+CONFIG = TEST_WEBP_ROUTE
 WAIT = 120
 
 
