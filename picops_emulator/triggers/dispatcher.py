@@ -295,13 +295,7 @@ class TriggerDispatcher:
             request_id=context["request_id"], bucket=bucket, key=key, event_name=event_name,
             trigger_index=trigger_index, generation=generation, event=event, context=context,
             created=time.time())
-        with self._cond:
-            if self._closed:
-                raise RuntimeError("the emulator is shutting down")
-        self.journal.add(record.request_id, _record_doc(record))
-        with self._cond:
-            self._records.add(record)
-            self._push(record, 0.0)
+        self._enqueue(record)
         self._log.emit("redelivered", f"dead-lettered event for {bucket}/{key} delivered again",
                        bucket=bucket, key=key, event_name=event_name, generation=generation,
                        trigger=trigger_index, request_id=record.request_id)
@@ -329,6 +323,14 @@ class TriggerDispatcher:
         record = rec.InvocationRecord(
             request_id=request_id, bucket=bucket, key=what, event_name=INVOKE_EVENT_NAME,
             trigger_index=-1, generation=0, event=event, context=context, created=time.time())
+        self._enqueue(record)
+        self._log.emit("invoked", f"SCF Invoke (Event) of {self.function_name}: delivery "
+                       f"queued {what}", bucket=bucket or None, key=what,
+                       event_name=INVOKE_EVENT_NAME, request_id=request_id)
+
+    def _enqueue(self, record: rec.InvocationRecord) -> None:
+        """Journal ``record`` and queue it for immediate delivery (OSError: not journaled;
+        RuntimeError: the dispatcher is closed)."""
         with self._cond:
             if self._closed:
                 raise RuntimeError("the emulator is shutting down")
@@ -336,9 +338,6 @@ class TriggerDispatcher:
         with self._cond:
             self._records.add(record)
             self._push(record, 0.0)
-        self._log.emit("invoked", f"SCF Invoke (Event) of {self.function_name}: delivery "
-                       f"queued {what}", bucket=bucket or None, key=what,
-                       event_name=INVOKE_EVENT_NAME, request_id=request_id)
 
     def _new_record(self, change: ObjectChanged, trigger) -> rec.InvocationRecord:
         event = build_cos_event(change, function_name=self.function_name,
