@@ -13,12 +13,13 @@ Contract:
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
 import uuid
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, BinaryIO, Optional
 
 import crcmod
 
@@ -140,3 +141,17 @@ def read_json(path: Path) -> Any:
 
 
 __all__ = ["PendingWrite", "write_json_atomic", "read_json", "fsync_dir", "TMP_PREFIX"]
+
+
+def try_lock_exclusive(path: Path) -> Optional[BinaryIO]:
+    """Open ``path`` (created if missing) and take a non-blocking exclusive ``flock`` on it.
+
+    Returns the open file, which holds the lock until closed, or None when another process
+    holds it."""
+    fh = open(path, "a+b")
+    try:
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        fh.close()
+        return None
+    return fh

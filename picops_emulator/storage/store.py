@@ -36,7 +36,8 @@ from typing import Any, BinaryIO, Dict, List, Mapping, Optional, Tuple
 from ..errors import EmulatorError
 from ..naming import check_bucket_name, check_key
 from ..notifications import ObjectChanged
-from .files import TMP_PREFIX, PendingWrite, fsync_dir, read_json, write_json_atomic
+from .files import (TMP_PREFIX, PendingWrite, fsync_dir, read_json, try_lock_exclusive,
+                    write_json_atomic)
 from .index import BucketIndex, ListPage, list_page
 from .layout import Layout, key_hash
 from .locks import NamedLocks
@@ -73,13 +74,10 @@ class Store:
     # ------------------------------------------------------------------ start-up / shutdown
     @staticmethod
     def _acquire(path: Path):
-        fh = open(path, "a+b")
-        try:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            fh.close()
+        fh = try_lock_exclusive(path)
+        if fh is None:
             raise DataDirInUse(f"data dir {path.parent.parent} is in use by another picops "
-                               "emulator (stop it, or choose another data dir)") from None
+                               "emulator (stop it, or choose another data dir)")
         return fh
 
     def close(self) -> None:

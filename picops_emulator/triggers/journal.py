@@ -26,7 +26,6 @@ once finished entries make up most of it.
 
 from __future__ import annotations
 
-import fcntl
 import json
 import logging
 import os
@@ -34,6 +33,8 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional, Union
+
+from ..storage.files import try_lock_exclusive
 
 FILE_NAME = "trigger-journal.jsonl"
 LOCK_NAME = "trigger-journal.lock"
@@ -85,13 +86,10 @@ class TriggerJournal:
         return it (oldest first)."""
         with self._lock:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            lock_fh = open(self.path.with_name(LOCK_NAME), "a+b")
-            try:
-                fcntl.flock(lock_fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except OSError:
-                lock_fh.close()
+            lock_fh = try_lock_exclusive(self.path.with_name(LOCK_NAME))
+            if lock_fh is None:
                 raise JournalInUse(f"{self.path} is in use by another trigger dispatcher "
-                                   "(another emulator on the same data dir?)") from None
+                                   "(another emulator on the same data dir?)")
             self._lock_fh = lock_fh
             self._open = _replay(self.path)
             self._rewrite()
