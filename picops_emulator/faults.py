@@ -102,10 +102,8 @@ class FaultyCi:
         self.inner = inner
         self.settings = settings
         self.counter = counter or FaultCounter(settings.seed)
-        if hasattr(inner, "operations"):
-            self.operations = inner.operations
 
-    def __getattr__(self, name):  # ceiling, limits, close ... of the real backend
+    def __getattr__(self, name):  # operations, ceiling, limits, close ... of the real backend
         return getattr(self.inner, name)
 
     async def handle(self, ctx):
