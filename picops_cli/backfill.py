@@ -47,7 +47,7 @@ import os
 import sys
 import threading
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, TextIO
+from typing import Any, Callable, Dict, List, Optional, TextIO, Tuple
 
 import click
 from rich.console import Console
@@ -162,6 +162,19 @@ def resolve_region(region: Optional[str], serverless: Optional[Path],
     problems.append(Problem("--region", f"no region: pass --region, set "
                                         f"{constants.ENV_REGION}, or keep a serverless.yml"))
     return ""
+
+
+def resolve_run(config_path: Optional[Path], serverless_path: Optional[Path],
+                region: Optional[str], endpoint: Optional[str], problems: List[Problem]
+                ) -> Tuple[Optional[Path], str, targets.Target, Optional[Config]]:
+    """The start of ``backfill`` and ``upload``: the serverless.yml, the region, the COS
+    target (its line printed) and the checked config; problems added to ``problems``."""
+    serverless = resolve_serverless(serverless_path)
+    region = resolve_region(region, serverless, problems)
+    target = targets.resolve(endpoint, region)
+    click.echo(target.line())
+    config = load_checked_config(config_path or default_config_path(), serverless, problems)
+    return serverless, region, target, config
 
 
 def check_target(bucket: str, problems: List[Problem]) -> None:
@@ -290,11 +303,8 @@ def backfill(bucket: str, prefix: str, concurrency: int, dry_run: bool, limit: O
              endpoint: Optional[str], yes: bool, scf_endpoint: Optional[str]) -> None:
     """Process the objects already in a bucket: what is missing or stale, as the function would."""
     problems: List[Problem] = []
-    serverless = resolve_serverless(serverless_path)
-    region = resolve_region(region, serverless, problems)
-    target = targets.resolve(endpoint, region)
-    click.echo(target.line())
-    config = load_checked_config(config_path or default_config_path(), serverless, problems)
+    _, region, target, config = resolve_run(config_path, serverless_path, region, endpoint,
+                                            problems)
     check_target(bucket, problems)
     targets.check(target, problems)
     if page_size is not None and not fan_out:

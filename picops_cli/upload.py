@@ -49,10 +49,9 @@ from picops.outcome import Outcome, RecordOutcome
 from . import backfill_runner as runner
 from . import target as targets
 from .backfill import (EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, ProgressView,
-                       check_target, config_option, load_checked_config, region_option,
-                       report_usage, resolve_region, resolve_serverless, serverless_option)
+                       check_target, config_option, region_option, report_usage, resolve_run,
+                       serverless_option)
 from .backfill_summary import Summary, render_table
-from .defaults import default_config_path
 
 MIB = 1024 * 1024
 
@@ -83,11 +82,8 @@ def upload(files: Tuple[Path, ...], prefix: Optional[str], key: Optional[str],
            multipart_threshold: Optional[float], endpoint: Optional[str], yes: bool) -> None:
     """Upload FILEs with their route's rules as Pic-Operations: derivatives on return."""
     problems: List[Problem] = []
-    serverless = resolve_serverless(serverless_path)
-    region = resolve_region(region, serverless, problems)
-    target = targets.resolve(endpoint, region)
-    click.echo(target.line())
-    config = load_checked_config(config_path or default_config_path(), serverless, problems)
+    serverless, region, target, config = resolve_run(config_path, serverless_path, region,
+                                                     endpoint, problems)
     targets.check(target, problems)
     jobs = _jobs(files, prefix, key, problems)
     buckets = _buckets(jobs, bucket, serverless, problems)
