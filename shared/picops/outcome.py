@@ -101,7 +101,6 @@ class RecordOutcome:
     ci_request_ids: Sequence[str] = ()
     with_request_id: bool = False
     missing_outputs: Sequence[str] = ()
-    removed_outputs: Any = UNSET
     kept_outputs: Any = UNSET            # listed by a manifest, not this config's: left alone
     deleted: Any = UNSET
     manifest_error: Optional[PicopsError] = None
@@ -142,7 +141,6 @@ class RecordOutcome:
                 values["ci_request_ids"] = ids
         if self.missing_outputs:
             values["missing_outputs"] = list(self.missing_outputs)
-        values["removed_outputs"] = _deletions(self.removed_outputs)
         values["kept_outputs"] = self.kept_outputs
         values["deleted"] = _deletions(self.deleted)
         if self.manifest_error is not None:
