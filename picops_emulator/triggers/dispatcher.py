@@ -286,11 +286,7 @@ class TriggerDispatcher:
         The event is sent as it was stored; the invocation gets a fresh request id and
         SCF's retry policy. Raises RuntimeError once the dispatcher is closed.
         """
-        context = build_context(function_name=self.function_name, region=self.spec.region,
-                                appid=self.appid or split_bucket(bucket)[1],
-                                memory_mb=self.spec.memory, timeout_s=self.timeout,
-                                environment=self.spec.environment, namespace=self.namespace,
-                                uin=self.uin)
+        context = self._context(self.appid or split_bucket(bucket)[1])
         record = rec.InvocationRecord(
             request_id=context["request_id"], bucket=bucket, key=key, event_name=event_name,
             trigger_index=trigger_index, generation=generation, event=event, context=context,
@@ -316,10 +312,7 @@ class TriggerDispatcher:
         bucket = str(page.get("bucket", "")) if isinstance(page, dict) else ""
         keys = page.get("keys") if isinstance(page, dict) else None
         what = f"(Invoke: {len(keys)} keys)" if isinstance(keys, list) else "(Invoke)"
-        context = build_context(function_name=self.function_name, region=self.spec.region,
-                                appid=self.appid, memory_mb=self.spec.memory,
-                                timeout_s=self.timeout, environment=self.spec.environment,
-                                namespace=self.namespace, uin=self.uin, request_id=request_id)
+        context = self._context(self.appid, request_id)
         record = rec.InvocationRecord(
             request_id=request_id, bucket=bucket, key=what, event_name=INVOKE_EVENT_NAME,
             trigger_index=-1, generation=0, event=event, context=context, created=time.time())
@@ -327,6 +320,14 @@ class TriggerDispatcher:
         self._log.emit("invoked", f"SCF Invoke (Event) of {self.function_name}: delivery "
                        f"queued {what}", bucket=bucket or None, key=what,
                        event_name=INVOKE_EVENT_NAME, request_id=request_id)
+
+    def _context(self, appid: str, request_id: Optional[str] = None) -> dict:
+        """The SCF ``context`` of one invocation of this function (a fresh request id
+        unless ``request_id``)."""
+        return build_context(function_name=self.function_name, region=self.spec.region,
+                             appid=appid, memory_mb=self.spec.memory, timeout_s=self.timeout,
+                             environment=self.spec.environment, namespace=self.namespace,
+                             uin=self.uin, request_id=request_id)
 
     def _enqueue(self, record: rec.InvocationRecord) -> None:
         """Journal ``record`` and queue it for immediate delivery (OSError: not journaled;
@@ -344,11 +345,7 @@ class TriggerDispatcher:
                                 function_region=self.spec.region,
                                 bucket_region=getattr(trigger, "region", None) or None,
                                 namespace=self.namespace, qualifier=DEFAULT_QUALIFIER)
-        context = build_context(function_name=self.function_name, region=self.spec.region,
-                                appid=self.appid or split_bucket(change.bucket)[1],
-                                memory_mb=self.spec.memory, timeout_s=self.timeout,
-                                environment=self.spec.environment, namespace=self.namespace,
-                                uin=self.uin)
+        context = self._context(self.appid or split_bucket(change.bucket)[1])
         return rec.InvocationRecord(
             request_id=context["request_id"], bucket=change.bucket, key=change.key,
             event_name=change.event_name, trigger_index=trigger.index,
