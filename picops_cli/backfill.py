@@ -70,7 +70,7 @@ from .backfill_fanout import ENV_SCF_ENDPOINT
 from .backfill_plan import plan_lines, render_plan_table
 from .backfill_ratelimit import RateLimitedClient, RateLimiter
 from .backfill_scope import config_fingerprint
-from .backfill_summary import render_table
+from .backfill_summary import Summary, render_table
 from .defaults import SERVERLESS as DEFAULT_SERVERLESS
 from .defaults import config_not_found, default_config_path
 from .terminal import printable
@@ -414,9 +414,7 @@ def report(result: runner.RunResult, out: Console, err: Console, *, rate: float,
         err.print(f"{ci_calls} CI call(s) made; rate ceiling {rate:g}/s"
                   + (f", slowed down {limiter.slowdowns} time(s) on SlowDown"
                      if limiter.slowdowns else ""), markup=False, highlight=False)
-    for key, code, message in result.summary.examples:
-        err.print(f"failed: {printable(key)}: {code}: {printable(message)}", markup=False,
-                  highlight=False)
+    print_failures(err, result.summary)
     status = EXIT_OK
     if result.error is not None:
         err.print(f"error: {describe_error(result.error)}", markup=False, highlight=False)
@@ -435,6 +433,13 @@ def report(result: runner.RunResult, out: Console, err: Console, *, rate: float,
     if status == EXIT_OK and result.summary.failures:
         status = EXIT_FAILED
     return status
+
+
+def print_failures(err: Console, summary: Summary) -> None:
+    """One ``failed: key: code: message`` line per example failure, made printable."""
+    for key, code, message in summary.examples:
+        err.print(f"failed: {printable(key)}: {code}: {printable(message)}", markup=False,
+                  highlight=False)
 
 
 def describe_error(e: BaseException) -> str:

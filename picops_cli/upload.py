@@ -29,7 +29,6 @@ started finish; the others are not uploaded).
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import threading
@@ -43,14 +42,14 @@ from rich.console import Console
 from picops import ci_client
 from picops.model import Config
 from picops.errors import Problem
-from picops.logs import JsonLogger
+from picops.logs import JsonLogger, json_line
 from picops.outcome import Outcome, RecordOutcome
 
 from . import backfill_runner as runner
 from . import target as targets
 from .backfill import (EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, ProgressView,
-                       check_target, config_option, region_option, report_usage, resolve_run,
-                       serverless_option)
+                       check_target, config_option, print_failures, region_option, report_usage,
+                       resolve_run, serverless_option)
 from .backfill_summary import Summary, render_table
 
 MIB = 1024 * 1024
@@ -179,11 +178,10 @@ def run_upload(config: Config, jobs: List[Tuple[Path, str, str]], *, region: str
         pool.shutdown(wait=True)
         log_stream.close()
     out.print(render_table(summary, title="upload summary", up_to_date=False))
-    for key, code, message in summary.examples:
-        err.print(f"failed: {key}: {code}: {message}", markup=False, highlight=False)
+    print_failures(err, summary)
     line = summary.to_json()
     line.pop("up_to_date")
-    out.out(json.dumps(line, ensure_ascii=False, separators=(", ", ": ")), highlight=False)
+    out.out(json_line(line, separators=(", ", ": ")), highlight=False)
     if interrupted:
         err.print("interrupted: files not started were not uploaded", markup=False,
                   highlight=False)
