@@ -27,6 +27,7 @@ change on live reload): :meth:`Console.attach` sets them.
 from __future__ import annotations
 
 import asyncio
+import functools
 import html
 import itertools
 import json
@@ -173,8 +174,8 @@ class Console:
     # --- pages and files ----------------------------------------------------------------
 
     async def _page(self, request: web.Request) -> web.Response:
-        text = (STATIC_DIR / "index.html").read_text(encoding="utf-8")
-        text = text.replace("{{TOKEN}}", html.escape(self.token, quote=True))
+        text = _static_text("index.html").replace("{{TOKEN}}",
+                                                   html.escape(self.token, quote=True))
         return web.Response(text=text, content_type="text/html", charset="utf-8",
                             headers=_PAGE_HEADERS)
 
@@ -187,9 +188,8 @@ class Console:
         kind = STATIC_FILES.get(name)
         if kind is None:
             raise ConsoleRequestError(404, f"no console file {name!r}")
-        text = (STATIC_DIR / name).read_text(encoding="utf-8")
         # the style sheet names the font with the token, as the page names the style sheet
-        text = text.replace("{{TOKEN}}", self.token)
+        text = _static_text(name).replace("{{TOKEN}}", self.token)
         return web.Response(text=text, content_type=kind, charset="utf-8",
                             headers=_PAGE_HEADERS)
 
@@ -293,6 +293,12 @@ class Console:
 
     def _records(self):
         return self._dispatcher.invocations if self._dispatcher is not None else []
+
+
+@functools.lru_cache(maxsize=None)
+def _static_text(name: str) -> str:
+    """A console file as shipped (read once, not on every request on the event loop)."""
+    return (STATIC_DIR / name).read_text(encoding="utf-8")
 
 
 def _routed(config, meta) -> bool:
