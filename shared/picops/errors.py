@@ -14,6 +14,7 @@ Nothing else inspects error types to decide behaviour.
         ├── OutputKeyError       a fileid that resolves to no valid key     permanent
         │   └── LoopRefusedError   an output a route would pick up again    permanent
         ├── ManifestError        a manifest unreadable or not to be trusted permanent
+        │   └── NotOwnedOutputError  a listed output not this config's   permanent
         ├── MissingOutputsError  CI answered 200 without some outputs       permanent
         ├── InternalError        an unexpected exception (a bug)            retryable
         └── CloudError           a failed COS or CI call                    by status
