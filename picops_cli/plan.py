@@ -25,7 +25,6 @@ problem). Output: the diff, the tables, then one JSON line. Exit 0.
 
 from __future__ import annotations
 
-import json
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,6 +36,7 @@ from rich.console import Console
 from picops import ci_client, manifest, routing
 from picops.model import Config, Route, RuleSpec
 from picops.errors import Problem
+from picops.logs import json_line
 
 from . import backfill_runner as runner
 from . import target as targets
@@ -239,7 +239,7 @@ def plan(config_path: Path, new_path: Path, bucket: Optional[str], prefix: str,
     if bucket is not None:
         status, doc["bucket"] = _against_bucket(current, new, bucket, prefix, region,
                                                 concurrency, out, target.env())
-    click.echo(json.dumps(doc, ensure_ascii=False))
+    click.echo(json_line(doc))
     sys.exit(status)
 
 
