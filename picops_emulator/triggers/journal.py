@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional, Union
 
-from ..storage.files import try_lock_exclusive
+from ..storage.files import fsync_dir, try_lock_exclusive
 
 FILE_NAME = "trigger-journal.jsonl"
 LOCK_NAME = "trigger-journal.lock"
@@ -166,11 +166,7 @@ class TriggerJournal:
                 os.fsync(fh.fileno())
         os.replace(tmp, self.path)
         if self.fsync:
-            dir_fd = os.open(self.path.parent, os.O_RDONLY)
-            try:
-                os.fsync(dir_fd)
-            finally:
-                os.close(dir_fd)
+            fsync_dir(self.path.parent)
         self._lines = len(lines)
 
 
