@@ -438,8 +438,8 @@ def report(result: runner.RunResult, out: Console, err: Console, *, rate: float,
 def print_failures(err: Console, summary: Summary) -> None:
     """One ``failed: key: code: message`` line per example failure, made printable."""
     for key, code, message in summary.examples:
-        err.print(f"failed: {printable(key)}: {code}: {printable(message)}", markup=False,
-                  highlight=False)
+        err.print(f"failed: {printable(key)}: {printable(code)}: {printable(message)}",
+                  markup=False, highlight=False)
 
 
 def describe_error(e: BaseException) -> str:

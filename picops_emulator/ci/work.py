@@ -115,6 +115,10 @@ class ImageWork:
     def close(self) -> None:
         self.pool.shutdown(wait=False, cancel_futures=True)
         self.io.shutdown(wait=False, cancel_futures=True)
+        with self._lock:
+            # each gate holds its loop (the semaphores bind to it): let a stopped
+            # emulator's loop go
+            self._gates.clear()
 
 
 def client_gone(request: Any) -> bool:

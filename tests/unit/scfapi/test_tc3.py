@@ -63,3 +63,7 @@ def test_string_to_sign_hashes_the_body():
                        "content-type;host", b"x", "1", "d/scf/tc3_request")
     assert s.startswith("TC3-HMAC-SHA256\n1\nd/scf/tc3_request\n")
     assert hashlib.sha256(b"x").hexdigest() not in s  # hashed again inside the canonical hash
+    # the body is part of what is signed: another body, another string to sign
+    other = string_to_sign("POST", "/", "", {"content-type": "a", "host": "h"},
+                           "content-type;host", b"y", "1", "d/scf/tc3_request")
+    assert other != s
