@@ -76,8 +76,8 @@ def _measure(config, endpoint: str, prefix: str, concurrency: int) -> float:
     """Seconds of one backfill over ``prefix``; checks every object was processed."""
     from rich.console import Console
 
-    from picops_cli.backfill import run_backfill
-    from picops_cli.backfill_runner import RunOptions
+    from picops_cli.backfill.command import run_backfill
+    from picops_cli.backfill.runner import RunOptions
 
     quiet = Console(file=io.StringIO())
     options = RunOptions(bucket=SOURCE, region=REGION, prefix=prefix, concurrency=concurrency)

@@ -200,7 +200,7 @@ def _load_or_exit(config_path: Path, given: bool = False):
 
 # Commands with heavier tooling (aiohttp, pyvips) import it inside their bodies,
 # so `picops validate` stays quick.
-from picops_cli.backfill import backfill  # noqa: E402
+from picops_cli.backfill.command import backfill  # noqa: E402
 from picops_cli.demo import demo  # noqa: E402
 from picops_cli.emulator_cmd import emulator  # noqa: E402
 from picops_cli.invoke import invoke  # noqa: E402

@@ -38,12 +38,12 @@ from picops.model import Config, Route, RuleSpec
 from picops.errors import Problem
 from picops.logs import json_line
 
-from . import backfill_runner as runner
 from . import target as targets
-from .backfill import (EXIT_FAILED, EXIT_OK, EXIT_USAGE, ProgressView, check_target,
-                       describe_error, load_checked_config, report_usage, resolve_region,
-                       resolve_serverless)
-from .backfill_plan import render_plan_table
+from .backfill import runner
+from .backfill.command import (EXIT_FAILED, EXIT_OK, EXIT_USAGE, ProgressView, check_target,
+                               describe_error, load_checked_config, report_usage, resolve_region,
+                               resolve_serverless)
+from .backfill.plan import render_plan_table
 
 ADDED, REMOVED, CHANGED, UNCHANGED = "added", "removed", "changed", "unchanged"
 

@@ -45,12 +45,12 @@ from picops.errors import Problem
 from picops.logs import JsonLogger, json_line
 from picops.outcome import Outcome, RecordOutcome
 
-from . import backfill_runner as runner
 from . import target as targets
-from .backfill import (EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, ProgressView,
-                       check_target, config_option, print_failures, region_option, report_usage,
-                       resolve_run, serverless_option)
-from .backfill_summary import Summary, render_table
+from .backfill import runner
+from .backfill.command import (EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE,
+                               ProgressView, check_target, config_option, print_failures,
+                               region_option, report_usage, resolve_run, serverless_option)
+from .backfill.summary import Summary, render_table
 
 MIB = 1024 * 1024
 

@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from picops.config import parse_config
-from picops_cli.backfill import backfill
+from picops_cli.backfill.command import backfill
 from picops_cli.plan import diff_configs, plan
 from tests.configs import BACKFILL_ROUTES, change_photo_rules
 

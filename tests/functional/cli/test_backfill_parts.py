@@ -10,12 +10,12 @@ from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentClo
 from tencentcloud.scf.v20180416 import models as scf_models
 
 from picops.errors import CloudError, ConfigError, TransientCloudError
-from picops_cli.backfill_checkpoint import CheckpointStore, DoneTracker
-from picops_cli.backfill_fanout import (MAX_EVENT_BYTES, event_bytes, page_events, scf_credentials,
+from picops_cli.backfill.checkpoint import CheckpointStore, DoneTracker
+from picops_cli.backfill.fanout import (MAX_EVENT_BYTES, event_bytes, page_events, scf_credentials,
                                         scf_invoker)
-from picops_cli.backfill_listing import ListedObject, list_pages, past
-from picops_cli.backfill_ratelimit import SLOW_DOWN_RETRIES, RateLimitedClient, RateLimiter
-from picops_cli.backfill_summary import Summary
+from picops_cli.backfill.listing import ListedObject, list_pages, past
+from picops_cli.backfill.ratelimit import SLOW_DOWN_RETRIES, RateLimitedClient, RateLimiter
+from picops_cli.backfill.summary import Summary
 
 BUCKET = "src-1250000000"
 
@@ -363,7 +363,7 @@ routes:
 
 def test_fan_out_paces_pages_by_their_ci_calls_and_stops_on_a_failed_invoke(tmp_path):
     from picops.config import parse_config
-    from picops_cli.backfill_fanout import FanOut
+    from picops_cli.backfill.fanout import FanOut
 
     keys = [f"photos/{i:02d}.jpg" for i in range(10)] + ["photos/", "other/x.jpg"]
     ft = FakeTime()
@@ -406,8 +406,8 @@ def test_progress_bar_shows_count_rate_eta_and_tally():
 
     from rich.console import Console
 
-    from picops_cli import backfill_runner as runner
-    from picops_cli.backfill import ProgressView
+    from picops_cli.backfill import runner
+    from picops_cli.backfill.command import ProgressView
 
     now = [100.0]
     screen = io.StringIO()

@@ -6,10 +6,10 @@ import re
 
 from rich.console import Console
 
-from picops_cli import backfill_runner as runner
-from picops_cli.backfill import ProgressView, fit_tally
-from picops_cli.backfill_plan import PlanTally, render_plan_table
-from picops_cli.backfill_summary import Summary, render_table
+from picops_cli.backfill import runner
+from picops_cli.backfill.command import ProgressView, fit_tally
+from picops_cli.backfill.plan import PlanTally, render_plan_table
+from picops_cli.backfill.summary import Summary, render_table
 
 LONG_ROUTE = "uploads/photos/2024/a-rather-long-folder-name-for-a-route/"
 

@@ -8,8 +8,8 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from picops.logs import json_line
-from picops_cli.backfill_plan import ObjectPlan, plan_lines
-from picops_cli.backfill_summary import Summary
+from picops_cli.backfill.plan import ObjectPlan, plan_lines
+from picops_cli.backfill.summary import Summary
 from picops_cli.main import cli
 from picops_cli.terminal import printable
 

@@ -28,10 +28,10 @@ from click.testing import CliRunner
 from qcloud_cos import CosConfig, CosS3Client
 
 from picops.config import load_config
-from picops_cli import backfill as backfill_module
-from picops_cli import backfill_fanout
-from picops_cli.backfill import backfill
-from picops_cli.backfill_fanout import FanOut
+from picops_cli.backfill import command as backfill_module
+from picops_cli.backfill import fanout
+from picops_cli.backfill.command import backfill
+from picops_cli.backfill.fanout import FanOut
 from picops_cli.plan import plan
 from picops_emulator.ci.service import CiService
 from picops_emulator.runner import start_in_thread
@@ -449,7 +449,7 @@ def test_fan_out_page_events_run_in_the_function_handler(world, monkeypatch):
         return out["request_id"]
 
     # the CLI path, with the SCF transport swapped for a direct call of the handler
-    monkeypatch.setattr(backfill_fanout, "scf_invoker", lambda *a, **k: invoke)
+    monkeypatch.setattr(fanout, "scf_invoker", lambda *a, **k: invoke)
     changes = len(world.changes)
     dry = world.run("--fan-out", "picops-image-processor", "--page-size", 7, "--dry-run")
     assert dry.exit_code == 0, dry.output

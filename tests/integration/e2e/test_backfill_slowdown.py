@@ -23,7 +23,7 @@ from typing import List
 import pyvips
 from click.testing import CliRunner
 
-from picops_cli.backfill import backfill
+from picops_cli.backfill.command import backfill
 from picops_emulator.errors import EmulatorError
 
 from .conftest import SECRET_ID, SECRET_KEY

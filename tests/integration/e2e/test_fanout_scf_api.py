@@ -14,7 +14,7 @@ import pyvips
 import pytest
 from click.testing import CliRunner
 
-from picops_cli.backfill import backfill
+from picops_cli.backfill.command import backfill
 from picops_emulator.triggers.dispatcher import INVOKE_EVENT_NAME
 
 from .conftest import REPO, SECRET_ID, SECRET_KEY

@@ -228,8 +228,8 @@ def test_picops_backfill_counts_marked_objects_as_processed_on_upload(upload_clo
                                                                       monkeypatch):
     from rich.console import Console
 
-    from picops_cli.backfill import run_backfill
-    from picops_cli.backfill_runner import RunOptions
+    from picops_cli.backfill.command import run_backfill
+    from picops_cli.backfill.runner import RunOptions
 
     cloud = upload_cloud
     config = load_config(str(config_file))

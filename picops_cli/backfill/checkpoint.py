@@ -13,7 +13,7 @@ Checkpoint file (format version 1), one JSON document::
       "version": 1,
       "bucket": "uploads-1250000000",       # the run's --bucket
       "prefix": "uploads/",                 # the run's --prefix ("" for all)
-      "config": "<64 hex>",                 # backfill_scope.config_fingerprint
+      "config": "<64 hex>",                 # scope.config_fingerprint
       "done_through": "uploads/b.jpg",      # the watermark: resume listing after it
       "objects_done": 1234,                 # listed objects at or before done_through
       "updated": "2024-05-01T12:00:00Z"     # UTC, when it was written

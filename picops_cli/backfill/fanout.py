@@ -12,7 +12,7 @@ Contract:
                            "region": "ap-guangzhou",
                            "keys": [{"key": "...", "etag": "...", "size": 123}, ...]}}
 
-  Only objects the function would process go in (:func:`.backfill_scope.skip_reason`);
+  Only objects the function would process go in (:func:`.scope.skip_reason`);
   the function itself skips keys whose manifest is current. A page holds at most
   ``page_size`` keys and its JSON at most :data:`MAX_EVENT_BYTES` bytes (SCF refuses an
   asynchronous event over 128 KB; reference cos-ci-scf.md §2.6).
@@ -46,10 +46,10 @@ from typing import Any, Callable, Dict, Iterable, Iterator, List, Mapping, Optio
 from picops import events, routing
 from picops.errors import CloudError, ConfigError, Problem, TransientCloudError
 
-from .backfill_checkpoint import CheckpointStore, DoneTracker
-from .backfill_listing import MAX_KEYS, ListedObject, list_pages
-from .backfill_scope import skip_reason
-from .backfill_summary import Summary
+from .checkpoint import CheckpointStore, DoneTracker
+from .listing import MAX_KEYS, ListedObject, list_pages
+from .scope import skip_reason
+from .summary import Summary
 
 #: SCF's asynchronous event limit is 128 KB; keep a margin for the envelope.
 MAX_EVENT_BYTES = 120 * 1024

@@ -2,12 +2,12 @@
 
 Contract of :meth:`Backfill.run`:
 
-* A lister thread pages through the bucket (:mod:`.backfill_listing`), a bounded number
+* A lister thread pages through the bucket (:mod:`.listing`), a bounded number
   of pages ahead, starting after the checkpoint's watermark when there is one. The
   manifest prefix is not listed (the listing jumps over it), so manifests are neither
   examined nor counted.
 * The main thread takes objects in key order. Those the function would not process
-  (:func:`.backfill_scope.skip_reason`) are counted as skipped at once. The others go
+  (:func:`.scope.skip_reason`) are counted as skipped at once. The others go
   to a pool of ``concurrency`` workers, at most ``2 * concurrency`` in flight. A worker
   reads the object's manifest; when it is current (same ETag, same rules hash) the
   object is *up to date* and nothing is sent to CI. (With manifests off in the config,
@@ -16,7 +16,7 @@ Contract of :meth:`Backfill.run`:
   batches of five rules, manifest written, outputs the rules no longer make named;
   an object carrying the current processed-on-upload mark is skipped,
   ``processed_on_upload``), or, in a dry run, reads that mark with a HEAD and
-  otherwise only computes the plan (:mod:`.backfill_plan`).
+  otherwise only computes the plan (:mod:`.plan`).
 * Each worker thread has its own Processor and SDK clients (built by the factories), so
   no requests session is shared between threads.
 * ``limit``: at most this many objects are sent to processing (or planned); the next
@@ -26,7 +26,7 @@ Contract of :meth:`Backfill.run`:
   objects finish and are counted, the checkpoint is written, and the result says
   ``interrupted``. A second Ctrl-C stops waiting (objects still running finish before
   the interpreter exits; the checkpoint only covers what was seen done).
-* Checkpoint (:mod:`.backfill_checkpoint`): written as the watermark moves (throttled)
+* Checkpoint (:mod:`.checkpoint`): written as the watermark moves (throttled)
   and when a run stops early; removed when the run completes (listing exhausted, every
   object done). A dry run never reads or writes one.
 * An exception while examining one object (a bug, a manifest that cannot be read, a
@@ -48,11 +48,11 @@ from picops import manifest, manifest_store, mark, routing
 from picops.errors import PicopsError
 from picops.outcome import Outcome, RecordOutcome, SkipReason
 
-from .backfill_checkpoint import CheckpointStore, DoneTracker
-from .backfill_listing import MAX_KEYS, ListedObject, list_pages
-from .backfill_plan import ObjectPlan, PlanTally, plan_object
-from .backfill_scope import manifest_prefix, skip_reason
-from .backfill_summary import Summary
+from .checkpoint import CheckpointStore, DoneTracker
+from .listing import MAX_KEYS, ListedObject, list_pages
+from .plan import ObjectPlan, PlanTally, plan_object
+from .scope import manifest_prefix, skip_reason
+from .summary import Summary
 
 #: Seconds one object may take (CI calls and their retries), like a function's timeout.
 OBJECT_BUDGET_S = 120.0

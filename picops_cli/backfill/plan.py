@@ -27,7 +27,7 @@ from rich.text import Text
 
 from picops import manifest, routing
 
-from .terminal import printable
+from ..terminal import printable
 
 Target = Tuple[str, str]  # (bucket, key)
 

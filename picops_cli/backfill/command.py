@@ -7,7 +7,7 @@ Usage::
     picops backfill --bucket B --fan-out FUNCTION [--page-size N] [--namespace NS]
                     [--qualifier Q] ...
 
-What it does (the loop itself is :mod:`.backfill_runner`): it validates the routes
+What it does (the loop itself is :mod:`.runner`): it validates the routes
 config (grammar, fileids, loop safety; with a serverless.yml also that no trigger can
 fire on an output or a manifest, but NOT that triggers cover the routes: backfill is how a bucket
 without a trigger gets processed), lists the bucket, routes every object with the
@@ -24,12 +24,12 @@ route with the CI calls needed, and a JSON line with ``"dry_run": true``; it wri
 nothing anywhere (no CI call, no manifest, no checkpoint). ``--log PATH`` appends the
 handler's JSON outcome line for every processed object.
 
-Resuming: a checkpoint (:mod:`.backfill_checkpoint`, format documented there) under
+Resuming: a checkpoint (:mod:`.checkpoint`, format documented there) under
 the user's cache directory, keyed by bucket, prefix and config, is written as the run
 goes and when Ctrl-C stops it (in-flight objects finish first); running the same
 command again resumes after it. A run that completes removes it.
 
-Fan-out (:mod:`.backfill_fanout`): with ``--fan-out FUNCTION`` the CLI only lists and
+Fan-out (:mod:`.fanout`): with ``--fan-out FUNCTION`` the CLI only lists and
 routes, and invokes the deployed function asynchronously once per page of
 ``--page-size`` keys; the function processes the page (skipping keys whose manifest is
 current). Credentials: ``TENCENTCLOUD_SECRETID``/``TENCENTCLOUD_SECRETKEY`` (and
@@ -63,17 +63,17 @@ from picops.errors import ConfigError, PicopsError, Problem
 from picops.logs import JsonLogger, json_line
 from picops.serverless import check_manifest_triggers, load_serverless
 
-from . import backfill_runner as runner
-from . import target as targets
-from .backfill_checkpoint import CheckpointStore
-from .backfill_fanout import ENV_SCF_ENDPOINT
-from .backfill_plan import plan_lines, render_plan_table
-from .backfill_ratelimit import RateLimitedClient, RateLimiter
-from .backfill_scope import config_fingerprint
-from .backfill_summary import Summary, render_table
-from .defaults import SERVERLESS as DEFAULT_SERVERLESS
-from .defaults import config_not_found, default_config_path
-from .terminal import printable
+from . import runner
+from .. import target as targets
+from .checkpoint import CheckpointStore
+from .fanout import ENV_SCF_ENDPOINT
+from .plan import plan_lines, render_plan_table
+from .ratelimit import RateLimitedClient, RateLimiter
+from .scope import config_fingerprint
+from .summary import Summary, render_table
+from ..defaults import SERVERLESS as DEFAULT_SERVERLESS
+from ..defaults import config_not_found, default_config_path
+from ..terminal import printable
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 #: --fan-out prints a progress line every this many pages.
@@ -216,7 +216,7 @@ def fit_tally(s: Any, room: int) -> str:
 
 
 class ProgressView:
-    """The rich progress bar, fed by :class:`.backfill_runner.Backfill`'s progress calls."""
+    """The rich progress bar, fed by :class:`.runner.Backfill`'s progress calls."""
 
     def __init__(self, console: Console, label: str,
                  get_time: Optional[Callable[[], float]] = None):
@@ -453,7 +453,7 @@ def _fan_out(config: Config, bucket: str, prefix: str, region: str, function: st
              page_size: Optional[int], rate: float, namespace: str, qualifier: str,
              dry_run: bool, scf_endpoint: Optional[str] = None,
              target: Optional[targets.Target] = None) -> int:
-    from .backfill_fanout import DEFAULT_PAGE_SIZE, FanOut, scf_invoker
+    from .fanout import DEFAULT_PAGE_SIZE, FanOut, scf_invoker
 
     err = Console(stderr=True, emoji=False)
     target = target or targets.resolve(None, region)
