@@ -8,48 +8,30 @@ ship, so the emulator renders every one of them in a single free face with CJK c
 Chinese and Japanese kana, so a rule renders the same on every machine: libvips is always
 given the font *file* (``fontfile=``) and asks for its family by name, never a system font.
 
-Decisions (CI's behaviour is UNCONFIRMED on these):
+Which names CI offers, how a name is matched and the words a refused one gets are the
+grammar's (``picops/grammar/fonts.py``), so validation and the engine refuse the same names
+alike. Decisions on rendering (CI's behaviour is UNCONFIRMED on these):
 
 * Every font name CI documents maps to Noto Sans SC; bold or rounded faces (ariblk.ttf,
   STHeiti Medium, 幼圆) are rendered regular. Glyph shapes and advance widths therefore
   differ from CI's, so a text watermark's box is a few percent off CI's; position rules
   (gravity, dx, dy) still hold.
-* Names are matched ignoring case, spaces, ``-`` and ``_``, and with or without the Chinese
-  part CI's Chinese docs write into them (``simhei黑体.ttf`` == ``SimHei.ttf``).
-* A name CI does not list is refused (InvalidArgument naming ``watermark/2/font``) rather
-  than silently rendered in another face: CI documents a closed list.
 * Characters the font lacks (emoji, Hangul, rare CJK) fall back to whatever fonts the
   machine's fontconfig knows, which is the one place rendering may differ between machines.
 """
 
-import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Optional
 
+from picops.grammar.fonts import CI_FONTS, DEFAULT_FONT, font_refusal
+
 from .errors import InvalidArgument, UnsupportedOperation
 
 FAMILY = "Noto Sans SC"
 FONT_PACKAGE = "pylopdf_fonts_zh_cn"
-DEFAULT_FONT = "tahoma.ttf"
-
-# CI's documented font names, as written in its docs (Chinese and international editions).
-CI_FONTS = (
-    "tahoma.ttf", "simfang仿宋.ttf", "simhei黑体.ttf", "simkai楷体.ttf", "simsun宋体.ttc",
-    "STHeiti Light华文黑体.ttc", "STHeiti Medium.ttc", "幼圆.TTF", "YouYuan.ttf",
-    "ahronbd.ttf", "arial.ttf", "ariblk.ttf", "Helvetica.dfont", "HelveticaNeue.dfont",
-)
-
-
-def _key(name: str) -> str:
-    """Comparison key: lower case, no separators, no CJK (unless that is all there is)."""
-    folded = re.sub(r"[\s\-_]", "", name.lower())
-    ascii_only = re.sub(r"[^a-z0-9.]", "", folded)
-    return folded if ascii_only.startswith(".") or not ascii_only else ascii_only
-
-
-_KNOWN = {_key(n): n for n in CI_FONTS}
+FONT_PARAM = "watermark/2/font"
 
 
 @dataclass(frozen=True)
@@ -65,13 +47,18 @@ class Font:
         return f"{self.family} {size_px}"
 
 
+def check_font(name: str) -> None:
+    """InvalidArgument naming ``watermark/2/font`` if CI offers no font called ``name``
+    (the grammar's words: validation refuses the same names alike)."""
+    refusal = font_refusal(name)
+    if refusal is not None:
+        raise InvalidArgument(f"{FONT_PARAM}: {refusal}")
+
+
 def resolve_font(name: Optional[str]) -> Font:
     """The font to render ``name`` (a CI font file name; None = CI's default) with."""
     requested = DEFAULT_FONT if name is None else name
-    if _key(requested) not in _KNOWN:
-        raise InvalidArgument(
-            f"watermark/2/font: {requested!r} is not a font CI offers; use one of "
-            f"{', '.join(CI_FONTS)}")
+    check_font(requested)
     return Font(requested=requested, family=FAMILY, path=str(font_file()))
 
 
@@ -90,4 +77,4 @@ def font_file() -> Path:
     return path
 
 
-__all__ = ["Font", "resolve_font", "font_file", "CI_FONTS", "DEFAULT_FONT", "FAMILY"]
+__all__ = ["Font", "check_font", "resolve_font", "font_file", "CI_FONTS", "DEFAULT_FONT", "FAMILY"]

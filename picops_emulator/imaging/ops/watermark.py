@@ -27,6 +27,7 @@ from picops.grammar.ast import Operation
 from ..budget import Budget
 from ..canvas import Canvas, pixel_bytes
 from ..errors import InvalidArgument, UnsupportedOperation
+from ..fonts import check_font
 from ..libvips import pyvips
 from ..overlay import blend, clip, place, rotate, tile, with_opacity
 from ..source import vips_detail
@@ -47,7 +48,8 @@ _REQUIRED = {1: "image", 2: "text"}
 
 
 def check(op: Operation) -> None:
-    """Refuse a mode or param the engine does not execute (blind watermarks: modes 3, 4)."""
+    """Refuse a mode or param the engine does not execute (blind watermarks: modes 3, 4),
+    and a font CI does not offer."""
     if op.mode not in _PARAMS:
         raise UnsupportedOperation(f"watermark/{op.mode}", "is not supported by the picops "
                                    "emulator (only watermark/1 image and watermark/2 text)")
@@ -56,6 +58,8 @@ def check(op: Operation) -> None:
             raise UnsupportedOperation(f"watermark/{op.mode}/{p.name}")
     if not op.has(_REQUIRED[op.mode]):
         raise InvalidArgument(f"watermark/{op.mode} needs {_REQUIRED[op.mode]}/<base64>")
+    if op.mode == 2 and op.has("font"):
+        check_font(text_of(op.get("font")))  # the rule alone decides: refused before decoding
 
 
 def check_rule(stages: Sequence[Operation]) -> None:

@@ -48,7 +48,8 @@ UNCONFIRMED; each is a deliberate choice, changed here and nowhere else:
   (the docs make ``http://`` and that host form mandatory); whether it is the
   *same* bucket is checked where the bucket is known (the executor).
 * ``fontsize`` is 1..1000 points (no documented bound); ``text`` and ``font``
-  must decode to non-empty UTF-8.
+  must decode to non-empty UTF-8, and ``font`` must name a font CI documents
+  (the list and the matching rule are in ``fonts.py``; the engine asks the same).
 """
 
 import base64
@@ -58,6 +59,7 @@ from typing import Callable, Dict, Mapping, Optional, Sequence, Tuple
 
 from .ast import (GEOMETRY_KINDS, PAD_GEOMETRY_KINDS, Base64Text, Blur, Cut, Geometry, Param,
                   ParamValue, Quality, Size, SizeLimit, _Frozen, _set)
+from .fonts import DEFAULT_FONT, font_refusal
 
 MAX_SIDE = 50_000
 MAX_PERCENT = 1000
@@ -332,6 +334,15 @@ def _base64_text(raw: str) -> Base64Text:
     return Base64Text(decode_base64_text(raw))
 
 
+def decode_font(raw: str) -> Base64Text:
+    """A Base64 font name CI documents; ArgError with the engine's words otherwise."""
+    name = decode_base64_text(raw)
+    refusal = font_refusal(name)
+    if refusal is not None:
+        raise ArgError(refusal)
+    return Base64Text(name)
+
+
 _COLOR = LazyPattern(r"#[0-9A-Fa-f]{6}")
 
 
@@ -446,7 +457,8 @@ WATERMARK_IMAGE_PARAMS: Dict[str, ArgSpec] = {
 
 WATERMARK_TEXT_PARAMS: Dict[str, ArgSpec] = {
     "text": ArgSpec("<base64 text>", "the text (UTF-8)", _base64_text),
-    "font": ArgSpec("<base64 name>", "font file name (default tahoma.ttf)", _base64_text),
+    "font": ArgSpec("<base64 name>", f"a font file name CI lists (default {DEFAULT_FONT})",
+                    decode_font),
     "fontsize": ArgSpec(f"<1..{MAX_FONTSIZE}>", "size in points (default 13)",
                         _int_range(1, MAX_FONTSIZE)),
     "fill": ArgSpec("<base64 #RRGGBB>", "text colour (default #3D3D3D)", decode_color),

@@ -17,12 +17,13 @@ from hypothesis import strategies as st
 
 from picops.config import parse_config
 from picops.errors import ConfigError, GrammarError
-from picops.grammar import Rule, parse
+from picops.grammar import Base64Text, Operation, Param, Rule, parse
+from picops.grammar.fonts import CI_FONTS
 from picops_emulator.imaging import InvalidArgument, UnsupportedOperation, execute
 from picops_emulator.imaging.libvips import pyvips
 from picops_emulator.imaging.ops import check_stage
 from picops_emulator.imaging.ops.watermark import check_rule
-from tests.unit.grammar.test_properties import rules, token_soup
+from tests.unit.grammar.test_properties import font_name, rules, token_soup
 
 SETTINGS = settings(max_examples=400, deadline=None, database=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
@@ -95,3 +96,41 @@ def test_what_the_engine_refuses_validation_refuses_with_the_same_message(text):
     (problem,) = validation_problems(text)
     assert refused.value.message.startswith(problem)
     assert isinstance(geometry, Geometry)
+
+
+def text_watermark(font: str) -> Rule:
+    """A watermark/2 stage with ``font``, built without the parser (which would refuse it)."""
+    return Rule((Operation("watermark", (Param("text", Base64Text("Hi")),
+                                         Param("font", Base64Text(font))), mode=2),))
+
+
+#: any font name: documented ones (as written or as the matching rule still reads them),
+#: near misses and arbitrary text
+any_font = st.one_of(font_name, font_name.map(lambda n: n.replace(".", "")),
+                     st.sampled_from(CI_FONTS).map(lambda n: "x" + n),
+                     st.text(st.characters(blacklist_categories=("Cs",)), min_size=1,
+                             max_size=40))
+
+
+@SETTINGS
+@given(any_font)
+def test_validation_and_the_engine_refuse_the_same_fonts_in_the_same_words(font):
+    rule = text_watermark(font)
+    refusal = engine_refusal(rule)
+    problems = validation_problems(str(rule))
+    if refusal is None:
+        assert problems == []
+    else:
+        (problem,) = problems
+        assert refusal.message.startswith(problem)
+        assert problem.startswith("watermark/2/font: ")
+
+
+@pytest.mark.parametrize("font", ["comic.ttf", "arial", "Times New Roman.ttf", "黑体.ttf"])
+def test_an_unknown_font_is_refused_by_validation_in_the_engine_s_words(font):
+    image = pyvips.Image.black(8, 6).write_to_buffer(".png")
+    with pytest.raises(InvalidArgument) as refused:
+        execute(text_watermark(font), image)
+    (problem,) = validation_problems(str(text_watermark(font)))
+    assert refused.value.message.startswith(problem)
+    assert problem.startswith(f"watermark/2/font: {font!r} is not a font CI offers")

@@ -170,6 +170,8 @@ INVALID = [
                                                "did you mean 'fill'"]),
     ("watermark/2/text/==", ["watermark/2/text: '==' is not valid URL-safe Base64"]),
     ("watermark/2/text/SGk/font/SGk+", ["watermark/2/font: 'SGk+' is not URL-safe Base64"]),
+    ("watermark/2/text/SGk/font/Y29taWMudHRm", ["watermark/2/font: 'comic.ttf' is not a font "
+                                                "CI offers; use one of tahoma.ttf, "]),
 ]
 
 

@@ -16,6 +16,7 @@ from picops.errors import GrammarError
 from picops.grammar import (Base64Text, Blur, Cut, Geometry, Operation, Param, Quality, Rule,
                             Size, SizeLimit, parse)
 from picops.grammar.ast import PAD_GEOMETRY_KINDS
+from picops.grammar.fonts import CI_FONTS
 from picops.grammar.params import (FLIPS, GRAVITIES, INTERFACES, MAX_SIDE, MOGR_FORMATS,
                                    VIEW_FORMATS)
 
@@ -42,6 +43,10 @@ geometry = st.one_of(
 )
 color = st.from_regex(r"#[0-9A-Fa-f]{6}", fullmatch=True).map(Base64Text)
 text = st.text(min_size=1, max_size=30).map(Base64Text)
+#: a documented font, as CI writes it or as the matching rule still reads it
+font_name = st.builds(lambda name, case, sep, at: case(name[:at] + sep + name[at:]),
+                      st.sampled_from(CI_FONTS), st.sampled_from([str, str.lower, str.upper]),
+                      st.sampled_from(["", " ", "-", "_"]), st.integers(0, 20))
 watermark_url = st.from_regex(
     r"http://[a-z0-9][a-z0-9-]{0,8}-[0-9]{1,10}\.cos\.[a-z0-9-]{1,12}\.myqcloud\.com"
     r"/[!-~]{1,20}", fullmatch=True).map(Base64Text)
@@ -109,7 +114,7 @@ WM_IMAGE_VALUES = {
 WM_TEXT_VALUES = {
     **_WATERMARK_COMMON,
     "text": text,
-    "font": text,
+    "font": font_name.map(Base64Text),
     "fontsize": st.integers(1, 1000),
     "fill": color,
     "shadow": st.integers(0, 100),
