@@ -44,6 +44,12 @@ from picops_cli.defaults import config_not_found, serverless_not_found
               help="CI persistent-processing requests per second per account before the "
                    "emulator answers 503 SlowDown (CI's default limit is 100/s per account; "
                    "0: no limit)")
+@click.option("--limit", "limits", multiple=True, metavar="NAME=VALUE",
+              callback=lambda ctx, param, values: _limits(values),
+              help="set one of the emulator's own per-request ceilings, which CI does not "
+                   "document (repeatable): max_jpeg_scans, max_request_memory (e.g. 2GiB), "
+                   "max_request_work (e.g. 40G), max_request_seconds; defaults in the README "
+                   "('Hostile images'). CI's documented limits are fixed")
 @click.option("--access-log", is_flag=True, help="also log every HTTP request")
 @click.option("--log-format", type=click.Choice(["readable", "json"]), default="readable",
               show_default=True,
@@ -64,7 +70,8 @@ from picops_cli.defaults import config_not_found, serverless_not_found
 @click.option("--fault-seed", default=None, type=int, help="repeatable fault injection")
 def emulator(port: int, data_dir: Path, serverless_path: Path, config_path: Optional[Path],
              function_dir: Optional[Path], source: bool, secret_id: str, secret_key: str,
-             no_auth: bool, retry_delays, ci_qps: float, access_log: bool, log_format: str,
+             no_auth: bool, retry_delays, ci_qps: float, limits, access_log: bool,
+             log_format: str,
              watch: bool, fault_ci_errors: float, fault_ci_errors_after: float,
              fault_function_crashes: float, fault_function_timeouts: float,
              fault_seed: Optional[int]) -> None:
@@ -76,7 +83,7 @@ def emulator(port: int, data_dir: Path, serverless_path: Path, config_path: Opti
     options = local.LocalOptions(
         serverless_path=serverless_path, config_path=config_path, function_dir=function_dir,
         source=source, data_dir=data_dir, port=port, secret_id=secret_id, secret_key=secret_key,
-        auth=not no_auth, ci_qps=ci_qps, watch=watch,
+        auth=not no_auth, ci_qps=ci_qps, limits=limits, watch=watch,
         faults=FaultSettings(ci_errors=fault_ci_errors, ci_errors_after=fault_ci_errors_after,
                              function_crashes=fault_function_crashes,
                              function_timeouts=fault_function_timeouts, seed=fault_seed))
@@ -99,6 +106,18 @@ def emulator(port: int, data_dir: Path, serverless_path: Path, config_path: Opti
             raise
         click.echo(f"error: {port_in_use_message(port)}", err=True)
         sys.exit(1)
+
+
+def _limits(values):
+    """``--limit`` texts -> the engine's ``Limits`` (settings.parse_limits), or a usage
+    error naming every bad one."""
+    from picops_emulator.settings import parse_limits
+
+    try:
+        return parse_limits(values)
+    except ConfigError as exc:
+        raise click.BadParameter("; ".join(str(p) for p in exc.problems),
+                                 param_hint="'--limit'") from None
 
 
 def _exit_if_missing(options) -> None:

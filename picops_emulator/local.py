@@ -40,8 +40,9 @@ from . import LOCAL_SECRET_ID, LOCAL_SECRET_KEY, runner
 from .ci.ratelimit import DEFAULT_QPS
 from .ci.service import CiService
 from .console import Console
+from .imaging.limits import DEFAULT_LIMITS, Limits
 from .faults import FaultCounter, FaultSettings, FaultyCi, FunctionFaults
-from .settings import EmulatorSettings
+from .settings import EmulatorSettings, changed_ceilings
 from .triggers.dispatcher import (DEFAULT_MAX_GENERATION, DEFAULT_RETRY_DELAYS,
                                   TriggerDispatcher)
 from .scfapi import ScfApi
@@ -72,6 +73,8 @@ class LocalOptions:
     # CI persistent-processing requests per second per account (CI's documented limit
     # is 100); over it the CI backend answers 503 SlowDown. 0: no limit.
     ci_qps: float = DEFAULT_QPS
+    # the image engine's limits (settings.parse_limits reads ``picops emulator --limit``)
+    limits: Limits = DEFAULT_LIMITS
     # watch serverless.yml, the routes config and the function's code; apply edits
     watch: bool = False
     # Soak tests only: CI errors and function crashes/timeouts at random (all off).
@@ -174,17 +177,17 @@ def prepare(options: LocalOptions) -> Prepared:
     fault_problems = options.faults.problems()
     if fault_problems:
         raise ConfigError(fault_problems)
-    ci = CiService(qps=options.ci_qps)
-    scf_api = ScfApi()
-    backend = ci
-    if options.faults.ci_errors or options.faults.ci_errors_after:
-        backend = FaultyCi(ci, options.faults)
     settings = EmulatorSettings(
         port=options.port, data_dir=Path(options.data_dir), secret_id=options.secret_id,
         secret_key=options.secret_key, auth=options.auth,
         buckets_to_create=tuple(sorted(buckets_to_create(spec, config))),
-        region=spec.region or "ap-guangzhou", ci_backend=backend, scf_api=scf_api,
-        fsync=options.fsync)
+        region=spec.region or "ap-guangzhou", scf_api=ScfApi(), fsync=options.fsync,
+        limits=options.limits)
+    settings.validate()  # before a CI worker pool is made from its limits
+    ci = CiService(limits=settings.limits, qps=options.ci_qps)
+    settings.ci_backend = ci
+    if options.faults.ci_errors or options.faults.ci_errors_after:
+        settings.ci_backend = FaultyCi(ci, options.faults)
     return Prepared(options=options, spec=spec, config=config, config_path=config_path,
                     function_dir=launch.function_dir, settings=settings, ci=ci, launch=launch,
                     config_env=config_env, source_dir=sources.source_dir)
@@ -336,7 +339,7 @@ class LocalCloud:
 def _consoled(prepared: Prepared, box: dict):
     """The ``front`` hook of the runner: make the console once the store is open."""
     def front(store):
-        console = Console(store, prepared.options.data_dir)
+        console = Console(store, prepared.options.data_dir, limits=prepared.settings.limits)
         store.notifier.add_listener(console.on_change)
         box["console"] = console
         return (console.middleware,)
@@ -408,6 +411,10 @@ def ready_text(cloud: LocalCloud) -> str:
                  f'IP="127.0.0.1", Port={cloud.emulator.port}))')
     if p.launch is not None:
         lines.append(f"  function:    {p.launch.note}")
+    changed = changed_ceilings(p.settings.limits)
+    if changed:
+        lines.append(f"  ceilings:    {', '.join(changed)}: the engine lets through work "
+                     "these defaults refuse; CI documents none of them")
     lines.append(f"  picops CLI:  export {constants.ENV_COS_ENDPOINT}={cloud.endpoint}")
     if o.watch:
         lines.append(f"  watching:    {_shown(o.serverless_path)}, {_shown(p.config_path)}, "

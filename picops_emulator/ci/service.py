@@ -250,7 +250,11 @@ class CiService:
             code = exc.code if exc.code in ERRORS else "InvalidArgument"
             if isinstance(exc, imaging.ProcessingCancelled):
                 log.info("CI processing stopped: %s%s", where, exc.message)
-            return EmulatorError(code, where + exc.message)
+            hint = ""
+            if isinstance(exc, (imaging.ProcessingLimitExceeded, imaging.ProcessingTimeout)):
+                # a ceiling of this emulator, not of CI: say how a run raises it
+                hint = f"; picops emulator --limit {exc.limit}=<value> raises it"
+            return EmulatorError(code, where + exc.message + hint)
         log.error("CI processing crashed: %s%r", where, exc, exc_info=exc)
         return EmulatorError("InternalError", where + f"{type(exc).__name__}: {exc}")
 

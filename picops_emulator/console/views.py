@@ -24,6 +24,7 @@ from picops.errors import PicopsError
 
 from ..imaging.errors import ImagingError
 from ..imaging.libvips import pyvips
+from ..imaging.limits import DEFAULT_LIMITS, Limits
 from ..imaging.probe import probe
 from ..errors import EmulatorError
 from ..storage import ObjectMeta, Store
@@ -52,8 +53,9 @@ def looks_like_image(meta: ObjectMeta) -> bool:
 class PixelFacts:
     """``(bucket, key, etag) -> {format, width, height, quality, frames}`` or an error, cached."""
 
-    def __init__(self, store: Store, keep: int = 4096):
+    def __init__(self, store: Store, keep: int = 4096, limits: Limits = DEFAULT_LIMITS):
         self._store = store
+        self._limits = limits
         self._keep = keep
         self._cache: "OrderedDict[Tuple[str, str, str], Dict[str, Any]]" = OrderedDict()
         self._lock = threading.Lock()
@@ -75,7 +77,7 @@ class PixelFacts:
         if meta.size > MAX_PROBE_BYTES:
             return {"error": f"not read: larger than {MAX_PROBE_BYTES // (1024 * 1024)} MB"}
         try:
-            info = probe(self._store.read_bytes(meta.bucket, meta.key))
+            info = probe(self._store.read_bytes(meta.bucket, meta.key), limits=self._limits)
         except ImagingError as exc:
             return {"error": exc.message}
         except (EmulatorError, OSError, pyvips.Error) as exc:

@@ -40,6 +40,7 @@ from aiohttp import web
 from ..notifications import ObjectChanged
 from ..errors import EmulatorError
 from ..imaging.fonts import font_file
+from ..imaging.limits import DEFAULT_LIMITS, Limits
 from ..storage import Store
 from ..triggers.deadletter import read_dead_letters
 from . import access, views
@@ -81,11 +82,12 @@ class ConsoleRequestError(Exception):
 class Console:
     """The web console of one running emulator."""
 
-    def __init__(self, store: Store, data_dir, token: Optional[str] = None):
+    def __init__(self, store: Store, data_dir, token: Optional[str] = None,
+                 limits: Limits = DEFAULT_LIMITS):
         self.store = store
         self.data_dir = Path(data_dir)
         self.token = token or access.new_token()
-        self.facts = views.PixelFacts(store)
+        self.facts = views.PixelFacts(store, limits=limits)  # the CI backend's limits
         self._dispatcher = None
         self._config_source: Callable[[], Any] = lambda: None
         self._revision = itertools.count(1)

@@ -113,6 +113,7 @@ class ProcessingTimeout(ImagingError):
     was stopped. Not retryable: the same input and rule would take as long again."""
 
     code = "ProcessingTimeout"
+    limit = "max_request_seconds"  # the Limits field that was reached (as ProcessingLimitExceeded)
 
 
 class ProcessingCancelled(ImagingError):

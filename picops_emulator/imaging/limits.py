@@ -12,7 +12,11 @@ at most 300 frames. CI documents the frame limit for GIF; the emulator applies i
 animated input (animated WebP too: decided, UNCONFIRMED for CI), since a frame costs the same
 work whatever the codec. Tests pass smaller ``Limits`` to exercise the checks cheaply.
 
-The emulator's ceilings (CI documents none; decided, and each can be raised):
+The emulator's ceilings (CI documents none; decided). Each can be raised (or lowered) for
+one emulator run with ``picops emulator --limit NAME=VALUE``, parsed and checked by
+``picops_emulator.settings``; CI's documented limits above are fixed there (raising them
+would make the emulator kinder than CI). :data:`CEILINGS` names the ceilings and the unit of
+each, :data:`CI_LIMITS` the fixed limits; together they are every field of :class:`Limits`.
 
 * ``max_jpeg_scans`` (100): libjpeg walks the whole coefficient buffer once per scan, so a
   progressive JPEG of thousands of tiny scans costs seconds of CPU per megapixel. Encoders
@@ -30,6 +34,7 @@ The emulator's ceilings (CI documents none; decided, and each can be raised):
 """
 
 from dataclasses import dataclass
+from typing import Dict, Tuple
 
 from .errors import ERRNO_OUTPUT_SIDE, ImageResolutionExceed, ImageTooLarge
 
@@ -48,6 +53,17 @@ class Limits:
 
 
 DEFAULT_LIMITS = Limits()
+
+#: The emulator's own ceilings, which a run may set, and the unit of each value.
+CEILINGS: Dict[str, str] = {
+    "max_jpeg_scans": "scans",
+    "max_request_memory": "bytes",
+    "max_request_work": "sample operations",
+    "max_request_seconds": "seconds",
+}
+#: CI's documented limits: fixed, whatever the run.
+CI_LIMITS: Tuple[str, ...] = ("max_input_bytes", "max_input_side", "max_input_pixels",
+                              "max_frames", "max_output_side")
 
 
 def check_input_bytes(size: int, limits: Limits) -> None:
@@ -79,5 +95,5 @@ def check_output_size(width: int, height: int, limits: Limits, where: str = "out
             f"{limits.max_output_side} px", ERRNO_OUTPUT_SIDE)
 
 
-__all__ = ["Limits", "DEFAULT_LIMITS", "check_input_bytes", "check_input_header",
-           "check_output_size"]
+__all__ = ["Limits", "DEFAULT_LIMITS", "CEILINGS", "CI_LIMITS", "check_input_bytes",
+           "check_input_header", "check_output_size"]

@@ -67,7 +67,8 @@ def test_a_request_over_its_deadline_is_stopped_with_a_4xx(ci, big, ci_service):
     finished, _ = record_jobs(ci_service)
     err = ci.process_error(big, ci.pic_operations([{"fileid": "blurred.png",
                                                     "rule": slow_rule(4)}]))
-    ci.assert_error(err, 400, "ProcessingTimeout", "rules[0]", "0.2 s", "max_request_seconds")
+    ci.assert_error(err, 400, "ProcessingTimeout", "rules[0]", "0.2 s",
+                    "--limit max_request_seconds=<value> raises it")
     assert finished == [(slow_rule(4), "ProcessingTimeout")]
     assert ci.keys() == [big]
     # The slot is free again: a cheap request on the same emulator goes through.
