@@ -21,12 +21,15 @@ Contract:
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Callable, Mapping
 
 from aiohttp import web
 
 from .. import cosxml as xml
+from ..cosxml import Child
 from ..errors import EmulatorError
+from ..storage import ObjectMeta
 from .call import Call
 from .common import iso_date
 
@@ -60,59 +63,75 @@ def owner(appid: str) -> list:
     return [("ID", appid), ("DisplayName", appid)]
 
 
-async def list_objects(call: Call) -> web.StreamResponse:
-    q = call.query
-    enc = encoder(q)
-    prefix, delimiter, marker = q.get("prefix", ""), q.get("delimiter", ""), q.get("marker", "")
-    max_keys = int_param(q, "max-keys", MAX_KEYS, MAX_KEYS)
-    page = call.store.list_objects(call.bucket, prefix, delimiter, marker, max_keys)
-    children: list = [("Name", call.bucket)]
-    if "encoding-type" in q and q["encoding-type"]:
-        children.append(("EncodingType", "url"))
-    children += [("Prefix", enc(prefix)), ("Marker", enc(marker)), ("MaxKeys", max_keys)]
-    if delimiter:
-        children.append(("Delimiter", delimiter))
-    children.append(("IsTruncated", page.truncated))
-    if page.truncated:
-        children.append(("NextMarker", enc(page.next_marker)))
-    for common in page.common_prefixes:
-        children.append(("CommonPrefixes", [("Prefix", enc(common))]))
-    for meta in page.contents:
-        children.append(("Contents", [
-            ("Key", enc(meta.key)), ("LastModified", iso_date(meta.last_modified)),
-            ("ETag", meta.quoted_etag), ("Size", meta.size), ("Owner", owner(call.appid)),
-            ("StorageClass", meta.storage_class),
-        ]))
-    return xml.xml_response(xml.document("ListBucketResult", children))
+@dataclass(frozen=True)
+class _Flavour:
+    """What tells one listing apart from the other; everything else is shared."""
+
+    root: str                      # the document element
+    marker_param: str              # the query parameter to start after
+    markers: Callable[[Mapping[str, str], Callable[[str], str], str], list]  # echoed
+    next_markers: Callable[[Callable[[str], str], str], list]                # when truncated
+    entry: Callable[[ObjectMeta, Callable[[str], str], str], Child]          # one object
 
 
-async def list_object_versions(call: Call) -> web.StreamResponse:
+_OBJECTS = _Flavour(
+    root="ListBucketResult", marker_param="marker",
+    markers=lambda q, enc, marker: [("Marker", enc(marker))],
+    next_markers=lambda enc, next_marker: [("NextMarker", enc(next_marker))],
+    entry=lambda meta, enc, appid: ("Contents", [
+        ("Key", enc(meta.key)), ("LastModified", iso_date(meta.last_modified)),
+        ("ETag", meta.quoted_etag), ("Size", meta.size), ("Owner", owner(appid)),
+        ("StorageClass", meta.storage_class),
+    ]),
+)
+
+# buckets here are never versioned: one version per object, every version id "null"
+_VERSIONS = _Flavour(
+    root="ListVersionsResult", marker_param="key-marker",
+    markers=lambda q, enc, marker: [("KeyMarker", enc(marker)),
+                                    ("VersionIdMarker", q.get("version-id-marker", ""))],
+    next_markers=lambda enc, next_marker: [("NextKeyMarker", enc(next_marker)),
+                                           ("NextVersionIdMarker", "null")],
+    entry=lambda meta, enc, appid: ("Version", [
+        ("Key", enc(meta.key)), ("VersionId", "null"), ("IsLatest", True),
+        ("LastModified", iso_date(meta.last_modified)), ("ETag", meta.quoted_etag),
+        ("Size", meta.size), ("StorageClass", meta.storage_class),
+        ("Owner", owner(appid)),
+    ]),
+)
+
+
+def _listing(call: Call, flavour: _Flavour) -> web.StreamResponse:
+    """One page of the bucket's keys in ``flavour``'s document (see the module contract)."""
     q = call.query
     enc = encoder(q)
     prefix, delimiter = q.get("prefix", ""), q.get("delimiter", "")
-    key_marker = q.get("key-marker", "")
+    marker = q.get(flavour.marker_param, "")
     max_keys = int_param(q, "max-keys", MAX_KEYS, MAX_KEYS)
-    page = call.store.list_objects(call.bucket, prefix, delimiter, key_marker, max_keys)
+    page = call.store.list_objects(call.bucket, prefix, delimiter, marker, max_keys)
     children: list = [("Name", call.bucket)]
     if q.get("encoding-type"):
         children.append(("EncodingType", "url"))
-    children += [("Prefix", enc(prefix)), ("KeyMarker", enc(key_marker)),
-                 ("VersionIdMarker", q.get("version-id-marker", "")), ("MaxKeys", max_keys)]
+    children.append(("Prefix", enc(prefix)))
+    children += flavour.markers(q, enc, marker)
+    children.append(("MaxKeys", max_keys))
     if delimiter:
         children.append(("Delimiter", delimiter))
     children.append(("IsTruncated", page.truncated))
     if page.truncated:
-        children += [("NextKeyMarker", enc(page.next_marker)), ("NextVersionIdMarker", "null")]
+        children += flavour.next_markers(enc, page.next_marker)
     for common in page.common_prefixes:
         children.append(("CommonPrefixes", [("Prefix", enc(common))]))
-    for meta in page.contents:
-        children.append(("Version", [
-            ("Key", enc(meta.key)), ("VersionId", "null"), ("IsLatest", True),
-            ("LastModified", iso_date(meta.last_modified)), ("ETag", meta.quoted_etag),
-            ("Size", meta.size), ("StorageClass", meta.storage_class),
-            ("Owner", owner(call.appid)),
-        ]))
-    return xml.xml_response(xml.document("ListVersionsResult", children))
+    children += [flavour.entry(meta, enc, call.appid) for meta in page.contents]
+    return xml.xml_response(xml.document(flavour.root, children))
+
+
+async def list_objects(call: Call) -> web.StreamResponse:
+    return _listing(call, _OBJECTS)
+
+
+async def list_object_versions(call: Call) -> web.StreamResponse:
+    return _listing(call, _VERSIONS)
 
 
 __all__ = ["list_objects", "list_object_versions", "int_param", "encoder", "owner",

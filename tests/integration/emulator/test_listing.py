@@ -143,3 +143,28 @@ def test_index_remove_and_overwrite_keep_order():
     page = list_page(index)
     assert [m.key for m in page.contents] == ["a", "c"]
     assert list_page(index, max_keys=0).contents == []
+
+
+def _as_list(value):
+    return value if isinstance(value, list) else [value] if value else []
+
+
+@pytest.mark.parametrize("kwargs", [{}, {"Delimiter": "/"}, {"Prefix": "b/", "Delimiter": "/"},
+                                    {"EncodingType": "url"}])
+def test_versions_page_through_the_same_keys_as_list_objects(cos_client, tree, kwargs):
+    """List Object Versions pages like GET Bucket (one shared implementation): the same keys
+    and common prefixes, two at a time, following NextKeyMarker."""
+    keys, prefixes, _ = all_pages(cos_client, tree, MaxKeys=2, **kwargs)
+    seen_keys, seen_prefixes, marker = [], [], ""
+    for _ in range(50):
+        page = cos_client.list_objects_versions(Bucket=tree, KeyMarker=marker, MaxKeys=2,
+                                                **kwargs)
+        versions = _as_list(page.get("Version"))
+        assert {(v["VersionId"], v["IsLatest"]) for v in versions} <= {("null", "true")}
+        seen_keys += [v["Key"] for v in versions]
+        seen_prefixes += [p["Prefix"] for p in _as_list(page.get("CommonPrefixes"))]
+        if page["IsTruncated"] == "false":
+            break
+        assert page["NextVersionIdMarker"] == "null"
+        marker = page["NextKeyMarker"]
+    assert (seen_keys, seen_prefixes) == (keys, prefixes)
