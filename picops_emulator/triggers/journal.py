@@ -22,6 +22,11 @@ when the process died runs again), and the file is rewritten with only those
 entries (atomic rename). A torn last line, from a kill in mid-append, was never
 acknowledged and is skipped. The file is compacted the same way while running
 once finished entries make up most of it.
+
+Every append is O(1) apart from its fsync: the journal counts the lines its open entries
+need as they come and go, so :meth:`TriggerJournal.done` never walks the open entries; a
+compaction costs O(open lines) and comes only after at least that many appends plus
+:data:`COMPACT_SLACK_LINES`, so it is O(1) amortised per append.
 """
 
 from __future__ import annotations
@@ -53,6 +58,11 @@ class OpenEntry:
     errors: List[dict] = field(default_factory=list)  # one per failed attempt, in order
     due: Optional[float] = None                       # epoch of the next attempt, if set
 
+    @property
+    def line_count(self) -> int:
+        """How many lines :meth:`lines` gives, without building them."""
+        return 1 + len(self.errors)
+
     def lines(self) -> List[dict]:
         out = [{"op": "event", "id": self.id, "record": self.record}]
         for i, error in enumerate(self.errors):
@@ -75,7 +85,8 @@ class TriggerJournal:
         self.fsync = fsync
         self._lock = threading.Lock()
         self._open: Dict[str, OpenEntry] = {}
-        self._lines = 0
+        self._lines = 0       # lines in the file
+        self._open_lines = 0  # lines the open entries need (what a compaction keeps)
         self._fh = None
         self._lock_fh = None
 
@@ -100,27 +111,35 @@ class TriggerJournal:
     def add(self, entry_id: str, record: dict) -> None:
         """The event is decided: on disk (fsynced) when this returns. Raises OSError."""
         with self._lock:
-            self._open[entry_id] = OpenEntry(entry_id, record)
             self._append({"op": "event", "id": entry_id, "record": record})
+            replaced = self._open.get(entry_id)  # an id added twice: the new one counts
+            if replaced is not None:
+                self._open_lines -= replaced.line_count
+            self._open[entry_id] = OpenEntry(entry_id, record)
+            self._open_lines += 1
 
     def failed(self, entry_id: str, error: dict, due: Optional[float]) -> None:
         with self._lock:
             entry = self._open.get(entry_id)
             if entry is None:
                 return
-            entry.errors.append(error)
-            entry.due = due
             line = {"op": "attempt", "id": entry_id, "error": error}
             if due is not None:
                 line["due"] = due
             self._append(line)
+            entry.errors.append(error)
+            entry.due = due
+            self._open_lines += 1
 
     def done(self, entry_id: str, outcome: str) -> None:
         with self._lock:
-            if self._open.pop(entry_id, None) is None:
+            entry = self._open.get(entry_id)
+            if entry is None:
                 return
             self._append({"op": "done", "id": entry_id, "outcome": outcome})
-            if self._lines > 2 * self._open_lines() + COMPACT_SLACK_LINES:
+            del self._open[entry_id]
+            self._open_lines -= entry.line_count
+            if self._lines > 2 * self._open_lines + COMPACT_SLACK_LINES:
                 self._rewrite()
 
     @property
@@ -138,9 +157,6 @@ class TriggerJournal:
                 self._lock_fh = None
 
     # --- internals (caller holds the lock) ------------------------------------------
-
-    def _open_lines(self) -> int:
-        return sum(1 + len(e.errors) for e in self._open.values())
 
     def _append(self, line: dict) -> None:
         if self._fh is None:
@@ -167,7 +183,7 @@ class TriggerJournal:
         os.replace(tmp, self.path)
         if self.fsync:
             fsync_dir(self.path.parent)
-        self._lines = len(lines)
+        self._lines = self._open_lines = len(lines)
 
 
 def _encode(line: dict) -> bytes:
