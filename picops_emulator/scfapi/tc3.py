@@ -27,7 +27,7 @@ import datetime
 import hashlib
 import hmac
 import re
-from typing import Mapping
+from typing import Dict, Mapping
 
 ALGORITHM = "TC3-HMAC-SHA256"
 #: API 3.0 refuses a request signed more than 5 minutes away from its clock.
@@ -57,9 +57,20 @@ def signature(secret_key: str, date: str, service: str, string_to_sign: str) -> 
     return hmac.new(key, string_to_sign.encode("utf-8"), hashlib.sha256).hexdigest()
 
 
+def _lowered(headers: Mapping[str, str]) -> Dict[str, str]:
+    return {k.lower(): v for k, v in headers.items()}
+
+
 def string_to_sign(method: str, uri: str, query: str, headers: Mapping[str, str],
                    signed: str, body: bytes, timestamp: str, scope: str) -> str:
-    lower = {k.lower(): v for k, v in headers.items()}
+    """The TC3 string to sign of a request; ``headers`` in any case."""
+    return _string_to_sign(method, uri, query, _lowered(headers), signed, body, timestamp,
+                           scope)
+
+
+def _string_to_sign(method: str, uri: str, query: str, lower: Mapping[str, str],
+                    signed: str, body: bytes, timestamp: str, scope: str) -> str:
+    """:func:`string_to_sign` of headers already keyed by lower-case name."""
     names = signed.split(";")
     canonical_headers = "".join(f"{n}:{lower.get(n, '').strip()}\n" for n in names)
     canonical = "\n".join([method.upper(), uri, query, canonical_headers, signed,
@@ -79,7 +90,7 @@ def verify(method: str, uri: str, query: str, headers: Mapping[str, str], body: 
             far from ``now``, a credential scope of another date or service, or a
             signature that does not match.
     """
-    lower = {k.lower(): v for k, v in headers.items()}
+    lower = _lowered(headers)  # once: the checks below and the string to sign read it
     m = _AUTH.fullmatch(lower.get("authorization", "").strip())
     if m is None:
         raise ApiError("AuthFailure.InvalidAuthorization",
@@ -108,8 +119,8 @@ def verify(method: str, uri: str, query: str, headers: Mapping[str, str], body: 
                        "the SecretId is not known to this emulator")
     scope = f"{m.group('date')}/{service}/tc3_request"
     expected = signature(credentials[secret_id], m.group("date"), service,
-                         string_to_sign(method, uri, query, headers, signed, body, timestamp,
-                                        scope))
+                         _string_to_sign(method, uri, query, lower, signed, body, timestamp,
+                                         scope))
     if not hmac.compare_digest(expected, m.group("sig")):
         raise ApiError("AuthFailure.SignatureFailure",
                        "the request signature does not match (check the SecretKey, and that "

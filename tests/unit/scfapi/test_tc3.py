@@ -67,3 +67,20 @@ def test_string_to_sign_hashes_the_body():
     other = string_to_sign("POST", "/", "", {"content-type": "a", "host": "h"},
                            "content-type;host", b"y", "1", "d/scf/tc3_request")
     assert other != s
+
+
+class _CountedHeaders(dict):
+    """Request headers that count how often they are read whole."""
+
+    walks = 0
+
+    def items(self):
+        type(self).walks += 1
+        return super().items()
+
+
+def test_verify_reads_the_headers_once():
+    headers = _CountedHeaders(signed_headers())
+    _CountedHeaders.walks = 0
+    assert check(headers) == SID
+    assert _CountedHeaders.walks == 1
