@@ -98,7 +98,7 @@ def demo(images: Path, out: Path, timeout: float) -> None:
     with local.start(options) as cloud:
         console.print(f"local COS + CI emulator at [bold]{cloud.endpoint}[/] "
                       f"(serverless.yml triggers wired)")
-        console.print(cloud.prepared.launch.note, markup=False)
+        console.print(cloud.prepared.launch.shown_note, markup=False)
         bucket, prefix = pick_route(cloud)
         client = cloud.client()
         uploads = [Upload(p, bucket, prefix + p.name) for p in files]

@@ -410,7 +410,7 @@ def ready_text(cloud: LocalCloud) -> str:
                  f'SecretKey=os.environ["{constants.ENV_SECRET_KEY}"], Scheme="http", '
                  f'IP="127.0.0.1", Port={cloud.emulator.port}))')
     if p.launch is not None:
-        lines.append(f"  function:    {p.launch.note}")
+        lines.append(f"  function:    {p.launch.shown_note}")
     changed = changed_ceilings(p.settings.limits)
     if changed:
         lines.append(f"  ceilings:    {', '.join(changed)}: the engine lets through work "

@@ -16,6 +16,10 @@ by default (:func:`resolve_launch`):
   runtime's CPython is not installed here; the fallback is announced once per
   process with a WARNING, since then the emulator cannot prove the runtime.
 
+:attr:`Launch.note` is the one line that says which it is. :func:`resolve_launch` does not
+log it: whoever starts the emulator shows it once (the ready text of ``picops emulator``,
+the demo's first lines), and a fallback, whose WARNING already said it, is not repeated.
+
 The environment (SCF's variables, credentials only with a role) is the same in
 both modes: :mod:`.runtime_env`.
 """
@@ -51,6 +55,16 @@ class Launch(NamedTuple):
     @property
     def fallback(self) -> bool:
         return self.mode == SOURCE and self.note.startswith("no CPython")
+
+    @property
+    def shown_note(self) -> str:
+        """What start-up output says of the launch: the note, unless the fallback's
+        WARNING already said it."""
+        if self.fallback:
+            return (f"function from source on the tooling Python {sys.version_info[0]}."
+                    f"{sys.version_info[1]} (no CPython for {self.runtime}: see the warning "
+                    "above)")
+        return self.note
 
 
 def source_launch(runtime: str, source_dir: Path, note: str = "") -> Launch:
@@ -100,7 +114,6 @@ def resolve_launch(runtime_name: str, source_dir: Path, *, source: bool = False,
     launch = Launch(PACKAGE, interpreter, built.path, runtime.name, False,
                     f"function from the built {runtime.name} package ({built.path}) on "
                     f"{interpreter}")
-    log.info(launch.note)
     return launch
 
 

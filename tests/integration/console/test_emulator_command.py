@@ -151,3 +151,28 @@ def test_log_format_json_gives_the_raw_json_lines(project):
         assert function_lines and json.loads(function_lines[0].split("] ", 1)[1])["key"] == KEY
     finally:
         emu.stop()
+
+
+def test_the_launch_note_is_printed_once(tmp_path):
+    """In the checkout (the function runs from its built package when the runtime's CPython
+    is here, else from source with a warning), start-up says how the function runs once."""
+    checkout = Path(__file__).resolve().parents[3]
+    emu = Emulator(checkout, "--port", "0", "--data-dir", str(tmp_path / "data"),
+                   "--no-watch")
+    try:
+        ready = emu.read_until(emu.out, lambda line: line.startswith("  picops CLI:"))
+        [shown] = [line for line in ready if line.startswith("  function:    ")]
+        emu.stop()
+        time.sleep(0.5)  # let the reader thread take the last lines of stderr
+        err = []
+        while not emu.err.empty():
+            err.append(emu.err.get())
+        said = ready + err
+        note = shown[len("  function:    "):]
+        assert sum(note in line for line in said) == 1, said
+        if "see the warning above" in note:  # the fallback: its warning, then the line
+            assert sum("no CPython" in line for line in said) == 1, said
+        else:
+            assert not any(line.startswith("function from ") for line in said), said
+    finally:
+        emu.stop()

@@ -55,3 +55,16 @@ def test_another_projects_function_folder_runs_from_source(tmp_path):
 def test_an_interpreter_of_the_wrong_version_is_refused():
     with pytest.raises(ValueError, match="not a working CPython 3.7"):
         launch.resolve_launch("Python3.7", SOURCE, python=sys.executable)
+
+
+def test_start_up_output_repeats_no_fallback_warning(monkeypatch, caplog):
+    monkeypatch.setattr(package, "find_python", lambda runtime, explicit=None: None)
+    monkeypatch.setattr(launch, "_warned", set())
+    with caplog.at_level(logging.INFO, logger="picops_emulator"):
+        fallback = launch.resolve_launch("Python3.10", SOURCE)
+    [warning] = [r.getMessage() for r in caplog.records]
+    assert warning == fallback.note
+    assert fallback.note not in fallback.shown_note
+    assert "Python3.10" in fallback.shown_note and "warning above" in fallback.shown_note
+    chosen = launch.resolve_launch("Python3.7", SOURCE, source=True)
+    assert chosen.shown_note == chosen.note  # asked for: nothing was said before
