@@ -430,6 +430,28 @@ def preview(args: Tuple[str, ...], prefix: Optional[str], config_file: Optional[
     pixels and bytes, and quality. Exit status: 0 all done, 1 some image or rule failed
     (the others are still processed), 2 bad rule, config or arguments.
     """
+    rule_text, images = _arguments(args, prefix, config_file)
+    rule = (rule_text, parse_rule(rule_text)) if rule_text is not None else None
+    routes = _load_routes(prefix, config_file) if prefix is not None else None
+
+    out, err = _console(), _console(stderr=True)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    sources = _plan(images, out_dir, rule, routes, prefix or "")
+    _run(sources, out_dir, err, assets)
+    _print_results(sources, out, err, route_mode=prefix is not None)
+    if html:
+        title = f"picops preview: {rule_text}" if rule_text is not None else \
+            f"picops preview: route \u201c{prefix}\u201d"
+        index = gallery.write_page(page_rows(sources), out_dir, title, page_summary(sources))
+        out.print(f"page: {index.resolve().as_uri()}", soft_wrap=True)
+    if _print_summary(sources, out_dir, out, err):
+        sys.exit(1)
+
+
+def _arguments(args: Tuple[str, ...], prefix: Optional[str], config_file: Optional[Path]
+               ) -> Tuple[Optional[str], List[Path]]:
+    """(RULE or None in route mode, the IMAGEs), each image an existing file; usage errors
+    otherwise."""
     if prefix is None:
         if len(args) < 2:
             raise click.UsageError("expected RULE IMAGE... (or --route PREFIX IMAGE...)")
@@ -443,17 +465,13 @@ def preview(args: Tuple[str, ...], prefix: Optional[str], config_file: Optional[
         if not image.is_file():
             what = "is not a file" if image.exists() else "does not exist"
             raise click.UsageError(f"image {image} {what}")
+    return rule_text, images
 
-    rule = (rule_text, parse_rule(rule_text)) if rule_text is not None else None
-    routes = None
-    if prefix is not None:
-        routes = _load_routes(prefix, config_file)
 
-    out, err = _console(), _console(stderr=True)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    sources = _plan(images, out_dir, rule, routes, prefix or "")
-    _run(sources, out_dir, err, assets)
-
+def _print_results(sources: List[SourceResult], out: Console, err: Console,
+                   route_mode: bool) -> None:
+    """Per source: its table on stdout, then a line per failed rule; an unreadable source
+    or a route note as a line on stderr."""
     for src in sources:
         if src.error:
             err.print(Text(f"error: {_shown(src.path)}: {src.error}", style="red"),
@@ -462,7 +480,7 @@ def preview(args: Tuple[str, ...], prefix: Optional[str], config_file: Optional[
         if src.note:
             err.print(Text(f"{_shown(src.path)}: {src.note}", style="yellow"),
                       soft_wrap=True)
-        out.print(_table(src, route_mode=prefix is not None))
+        out.print(_table(src, route_mode=route_mode))
         for d in src.derivatives:
             if d.error:
                 # Own line, not a table cell: engine messages are long and would squeeze
@@ -470,19 +488,16 @@ def preview(args: Tuple[str, ...], prefix: Optional[str], config_file: Optional[
                 out.print(Text(f"  failed: {d.rule}: {d.error}", style="red"),
                           soft_wrap=True)
 
-    if html:
-        title = f"picops preview: {rule_text}" if rule_text is not None else \
-            f"picops preview: route \u201c{prefix}\u201d"
-        index = gallery.write_page(page_rows(sources), out_dir, title, page_summary(sources))
-        out.print(f"page: {index.resolve().as_uri()}", soft_wrap=True)
 
+def _print_summary(sources: List[SourceResult], out_dir: Path, out: Console,
+                   err: Console) -> bool:
+    """The last line (stdout, or stderr when anything failed); True when anything failed."""
     made, failed_rules, bad_images = tally(sources)
     summary = f"{made} output(s) written to {_shown(out_dir)}"
     if failed_rules:
         summary += f"; {failed_rules} rule run(s) failed"
     if bad_images:
         summary += f"; {bad_images} image(s) unreadable"
-    failed = failed_rules or bad_images
+    failed = bool(failed_rules or bad_images)
     (err if failed else out).print(summary, soft_wrap=True)
-    if failed:
-        sys.exit(1)
+    return failed

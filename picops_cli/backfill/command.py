@@ -42,12 +42,13 @@ listing or an invocation failed), 2 usage or config errors (every problem listed
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import sys
 import threading
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, TextIO, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
 import click
 from rich.console import Console
@@ -340,32 +341,55 @@ def run_backfill(config: Config, options: runner.RunOptions, *, rate: float,
     err = err or Console(stderr=True, emoji=False)
     limiter = RateLimiter(rate)
     calls = itertools.count()
+    checkpoint = None if options.dry_run else CheckpointStore(
+        cache_dir(), options.bucket, options.prefix, config_fingerprint(config))
+    label = "planning" if options.dry_run else "backfill"
+    with _outcome_log(log_path, options.dry_run) as logger, ProgressView(err, label) as view:
+        processor_factory = None if logger is None else \
+            _processor_factory(config, env, logger, limiter, calls)
+        job = runner.Backfill(config, options,
+                              client_factory=lambda: ci_client.make_cos_client(env,
+                                                                               options.region),
+                              processor_factory=processor_factory, checkpoint=checkpoint,
+                              log=logger, on_progress=view.update,
+                              on_result=_result_hooks(options.dry_run, out, err))
+        if checkpoint is not None:
+            err.print(f"checkpoint: {checkpoint.path}", markup=False, highlight=False)
+        result = job.run()
+    return report(result, out, err, rate=rate, ci_calls=next(calls), limiter=limiter)
 
-    def cos_client() -> Any:
-        return ci_client.make_cos_client(env, options.region)
 
-    log_stream: Optional[TextIO] = None
-    logger: Optional[JsonLogger] = None
-    processor_factory = None
-    if not options.dry_run:
-        from picops.handler import Processor
+@contextlib.contextmanager
+def _outcome_log(log_path: Optional[Path], dry_run: bool) -> Iterator[Optional[JsonLogger]]:
+    """The handler's outcome lines: appended to ``log_path`` (else dropped) while the run
+    lasts; None for a dry run, which processes nothing."""
+    if dry_run:
+        yield None
+        return
+    with (open(log_path, "a", encoding="utf-8") if log_path
+          else open(os.devnull, "w")) as stream:
+        yield JsonLogger(stream=stream)
 
-        def limited(env_: Any, region: str) -> Any:
-            return RateLimitedClient(ci_client.make_cos_client(env_, region), limiter,
-                                     on_call=lambda: next(calls))
 
-        log_stream = open(log_path, "a", encoding="utf-8") if log_path else open(os.devnull, "w")
-        logger = JsonLogger(stream=log_stream)
+def _processor_factory(config: Config, env: Dict[str, str], logger: JsonLogger,
+                       limiter: RateLimiter, calls: Iterator[int]) -> Callable[[], Any]:
+    """Builds each worker's :class:`picops.handler.Processor`: the function's own, with
+    its COS client behind the run's one rate limiter (every call counted in ``calls``)."""
+    from picops.handler import Processor
 
-        def processor_factory() -> Any:
-            return Processor(config, env, client_factory=limited, logger=logger)
+    def limited(env_: Any, region: str) -> Any:
+        return RateLimitedClient(ci_client.make_cos_client(env_, region), limiter,
+                                 on_call=lambda: next(calls))
 
-    checkpoint = None
-    if not options.dry_run:
-        checkpoint = CheckpointStore(cache_dir(), options.bucket, options.prefix,
-                                     config_fingerprint(config))
+    return lambda: Processor(config, env, client_factory=limited, logger=logger)
+
+
+def _result_hooks(dry_run: bool, out: Console, err: Console
+                  ) -> List[Callable[[runner.ObjectOutcome], None]]:
+    """What runs after each outcome: a dry run prints the object's plan lines; then the
+    :data:`result_hooks` test seam."""
     hooks: List[Callable[[runner.ObjectOutcome], None]] = []
-    if options.dry_run:
+    if dry_run:
         # Both on one terminal: through the progress bar's console, which prints above the
         # bar instead of through it. Otherwise stdout, wherever it goes.
         lines = err if out.is_terminal and err.is_terminal else out
@@ -375,21 +399,7 @@ def run_backfill(config: Config, options: runner.RunOptions, *, rate: float,
                 for line in plan_lines(outcome.plan):
                     lines.print(line, markup=False, highlight=False, soft_wrap=True)
         hooks.append(show)
-    hooks.extend(result_hooks)
-    label = "planning" if options.dry_run else "backfill"
-    try:
-        with ProgressView(err, label) as view:
-            job = runner.Backfill(config, options, client_factory=cos_client,
-                                  processor_factory=processor_factory, checkpoint=checkpoint,
-                                  log=logger,
-                                  on_progress=view.update, on_result=hooks)
-            if checkpoint is not None:
-                err.print(f"checkpoint: {checkpoint.path}", markup=False, highlight=False)
-            result = job.run()
-    finally:
-        if log_stream is not None:
-            log_stream.close()
-    return report(result, out, err, rate=rate, ci_calls=next(calls), limiter=limiter)
+    return hooks + list(result_hooks)
 
 
 def report(result: runner.RunResult, out: Console, err: Console, *, rate: float,

@@ -139,83 +139,112 @@ class Backfill:
     # --- the main thread ------------------------------------------------------------
 
     def run(self) -> RunResult:
-        tracker, result = DoneTracker(), RunResult(summary=self.summary, plan=self.plan,
-                                                   completed=False)
-        if self._checkpoint is not None:
-            cp, result.checkpoint_warning = self._checkpoint.load()
-            if cp is not None:
-                tracker = DoneTracker(cp.done_through, cp.objects_done)
-                result.resumed_after, result.done_before = cp.done_through, cp.objects_done
+        result = RunResult(summary=self.summary, plan=self.plan, completed=False)
+        tracker = self._resume(result)
         lister = _Lister(self._client_factory, self.options.bucket, self.options.prefix,
                          tracker.done_through, self.options.page_size,
                          self.options.lookahead_pages, exclude=self.manifests)
-        state = Progress(summary=self.summary)
-        in_flight: Dict[Future, int] = {}
-        window = 2 * max(1, self.options.concurrency)
+        run = _Pass(tracker, lister, Progress(summary=self.summary))
         pool = ThreadPoolExecutor(max_workers=max(1, self.options.concurrency),
                                   thread_name_prefix="picops-backfill")
         lister.start()
         stopped = False
         try:
-            try:
-                for obj in lister:
-                    if self._gate.exhausted:
-                        stopped = True
-                        break
-                    seq = tracker.add(obj.key)
-                    reason = skip_reason(self.config, self.options.bucket, obj.key, obj.size)
-                    if reason is not None:
-                        self._record(tracker, seq, ObjectOutcome(obj.key, SKIPPED, reason),
-                                     lister, state)
-                        continue
-                    while len(in_flight) >= window:
-                        self._collect(in_flight, tracker, lister, state)
-                    in_flight[pool.submit(self._examine, obj)] = seq
-            except PicopsError as e:  # the listing failed: keep what was done
-                result.error = e
-                stopped = True
-            while in_flight:
-                self._collect(in_flight, tracker, lister, state)
+            stopped = self._feed(run, pool, result)
+            self._drain(run)
         except KeyboardInterrupt:
             result.interrupted = True
             lister.stop()
             try:
-                while in_flight:
-                    self._collect(in_flight, tracker, lister, state,
-                                  hooks=False)
+                self._drain(run, hooks=False)
             except KeyboardInterrupt:
                 pass  # a second Ctrl-C: stop waiting; the checkpoint covers what is done
         finally:
             lister.stop()
             pool.shutdown(wait=not result.interrupted, cancel_futures=True)
+        self._settle(run, result, stopped)
+        return result
+
+    def _resume(self, result: RunResult) -> DoneTracker:
+        """Where the run starts: after the checkpoint's watermark when there is one (said
+        in ``result``), else at the start of the listing."""
+        if self._checkpoint is None:
+            return DoneTracker()
+        cp, result.checkpoint_warning = self._checkpoint.load()
+        if cp is None:
+            return DoneTracker()
+        result.resumed_after, result.done_before = cp.done_through, cp.objects_done
+        return DoneTracker(cp.done_through, cp.objects_done)
+
+    def _feed(self, run: "_Pass", pool: ThreadPoolExecutor, result: RunResult) -> bool:
+        """Take the listed objects in key order: skips are counted at once, the others go
+        to the pool, at most ``2 * concurrency`` in flight. True when the run stopped before
+        the listing's end (``limit`` reached, or the listing failed: ``result.error``)."""
+        window = 2 * max(1, self.options.concurrency)
+        try:
+            for obj in run.lister:
+                if self._gate.exhausted:
+                    return True
+                seq = run.tracker.add(obj.key)
+                reason = skip_reason(self.config, self.options.bucket, obj.key, obj.size)
+                if reason is not None:
+                    self._record(run, seq, ObjectOutcome(obj.key, SKIPPED, reason))
+                    continue
+                while len(run.in_flight) >= window:
+                    self._collect(run)
+                run.in_flight[pool.submit(self._examine, obj)] = seq
+        except PicopsError as e:  # the listing failed: keep what was done
+            result.error = e
+            return True
+        return False
+
+    def _drain(self, run: "_Pass", hooks: bool = True) -> None:
+        """Wait for every object in flight and count it."""
+        while run.in_flight:
+            self._collect(run, hooks=hooks)
+
+    def _settle(self, run: "_Pass", result: RunResult, stopped: bool) -> None:
+        """The run's end: whether it completed, the checkpoint removed (completed) or
+        saved (stopped early), and a last progress call."""
         result.limited = self._gate.exhausted
         result.completed = (not stopped and not result.interrupted and not result.limited
-                            and result.error is None and lister.finished
-                            and tracker.pending == 0)
+                            and result.error is None and run.lister.finished
+                            and run.tracker.pending == 0)
         if self._checkpoint is not None:
             if result.completed:
                 self._checkpoint.remove()
             else:
-                self._checkpoint.save(tracker, force=True)
-        state.listed, state.listing_complete = lister.count, lister.finished
-        self._notify(state)
-        return result
+                self._checkpoint.save(run.tracker, force=True)
+        run.seen_listing()
+        self._notify(run.state)
 
-    def _collect(self, in_flight: Dict[Future, int], tracker: DoneTracker, lister: "_Lister",
-                 state: Progress, hooks: bool = True) -> None:
-        done, _ = wait(list(in_flight), timeout=REFRESH_S, return_when=FIRST_COMPLETED)
+    def _collect(self, run: "_Pass", hooks: bool = True) -> None:
+        done, _ = wait(list(run.in_flight), timeout=REFRESH_S, return_when=FIRST_COMPLETED)
         if not done:
-            state.listed, state.listing_complete = lister.count, lister.finished
-            self._notify(state)
+            run.seen_listing()
+            self._notify(run.state)
         for fut in done:
-            seq = in_flight.pop(fut)
-            self._record(tracker, seq, fut.result(), lister, state, hooks=hooks)
+            seq = run.in_flight.pop(fut)
+            self._record(run, seq, fut.result(), hooks=hooks)
 
-    def _record(self, tracker: DoneTracker, seq: int, outcome: ObjectOutcome,
-                lister: "_Lister", state: Progress, hooks: bool = True) -> None:
+    def _record(self, run: "_Pass", seq: int, outcome: ObjectOutcome,
+                hooks: bool = True) -> None:
         kind = outcome.kind
         if kind == DEFERRED:
             return  # not done: the watermark stays before it
+        self._count(outcome)
+        if run.tracker.finish(seq) and self._checkpoint is not None:
+            self._checkpoint.save(run.tracker)
+        run.state.done += 1
+        run.seen_listing()
+        self._notify(run.state)
+        if hooks:
+            for hook in self._on_result:
+                hook(outcome)
+
+    def _count(self, outcome: ObjectOutcome) -> None:
+        """One outcome into the summary (and, in a dry run, the plan)."""
+        kind = outcome.kind
         if kind == PROCESSED:
             self.summary.add_processed()
         elif kind == UP_TO_DATE:
@@ -230,14 +259,6 @@ class Backfill:
                 self.plan.unreadable += 1
         elif kind == PLANNED and self.plan is not None and outcome.plan is not None:
             self.plan.add_plan(outcome.plan)
-        if tracker.finish(seq) and self._checkpoint is not None:
-            self._checkpoint.save(tracker)
-        state.done += 1
-        state.listed, state.listing_complete = lister.count, lister.finished
-        self._notify(state)
-        if hooks:
-            for hook in self._on_result:
-                hook(outcome)
 
     def _notify(self, state: Progress) -> None:
         if self._on_progress is not None:
@@ -310,6 +331,20 @@ def _from_result(key: str, route: str, result: RecordOutcome) -> ObjectOutcome:
     error = result.error
     return ObjectOutcome(key, FAILED, reason=error.code if error else "UnknownError",
                          message=error.message if error else "", route=route)
+
+
+@dataclass
+class _Pass:
+    """One run's moving parts, shared by the main thread's steps."""
+
+    tracker: DoneTracker
+    lister: "_Lister"
+    state: Progress
+    in_flight: Dict[Future, int] = field(default_factory=dict)
+
+    def seen_listing(self) -> None:
+        """The progress state catches up with the lister."""
+        self.state.listed, self.state.listing_complete = self.lister.count, self.lister.finished
 
 
 class _Gate:
