@@ -14,7 +14,6 @@ from typing import List, Optional
 
 import click
 
-from picops import constants
 from picops.config import load_config
 from picops.errors import ConfigError, Problem
 from picops import scf_component
@@ -24,6 +23,7 @@ from picops_cli import target as targets
 from picops_cli.advice import config_advice
 from picops_cli.defaults import SERVERLESS as DEFAULT_SERVERLESS
 from picops_cli.defaults import config_not_found, default_config_path
+from picops_cli.preflight import trigger_bucket
 from picops_cli.terminal import printable
 
 config_option = click.option(
@@ -161,29 +161,17 @@ SKIP_EXPLANATIONS = {
 
 def _bucket_for(key: str, serverless_path: Path) -> str:
     """The bucket of the first serverless.yml upload trigger that fires for ``key``."""
-    try:
-        bucket = trigger_bucket(key, serverless_path)
-    except ConfigError as exc:
-        _print_problems(list(exc.problems))
-        sys.exit(1)
+    spec = None
+    if serverless_path.exists():
+        try:
+            spec = load_serverless(serverless_path)
+        except ConfigError as exc:
+            _print_problems(list(exc.problems))
+            sys.exit(1)
+    bucket = trigger_bucket(key, spec)
     if bucket is None:
         raise click.UsageError("no serverless.yml upload trigger covers this key: pass --bucket")
     return bucket
-
-
-def trigger_bucket(key: str, serverless_path: Optional[Path]) -> Optional[str]:
-    """The bucket of the first serverless.yml upload trigger that fires for ``key``; None
-    when none does or there is no such file.
-
-    Raises:
-        ConfigError: the serverless.yml is invalid.
-    """
-    if serverless_path is None or not serverless_path.exists():
-        return None
-    for trig in load_serverless(serverless_path).triggers:
-        if trig.fires_on(key, constants.EVENT_CREATED_ANY):
-            return trig.bucket
-    return None
 
 
 def _load_or_exit(config_path: Path, given: bool = False):

@@ -20,7 +20,9 @@ routes and the new one does not (their derivatives and manifests stay where they
 no run deletes them). Nothing is written anywhere.
 
 Both configs are validated like ``picops backfill`` does (exit 2 listing every
-problem). Output: the diff, the tables, then one JSON line. Exit 0.
+problem). Output: the diff, the tables, then one JSON line. Exit status
+(:func:`picops_cli.report.exit_status`): 0, 1 when listing the bucket failed, 2 usage or
+config errors.
 """
 
 from __future__ import annotations
@@ -40,10 +42,11 @@ from picops.logs import json_line
 
 from . import target as targets
 from .backfill import runner
-from .backfill.command import (EXIT_FAILED, EXIT_OK, EXIT_USAGE, ProgressView, check_target,
-                               describe_error, load_checked_config, report_usage, resolve_region,
-                               resolve_serverless)
 from .backfill.plan import render_plan_table
+from .preflight import (check_target, load_checked_config, read_serverless, report_usage,
+                        resolve_region)
+from .progress import ProgressView
+from .report import EXIT_OK, EXIT_USAGE, describe_error, exit_status
 
 ADDED, REMOVED, CHANGED, UNCHANGED = "added", "removed", "changed", "unchanged"
 
@@ -207,7 +210,7 @@ def plan(config_path: Path, new_path: Path, bucket: Optional[str], prefix: str,
          endpoint: Optional[str]) -> None:
     """Show which derivatives a config change would add, remove or change."""
     problems: List[Problem] = []
-    serverless = resolve_serverless(serverless_path)
+    serverless = read_serverless(serverless_path)
     current = load_checked_config(config_path, None, problems)
     new = load_checked_config(new_path, serverless, problems)
     target = None
@@ -262,7 +265,7 @@ def _against_bucket(current: Config, new: Config, bucket: str, prefix: str, regi
                                  on_progress=view.update, on_result=[note_unrouted]).run()
     if result.error is not None and result.summary.total == 0:
         click.echo(f"error: {describe_error(result.error)}", err=True)  # no table of zeros
-        return EXIT_FAILED, {"error": describe_error(result.error)}
+        return exit_status(failed=True), {"error": describe_error(result.error)}
     out.print(render_plan_table(result.plan, title=f"{bucket}: what the new config changes "
                                                    "(nothing written)"))
     if unrouted:
@@ -274,5 +277,4 @@ def _against_bucket(current: Config, new: Config, bucket: str, prefix: str, regi
     doc["skipped"] = dict(sorted(result.summary.skipped.items()))
     if result.error is not None:
         click.echo(f"error: {describe_error(result.error)}", err=True)
-        return EXIT_FAILED, doc
-    return EXIT_OK, doc
+    return exit_status(failed=result.error is not None), doc

@@ -47,10 +47,11 @@ from picops.outcome import Outcome, RecordOutcome
 
 from . import target as targets
 from .backfill import runner
-from .backfill.command import (EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE,
-                               ProgressView, check_target, config_option, print_failures,
-                               region_option, report_usage, resolve_run, serverless_option)
 from .backfill.summary import Summary, render_table
+from .preflight import (Serverless, check_target, config_option, region_option, report_usage,
+                        resolve_run, serverless_option, trigger_bucket)
+from .progress import ProgressView
+from .report import EXIT_USAGE, exit_status, print_failures
 
 MIB = 1024 * 1024
 
@@ -115,14 +116,14 @@ def _jobs(files: Tuple[Path, ...], prefix: Optional[str], key: Optional[str],
     return jobs
 
 
-def _buckets(jobs: List[Tuple[Path, str]], bucket: Optional[str], serverless: Optional[Path],
-             problems: List[Problem]) -> List[str]:
+def _buckets(jobs: List[Tuple[Path, str]], bucket: Optional[str],
+             serverless: Optional[Serverless], problems: List[Problem]) -> List[str]:
+    """--bucket for every job, else each key's serverless.yml upload trigger's bucket."""
     if bucket is not None:
         check_target(bucket, problems)
         return [bucket] * len(jobs)
-    from .main import trigger_bucket
-
-    found = [trigger_bucket(k, serverless) for _, k in jobs]
+    spec = serverless.spec if serverless is not None else None
+    found = [trigger_bucket(k, spec) for _, k in jobs]
     missing = [k for (_, k), b in zip(jobs, found) if b is None]
     if missing:
         problems.append(Problem("--bucket", f"no serverless.yml upload trigger covers "
@@ -185,8 +186,7 @@ def run_upload(config: Config, jobs: List[Tuple[Path, str, str]], *, region: str
     if interrupted:
         err.print("interrupted: files not started were not uploaded", markup=False,
                   highlight=False)
-        return EXIT_INTERRUPTED
-    return EXIT_FAILED if summary.failures else EXIT_OK
+    return exit_status(failed=summary.failures > 0, interrupted=interrupted)
 
 
 def _count(summary: Summary, job: Tuple[Path, str, str], future: Future) -> None:

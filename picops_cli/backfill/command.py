@@ -7,10 +7,11 @@ Usage::
     picops backfill --bucket B --fan-out FUNCTION [--page-size N] [--namespace NS]
                     [--qualifier Q] ...
 
-What it does (the loop itself is :mod:`.runner`): it validates the routes
-config (grammar, fileids, loop safety; with a serverless.yml also that no trigger can
-fire on an output or a manifest, but NOT that triggers cover the routes: backfill is how a bucket
-without a trigger gets processed), lists the bucket, routes every object with the
+What it does (the loop itself is :mod:`.runner`, the checks before it
+:mod:`picops_cli.preflight`): it validates the routes config (grammar, fileids, loop
+safety; with a serverless.yml also that no trigger can fire on an output or a manifest,
+but NOT that triggers cover the routes: backfill is how a bucket without a trigger gets
+processed), lists the bucket, routes every object with the
 function's own rules, reads each routed object's manifest and sends what is missing or
 stale (new object, changed ETag, changed rules hash) through the handler's
 ``Processor.process_object``, ``--concurrency`` at a time, with at most ``--rate`` CI
@@ -35,9 +36,9 @@ routes, and invokes the deployed function asynchronously once per page of
 current). Credentials: ``TENCENTCLOUD_SECRETID``/``TENCENTCLOUD_SECRETKEY`` (and
 ``TENCENTCLOUD_SESSIONTOKEN``), for the listing and the Invoke calls alike.
 
-Exit status: 0 nothing failed (and every dry run), 1 some objects failed (or the
-listing or an invocation failed), 2 usage or config errors (every problem listed),
-130 interrupted by Ctrl-C.
+Exit status (:func:`picops_cli.report.exit_status`): 0 nothing failed (and every dry
+run), 1 some objects failed (or the listing or an invocation failed), 2 usage or config
+errors (every problem listed), 130 interrupted by Ctrl-C.
 """
 
 from __future__ import annotations
@@ -46,41 +47,32 @@ import contextlib
 import itertools
 import os
 import sys
-import threading
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Optional
 
 import click
 from rich.console import Console
-from rich.progress import (BarColumn, MofNCompleteColumn, Progress, ProgressColumn,
-                           TextColumn, TimeRemainingColumn)
-from rich.text import Text
 
-from picops import ci_client, constants, loopsafety
-from picops.config import load_config
-from picops.model import Config
-from picops.validation import bucket_problem
-from picops.errors import ConfigError, PicopsError, Problem
+from picops import ci_client
+from picops.errors import ConfigError, Problem
 from picops.logs import JsonLogger, json_line
-from picops.serverless import check_manifest_triggers, load_serverless
+from picops.model import Config
 
 from . import runner
 from .. import target as targets
+from ..preflight import (check_target, config_option, region_option, report_usage,
+                         resolve_run, serverless_option)
+from ..progress import ProgressView
+from ..report import EXIT_USAGE, describe_error, exit_status, print_failures
 from .checkpoint import CheckpointStore
 from .fanout import ENV_SCF_ENDPOINT
 from .plan import plan_lines, render_plan_table
 from .ratelimit import RateLimitedClient, RateLimiter
 from .scope import config_fingerprint
-from .summary import Summary, render_table
-from ..defaults import SERVERLESS as DEFAULT_SERVERLESS
-from ..defaults import config_not_found, default_config_path
-from ..terminal import printable
+from .summary import render_table
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 #: --fan-out prints a progress line every this many pages.
 PAGES_PER_LINE = 50
-#: Columns the progress line needs before its tally (label, bar, 123456/123456, rate, ETA).
-TALLY_OFFSET = 64
 
 #: Called in the main thread with every object's outcome. A test seam: the tests append a
 #: hook raising KeyboardInterrupt to play Ctrl-C at a chosen point.
@@ -94,175 +86,7 @@ def cache_dir() -> Path:
     return Path(platformdirs.user_cache_dir("picops"))
 
 
-# --- checks shared with `picops plan` ---------------------------------------------------
-
-def load_checked_config(path: Path, serverless: Optional[Path],
-                        problems: List[Problem]) -> Optional[Config]:
-    """The validated config, or None with its problems added (each prefixed by the file).
-
-    With ``serverless`` (a path that must exist), the loop-safety proof also runs against
-    its triggers: no trigger may fire on an output (:func:`picops.loopsafety.check_watched`)
-    or on a manifest (:func:`picops.serverless.check_manifest_triggers`); trigger coverage
-    is not required.
-    """
-    config = None
-    missing = config_not_found(path, given=path != default_config_path())
-    try:
-        if missing:
-            problems.append(Problem("config", missing))
-        else:
-            config = load_config(str(path))
-    except ConfigError as e:
-        problems.extend(Problem(_where(path, p.where), p.message) for p in e.problems)
-    if serverless is not None:
-        if not serverless.exists():
-            problems.append(Problem(str(serverless), "not found"))
-        else:
-            try:
-                spec = load_serverless(serverless)
-            except ConfigError as e:
-                problems.extend(Problem(_where(serverless, p.where), p.message)
-                                for p in e.problems)
-            else:
-                if config is not None:
-                    problems.extend(Problem(_where(path, p.where), p.message)
-                                    for p in loopsafety.check_watched(config, spec.triggers))
-                    # backfill writes manifests into the source bucket: no trigger may
-                    # watch them either
-                    problems.extend(check_manifest_triggers(spec.triggers, config,
-                                                            str(serverless)))
-    return config if not problems else None
-
-
-def _where(path: Path, where: str) -> str:
-    return f"{path}: {where}" if where else str(path)
-
-
-def resolve_serverless(path: Optional[Path]) -> Optional[Path]:
-    """The serverless.yml to check: the one given, else ./serverless.yml when present."""
-    if path is not None:
-        return path
-    return DEFAULT_SERVERLESS if DEFAULT_SERVERLESS.exists() else None
-
-
-def resolve_region(region: Optional[str], serverless: Optional[Path],
-                   problems: List[Problem]) -> str:
-    """--region, else $TENCENTCLOUD_REGION, else serverless.yml's region."""
-    if region:
-        return region
-    if os.environ.get(constants.ENV_REGION):
-        return os.environ[constants.ENV_REGION]
-    if serverless is not None and serverless.exists():
-        try:
-            spec = load_serverless(serverless)
-        except ConfigError:
-            pass  # reported by load_checked_config
-        else:
-            if spec.region:
-                return spec.region
-    problems.append(Problem("--region", f"no region: pass --region, set "
-                                        f"{constants.ENV_REGION}, or keep a serverless.yml"))
-    return ""
-
-
-def resolve_run(config_path: Optional[Path], serverless_path: Optional[Path],
-                region: Optional[str], endpoint: Optional[str], problems: List[Problem]
-                ) -> Tuple[Optional[Path], str, targets.Target, Optional[Config]]:
-    """The start of ``backfill`` and ``upload``: the serverless.yml, the region, the COS
-    target (its line printed) and the checked config; problems added to ``problems``."""
-    serverless = resolve_serverless(serverless_path)
-    region = resolve_region(region, serverless, problems)
-    target = targets.resolve(endpoint, region)
-    click.echo(target.line())
-    config = load_checked_config(config_path or default_config_path(), serverless, problems)
-    return serverless, region, target, config
-
-
-def check_target(bucket: str, problems: List[Problem]) -> None:
-    why = bucket_problem(bucket)
-    if why:
-        problems.append(Problem("--bucket", why))
-
-
-def report_usage(problems: List[Problem]) -> None:
-    for p in problems:
-        click.echo(f"error: {p}", err=True)
-    click.echo(f"{len(problems)} problem(s) found; nothing was done", err=True)
-
-
-# --- progress ---------------------------------------------------------------------------
-
-class _RateColumn(ProgressColumn):
-    def render(self, task: Any) -> Text:
-        speed = task.finished_speed or task.speed
-        if not speed:
-            return Text("-- obj/s")
-        return Text(f"{speed:.0f} obj/s" if speed >= 10 else f"{speed:.1f} obj/s")
-
-
-def fit_tally(s: Any, room: int) -> str:
-    """The progress line's tally in ``room`` columns: in full when it fits, else in short
-    words, else without its last parts; the failure count comes first and always stays."""
-    parts = [("failed", "failed", s.failures), ("processed", "done", s.processed),
-             ("current", "current", s.up_to_date),
-             ("skipped", "skip", sum(s.skipped.values()))]
-    shown = [p for p in parts if p[2]]
-    full = " · ".join(f"{name} {n}" for name, _, n in shown)
-    if len(full) <= room:
-        return full
-    short = [f"{n} {word}" for _, word, n in shown]
-    while len(short) > 1 and len(" ".join(short)) > room:
-        short.pop()
-    return " ".join(short)
-
-
-class ProgressView:
-    """The rich progress bar, fed by :class:`.runner.Backfill`'s progress calls."""
-
-    def __init__(self, console: Console, label: str,
-                 get_time: Optional[Callable[[], float]] = None):
-        # get_time: the clock rates and ETAs are computed with (tests pass a fake one)
-        self._console = console
-        self._progress = Progress(TextColumn("{task.description}"), BarColumn(bar_width=12),
-                                  MofNCompleteColumn(), _RateColumn(), TextColumn("ETA"),
-                                  TimeRemainingColumn(), TextColumn("{task.fields[tally]}"),
-                                  console=console, transient=False, get_time=get_time,
-                                  # stdout is the report, wherever it is redirected
-                                  redirect_stdout=False, redirect_stderr=False)
-        self._label = label
-        self._task = self._progress.add_task(f"{label}…", total=None, tally="")
-        self._lock = threading.Lock()
-
-    def __enter__(self) -> "ProgressView":
-        self._progress.start()
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self._progress.stop()
-
-    def update(self, state: runner.Progress) -> None:
-        tally = fit_tally(state.summary, self._console.width - TALLY_OFFSET)
-        desc = self._label if state.listing_complete else f"{self._label}…"
-        with self._lock:
-            self._progress.update(self._task, completed=state.done, total=max(state.listed,
-                                                                               state.done),
-                                  description=desc, tally=tally)
-
-
 # --- the command ------------------------------------------------------------------------
-
-#: Options ``backfill`` and ``upload`` share.
-config_option = click.option(
-    "--config", "config_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
-    help="routes config (default: $PICOPS_CONFIG, else functions/image_processor/picops.yaml)")
-serverless_option = click.option(
-    "--serverless", "serverless_path", type=click.Path(dir_okay=False, path_type=Path),
-    default=None, help="also prove no trigger in this serverless.yml fires on an output "
-                       "(default: ./serverless.yml when present)")
-region_option = click.option(
-    "--region", default=None,
-    help="the bucket's region (default: $TENCENTCLOUD_REGION, else serverless.yml's)")
-
 
 @click.command()
 @click.option("--bucket", required=True, help="the bucket to backfill (name-appid)")
@@ -404,6 +228,8 @@ def _result_hooks(dry_run: bool, out: Console, err: Console
 
 def report(result: runner.RunResult, out: Console, err: Console, *, rate: float,
            ci_calls: int, limiter: RateLimiter) -> int:
+    """The run's report: notes and errors on stderr, the table then the JSON line (last)
+    on stdout; returns the exit status (:func:`picops_cli.report.exit_status`)."""
     if result.checkpoint_warning:
         err.print(f"warning: {result.checkpoint_warning}", markup=False, highlight=False)
     if result.resumed_after:
@@ -414,9 +240,8 @@ def report(result: runner.RunResult, out: Console, err: Console, *, rate: float,
         # the listing failed before any object: say why, not a table of zeros (the JSON
         # line stays: scripts read the last line)
         err.print(f"error: {describe_error(result.error)}", markup=False, highlight=False)
-        out.out(json_line(result.plan.to_json()) if result.plan is not None
-                else result.summary.json_line(), highlight=False)
-        return EXIT_FAILED
+        out.out(_json_line(result), highlight=False)
+        return exit_status(failed=True)
     if result.plan is not None:
         out.print(render_plan_table(result.plan, rate=rate))
     else:
@@ -425,38 +250,24 @@ def report(result: runner.RunResult, out: Console, err: Console, *, rate: float,
                   + (f", slowed down {limiter.slowdowns} time(s) on SlowDown"
                      if limiter.slowdowns else ""), markup=False, highlight=False)
     print_failures(err, result.summary)
-    status = EXIT_OK
     if result.error is not None:
         err.print(f"error: {describe_error(result.error)}", markup=False, highlight=False)
-        status = EXIT_FAILED
     if result.interrupted:
         err.print("interrupted: in-flight objects finished; run the same command again to "
                   "resume", markup=False, highlight=False)
-        status = EXIT_INTERRUPTED
     elif result.limited:
         err.print("stopped at --limit; run the same command again to continue",
                   markup=False, highlight=False)
-    if result.plan is not None:
-        out.out(json_line(result.plan.to_json()), highlight=False)
-        return status
-    out.out(result.summary.json_line(), highlight=False)
-    if status == EXIT_OK and result.summary.failures:
-        status = EXIT_FAILED
-    return status
+    out.out(_json_line(result), highlight=False)
+    # a dry run's failures are objects it could not plan: only its listing can fail it
+    failed = result.error is not None or (result.plan is None and result.summary.failures > 0)
+    return exit_status(failed=failed, interrupted=result.interrupted)
 
 
-def print_failures(err: Console, summary: Summary) -> None:
-    """One ``failed: key: code: message`` line per example failure, made printable."""
-    for key, code, message in summary.examples:
-        err.print(f"failed: {printable(key)}: {printable(code)}: {printable(message)}",
-                  markup=False, highlight=False)
-
-
-def describe_error(e: BaseException) -> str:
-    """An error as a sentence: code and message, never a Python repr."""
-    if isinstance(e, PicopsError):
-        return f"{e.code}: {e.message}"
-    return f"{type(e).__name__}: {e}"
+def _json_line(result: runner.RunResult) -> str:
+    """The last line: the dry run's plan, else the summary."""
+    return json_line(result.plan.to_json()) if result.plan is not None \
+        else result.summary.json_line()
 
 
 def _fan_out(config: Config, bucket: str, prefix: str, region: str, function: str,
@@ -487,10 +298,8 @@ def _fan_out(config: Config, bucket: str, prefix: str, region: str, function: st
                  region=region, prefix=prefix, page_size=page_size or DEFAULT_PAGE_SIZE,
                  rate=rate, checkpoint=checkpoint, on_page=_page_printer(err, dry_run))
     result = job.run()
-    status = EXIT_OK
     if result.error is not None:
         err.print(f"error: {result.error.message}", markup=False, highlight=False)
-        status = EXIT_FAILED
     if result.resumed_after:
         err.print(f"resumed after {result.resumed_after!r}", markup=False, highlight=False)
     if dry_run:
@@ -499,9 +308,8 @@ def _fan_out(config: Config, bucket: str, prefix: str, region: str, function: st
     if result.interrupted:
         err.print("interrupted: run the same command again to send the remaining pages",
                   markup=False, highlight=False)
-        status = EXIT_INTERRUPTED
     click.echo(json_line(result.to_json(function)))
-    return status
+    return exit_status(failed=result.error is not None, interrupted=result.interrupted)
 
 
 def scf_target(target: targets.Target, scf_endpoint: Optional[str]) -> Optional[str]:

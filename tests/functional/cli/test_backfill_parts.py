@@ -407,7 +407,7 @@ def test_progress_bar_shows_count_rate_eta_and_tally():
     from rich.console import Console
 
     from picops_cli.backfill import runner
-    from picops_cli.backfill.command import ProgressView
+    from picops_cli.progress import ProgressView
 
     now = [100.0]
     screen = io.StringIO()

@@ -7,7 +7,7 @@ import re
 from rich.console import Console
 
 from picops_cli.backfill import runner
-from picops_cli.backfill.command import ProgressView, fit_tally
+from picops_cli.progress import ProgressView, fit_tally
 from picops_cli.backfill.plan import PlanTally, render_plan_table
 from picops_cli.backfill.summary import Summary, render_table
 
