@@ -47,6 +47,7 @@ from .preflight import (check_target, load_checked_config, read_serverless, repo
                         resolve_region)
 from .progress import ProgressView
 from .report import EXIT_OK, EXIT_USAGE, describe_error, exit_status
+from .terminal import printable
 
 ADDED, REMOVED, CHANGED, UNCHANGED = "added", "removed", "changed", "unchanged"
 
@@ -246,6 +247,14 @@ def plan(config_path: Path, new_path: Path, bucket: Optional[str], prefix: str,
     sys.exit(status)
 
 
+def unrouted_note(unrouted: List[str]) -> str:
+    """The line naming the objects only the current config routes (the first five keys,
+    made printable like every key the CLI shows)."""
+    return (f"{len(unrouted)} object(s) routed by the current config are not by the new one "
+            "(derivatives and manifests kept), e.g. "
+            + ", ".join(printable(k) for k in unrouted[:5]))
+
+
 def _against_bucket(current: Config, new: Config, bucket: str, prefix: str, region: str,
                     concurrency: int, out: Console, env: Dict[str, str]
                     ) -> Tuple[int, Dict[str, Any]]:
@@ -269,9 +278,7 @@ def _against_bucket(current: Config, new: Config, bucket: str, prefix: str, regi
     out.print(render_plan_table(result.plan, title=f"{bucket}: what the new config changes "
                                                    "(nothing written)"))
     if unrouted:
-        out.print(f"{len(unrouted)} object(s) routed by the current config are not by the "
-                  "new one (derivatives and manifests kept), e.g. "
-                  + ", ".join(repr(k) for k in unrouted[:5]), markup=False, highlight=False)
+        out.print(unrouted_note(unrouted), markup=False, highlight=False)
     doc = result.plan.to_json()
     doc["unrouted"] = len(unrouted)
     doc["skipped"] = dict(sorted(result.summary.skipped.items()))

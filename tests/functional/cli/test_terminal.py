@@ -11,6 +11,7 @@ from picops.logs import json_line
 from picops_cli.backfill.plan import ObjectPlan, plan_lines
 from picops_cli.backfill.summary import Summary
 from picops_cli.main import cli
+from picops_cli.plan import unrouted_note
 from picops_cli.terminal import printable
 
 REPO = Path(__file__).resolve().parents[3]
@@ -85,3 +86,14 @@ def test_backfill_plan_lines_and_json_lines_escape_hostile_keys():
     assert not RAW.search(json_line({"k": HOSTILE, "ok": "李 雷"}))
     assert "李 雷" in json_line({"ok": "李 雷"})  # readable non-ASCII stays
     assert json.loads(json_line({"k": HOSTILE})) == {"k": HOSTILE}
+
+
+def test_plan_names_unrouted_keys_through_printable_like_every_key():
+    keys = [f"docs/{HOSTILE}.jpg", "docs/it's.jpg"] + [f"docs/{n}.jpg" for n in range(5)]
+    line = unrouted_note(keys)
+    assert not RAW.search(line)
+    # was repr(): quotes around each key, and a key with a quote in double quotes
+    assert line == ("7 object(s) routed by the current config are not by the new one "
+                    "(derivatives and manifests kept), e.g. "
+                    f"docs/{printable(HOSTILE)}.jpg, docs/it's.jpg, docs/0.jpg, docs/1.jpg, "
+                    "docs/2.jpg")
