@@ -26,11 +26,13 @@ from typing import Dict, List, Optional, Tuple
 
 import click
 from rich import box
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from picops_cli import gallery
+from picops_cli.consoles import report_console
+from picops_cli.terminal import printable
 
 CONTENT_TYPES = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png",
                  ".gif": "image/gif", ".webp": "image/webp"}
@@ -86,7 +88,7 @@ def demo(images: Path, out: Path, timeout: float) -> None:
     """Upload example images to the local emulator and show every derivative."""
     from picops_emulator import local
 
-    console = Console()
+    console = report_console()
     files = sorted(p for p in images.iterdir()
                    if p.is_file() and p.suffix.lower() in CONTENT_TYPES)
     if out.exists():
@@ -160,7 +162,8 @@ def _report(console, uploads: List[Upload]) -> bool:
     source = uploads[0].bucket if uploads else ""
     table = Table(title=f"derivatives written by CI (emulated): {source} -> "
                         f"{', '.join(buckets) or '-'}", box=box.SIMPLE_HEAD, title_justify="left")
-    # fold, never truncate: the keys are the point of the table
+    # fold, never truncate: the keys are the point of the table (piped, nothing folds:
+    # see picops_cli.consoles)
     for col in ("source", "derivative key", "format", "pixels", "bytes"):
         table.add_column(col, justify="right" if col == "bytes" else "left", overflow="fold")
     failed_badly = False
@@ -168,7 +171,9 @@ def _report(console, uploads: List[Upload]) -> bool:
         rec = up.record or {}
         if rec.get("outcome") == "processed":
             for i, (o, _) in enumerate(up.local_outputs):
-                table.add_row(up.path.name if i == 0 else "", o["key"],
+                # Text, not str: a name or key is never read as markup
+                table.add_row(Text(printable(up.path.name) if i == 0 else ""),
+                              Text(printable(o["key"])),
                               str(o.get("format", "")), f"{o.get('width')}x{o.get('height')}",
                               f"{o.get('size', 0):,}")
             if len(up.local_outputs) != len(rec.get("outputs") or []):
@@ -178,14 +183,19 @@ def _report(console, uploads: List[Upload]) -> bool:
         rec = up.record or {}
         if up.problem:
             failed_badly = True
-            console.print(f"[red]FAILED[/] {up.key}: {up.problem}")
+            _say(console, "FAILED", "red", f"{up.key}: {up.problem}")
         elif rec.get("outcome") == "failed":
             err = rec.get("error") or {}
-            console.print(f"[yellow]failed[/] {up.key}: {err.get('code')} "
-                          f"(HTTP {err.get('status')}): {err.get('message')}")
+            _say(console, "failed", "yellow", f"{up.key}: {err.get('code')} "
+                                              f"(HTTP {err.get('status')}): {err.get('message')}")
         elif rec.get("outcome") == "skipped":
-            console.print(f"skipped {up.key}: {rec.get('reason')}")
+            _say(console, "skipped", "", f"{up.key}: {rec.get('reason')}")
     return failed_badly
+
+
+def _say(console, word: str, style: str, text: str) -> None:
+    """One line: ``word`` in ``style``, then ``text`` made printable, never read as markup."""
+    console.print(Text.assemble((word, style), " ", printable(text)))
 
 
 def summary_line(uploads: List[Upload]) -> str:

@@ -55,6 +55,7 @@ from picops.constants import CI_MAX_STAGES
 from picops.errors import ConfigError, GrammarError, OutputKeyError, PicopsError
 from picops.grammar import Rule, parse
 from picops_cli import gallery
+from picops_cli.consoles import report_console
 from picops_cli.defaults import config_not_found, default_config_path
 
 DEFAULT_OUT = Path("build") / "preview"
@@ -66,8 +67,6 @@ RESERVED = frozenset({gallery.PAGE_NAME, gallery.ASSET_DIR, f".{gallery.ASSET_DI
 _UNSAFE = re.compile(r'[\x00-\x1f\x7f\\:*?"<>|]')
 # Most file systems cap a name at 255 bytes; keep room for a "-N" collision suffix.
 _MAX_NAME_BYTES = 200
-# Wide enough for real paths when the output is not a terminal (pipes, CI logs, tests).
-_PIPE_WIDTH = 200
 
 
 @dataclass
@@ -395,11 +394,8 @@ def page_summary(sources: List[SourceResult]) -> str:
 
 
 def _console(stderr: bool = False) -> Console:
-    stream = sys.stderr if stderr else sys.stdout
-    tty = hasattr(stream, "isatty") and stream.isatty()
     # No markup or emoji codes: file names and rules are shown exactly as they are.
-    return Console(file=stream, width=None if tty else _PIPE_WIDTH, highlight=False,
-                   markup=False, emoji=False)
+    return report_console(stderr, highlight=False, markup=False, emoji=False)
 
 
 # --- the command -------------------------------------------------------------------------

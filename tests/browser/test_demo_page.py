@@ -29,6 +29,12 @@ def test_demo_processes_every_example_and_its_page_shows_them(tmp_path, monkeypa
                       if p.suffix in {".jpg", ".png", ".gif"})
     for name in examples:
         assert name in text, name
+    # CliRunner's output is no terminal, as `make demo | tee log`: every derivative key
+    # stays whole on one line (the first rule of the shipped uploads/ route, per image)
+    for name in examples:
+        if name != "not_an_image.jpg":
+            key = "thumbs/uploads/{}_{}_400.webp".format(*name.rsplit(".", 1))
+            assert any(key in line for line in text.splitlines()), (key, text)
     failure = [line for line in text.splitlines() if "not_an_image.jpg" in line]
     assert failure and "InvalidImageFormat" in failure[0]
     assert "Traceback" not in text
