@@ -10,6 +10,12 @@ it (``heifcoding.py``: ``av1`` -> AVIF, ``hevc`` -> HEIF), else by the ISO-BMFF 
 Decided (CI's answer for an AV1 image in a ``mif1``-branded HEIF file is UNCONFIRMED): such a
 file is AVIF, in what is reported and in its default output format, because that is what
 its pixels are and what the engine can write back.
+
+BigTIFF (``II+\0`` / ``MM\0+``: TIFF with 64-bit offsets, made for files over 4 GB) is not
+accepted: CI documents TIFF among its input formats but never BigTIFF, and its input limit
+(32 MB) is far below what a classic TIFF addresses, so no input CI takes needs it. Decided
+(UNCONFIRMED for CI), the stricter way: :func:`refusal` names it, so the error says what the
+file is and what to do, and ``tiffscan`` reads classic TIFF only.
 """
 
 from typing import Optional
@@ -19,6 +25,8 @@ from .heifcoding import heif_coding
 _AVIF_BRANDS = {b"avif", b"avis"}
 _HEIF_BRANDS = {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"hevm", b"hevs",
                 b"mif1", b"msf1"}
+TIFF_MAGIC = (b"II*\x00", b"MM\x00*")       # classic TIFF, little / big endian
+BIGTIFF_MAGIC = (b"II+\x00", b"MM\x00+")    # BigTIFF (refused: module doc)
 # BITMAPCOREHEADER .. BITMAPV5HEADER sizes; anything else after "BM" is not a BMP.
 _BMP_DIB_SIZES = {12, 16, 40, 52, 56, 64, 108, 124}
 
@@ -39,8 +47,18 @@ def sniff(data: bytes) -> Optional[str]:
     if head[:2] == b"BM" and len(head) >= 18 and int.from_bytes(head[14:18], "little") in \
             _BMP_DIB_SIZES:
         return "BMP"
-    if head[:4] in (b"II*\x00", b"MM\x00*"):
+    if head[:4] in TIFF_MAGIC:
         return "TIFF"
+    return None
+
+
+def refusal(data: bytes) -> Optional[str]:
+    """Why ``data`` is refused when it is a format recognised and refused on purpose (see
+    the module doc), or None (then it is simply no image format the engine reads)."""
+    if data[:4] in BIGTIFF_MAGIC:
+        return ("input is a BigTIFF (a TIFF with 64-bit offsets, for files over 4 GB), which "
+                "CI does not document as an input format: save it as a classic TIFF "
+                "(libvips: tiffsave without bigtiff; libtiff: tiffcp without -8)")
     return None
 
 
@@ -60,4 +78,4 @@ def _isobmff(data: bytes) -> Optional[str]:
     return None
 
 
-__all__ = ["sniff"]
+__all__ = ["sniff", "refusal", "TIFF_MAGIC", "BIGTIFF_MAGIC"]

@@ -40,7 +40,7 @@ from .gifscan import gif_problem
 from .jpegscan import read_layout, scan_problem
 from .libvips import FAIL_ON, pyvips
 from .limits import Limits, check_input_bytes, check_input_header
-from .sniff import sniff
+from .sniff import refusal, sniff
 from .tiffscan import scan_tiff
 
 _LOADERS = {
@@ -195,8 +195,8 @@ def open_source(data: bytes, budget: Budget) -> Source:
     fmt = sniff(data)
     if fmt is None:
         raise InvalidImageFormat(
-            f"input is not an image format the emulator reads (JPEG, PNG, GIF, WebP, AVIF, "
-            f"HEIF, BMP, TIFF); {_first_bytes(data)}")
+            refusal(data) or f"input is not an image format the emulator reads (JPEG, PNG, "
+                             f"GIF, WebP, AVIF, HEIF, BMP, TIFF); {_first_bytes(data)}")
     if fmt == "BMP":
         return _open_bmp(data, budget)
     if fmt == "GIF":

@@ -2,8 +2,9 @@
 
 libvips (libtiff) is lenient where CI is not: a TIFF cut in half, or one whose header claims
 30000x8000 over a few bytes of strip data, loads as a partly blank image of the claimed size.
-The first image file directory (IFD) is read here instead (classic TIFF and BigTIFF, either
-byte order) and its strips or tiles are checked:
+The first image file directory (IFD) is read here instead (classic TIFF, either byte order;
+BigTIFF never gets here: ``sniff`` refuses it, and a header that is not classic TIFF is a
+problem here too) and its strips or tiles are checked:
 
 * enough of them for the claimed size (``ceil(height / RowsPerStrip)`` strips, times the
   samples per pixel when planes are separate; one tile per grid cell);
@@ -21,10 +22,11 @@ import struct
 from dataclasses import dataclass
 from typing import List, Optional
 
+from .sniff import TIFF_MAGIC
+
 _TYPE_SIZES = {1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 6: 1, 7: 1, 8: 2, 9: 4, 10: 8, 11: 4, 12: 8,
-               13: 4, 16: 8, 17: 8, 18: 8}
-_INT_FORMATS = {1: "B", 3: "H", 4: "I", 13: "I", 16: "Q", 6: "b", 8: "h", 9: "i", 17: "q",
-                18: "Q"}
+               13: 4}
+_INT_FORMATS = {1: "B", 3: "H", 4: "I", 13: "I", 6: "b", 8: "h", 9: "i"}
 WIDTH, HEIGHT, BITS, COMPRESSION, PHOTOMETRIC, SAMPLES, ROWS = 256, 257, 258, 259, 262, 277, 278
 YCBCR = 6  # photometric: chroma may be subsampled, so raw sizes are not width x samples
 STRIP_OFFSETS, STRIP_COUNTS, PLANAR = 273, 279, 284
@@ -44,10 +46,9 @@ class TiffLayout:
 class _Reader:
     def __init__(self, data: bytes):
         self.data = data
+        if data[:4] not in TIFF_MAGIC:
+            raise ValueError(f"its header {data[:4]!r} is not a classic TIFF's")
         self.order = "<" if data[:2] == b"II" else ">"
-        self.big = self.unpack("H", 2) == 43
-        self.ifd_entry = 20 if self.big else 12
-        self.inline = 8 if self.big else 4
 
     def unpack(self, fmt: str, pos: int, count: int = 1):
         size = struct.calcsize(self.order + fmt) * count
@@ -58,17 +59,15 @@ class _Reader:
         return values[0] if count == 1 else values
 
     def first_ifd(self) -> int:
-        return self.unpack("Q", 8) if self.big else self.unpack("I", 4)
+        return self.unpack("I", 4)
 
     def entries(self, ifd: int) -> dict:
-        count = self.unpack("Q" if self.big else "H", ifd)
-        pos = ifd + (8 if self.big else 2)
+        count = self.unpack("H", ifd)
         tags = {}
         for i in range(min(count, 4096)):
-            at = pos + i * self.ifd_entry
+            at = ifd + 2 + i * 12  # 12-byte entries: tag, type, count, value or offset
             tag, kind = self.unpack("H", at), self.unpack("H", at + 2)
-            n = self.unpack("Q" if self.big else "I", at + 4)
-            tags[tag] = (kind, n, at + (12 if self.big else 8))
+            tags[tag] = (kind, self.unpack("I", at + 4), at + 8)
         return tags
 
     def values(self, entry, limit: int) -> List[int]:
@@ -81,8 +80,7 @@ class _Reader:
         if count == 0:
             return []
         size = _TYPE_SIZES[kind] * entry[1]
-        pos = field if size <= self.inline else \
-            self.unpack("Q" if self.big else "I", field)
+        pos = field if size <= 4 else self.unpack("I", field)  # inline up to 4 bytes
         values = self.unpack(fmt, pos, count)
         return list(values) if count > 1 else [values]
 

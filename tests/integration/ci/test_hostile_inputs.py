@@ -9,8 +9,8 @@ import io
 import pytest
 from PIL import Image
 
-from tests.hostile import (animated_webp, jpeg_claiming, progressive_jpeg_many_scans, rle8_bmp,
-                           text_watermark_rule, tiff_claiming)
+from tests.hostile import (animated_webp, bigtiff, jpeg_claiming, progressive_jpeg_many_scans,
+                           rle8_bmp, text_watermark_rule, tiff_claiming)
 
 THUMB = [{"fileid": "out.jpg", "rule": "imageMogr2/thumbnail/100x"},
          {"fileid": "turned.png", "rule": "imageMogr2/rotate/90|imageMogr2/format/png"}]
@@ -33,6 +33,8 @@ HOSTILE = {
     "lying.tif": (lambda: tiff_claiming(30000, 8000), "InvalidImageFormat",
                   ["claims 30000x8000", "16 bytes", "-62999"]),
     "cut.tif": (cut_tiff, "InvalidImageFormat", ["TIFF is truncated", "-62999"]),
+    "big.tif": (lambda: bigtiff(300, 200), "InvalidImageFormat",
+                ["input is a BigTIFF", "save it as a classic TIFF", "-62999"]),
     "rle.bmp": (lambda: rle8_bmp(7200, 7200), "ProcessingLimitExceeded",
                 ["7200x7200 BMP", "512 MB", "max_request_memory"]),
     "301.webp": (lambda: animated_webp(301, side=4), "ImageResolutionExceed",

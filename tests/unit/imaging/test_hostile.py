@@ -143,11 +143,26 @@ def test_a_jpeg_starting_with_an_ac_scan_has_no_floor():
     assert scan_problem(read_layout(ac_first), len(ac_first)) is None
 
 
-def test_a_pillow_tiff_is_read_and_a_bigtiff_layout_checked(kit):
+def test_a_pillow_tiff_is_read_and_its_layout_checked(kit):
     assert kit.run(THUMB, pil_tiff(300, 200, compression="tiff_lzw")).width == 100
+    classic = kit.photo(300, 200).tiffsave_buffer(compression="lzw")
+    assert scan_tiff(classic) == TiffLayout(300, 200, 300 * 3 * 128, None)  # 128-row strips
+    assert "truncated" in scan_tiff(classic[:len(classic) // 2]).problem
+
+
+def test_a_bigtiff_made_by_libvips_is_refused_by_name_before_decoding(kit, no_decode):
     big = kit.photo(300, 200).tiffsave_buffer(compression="lzw", bigtiff=True)
-    assert scan_tiff(big) == TiffLayout(300, 200, 300 * 3 * 128, None)  # 128-row strips
-    assert "truncated" in scan_tiff(big[:len(big) // 2]).problem
+    assert big[:4] == b"II+\x00"  # a real BigTIFF, little-endian as libvips writes it
+    swapped = b"MM\x00+" + big[4:]  # the big-endian magic (sniffed from the magic alone)
+    for data in (big, swapped):
+        for call in (lambda d=data: kit.run(THUMB, d), lambda d=data: probe(d)):
+            with pytest.raises(InvalidImageFormat) as caught:
+                call()
+            assert caught.value.message.startswith("input is a BigTIFF (a TIFF with 64-bit "
+                                                   "offsets")
+            assert "save it as a classic TIFF" in caught.value.message
+    # tiffscan agrees: it reads classic TIFF only (sniff never hands it a BigTIFF)
+    assert "is not a classic TIFF's" in scan_tiff(big).problem
 
 
 # --- frames --------------------------------------------------------------------------
