@@ -21,7 +21,6 @@ Decisions on points the reference leaves UNCONFIRMED (keep them here):
 * ``is_pic_info`` accepts 0/1 (and JSON booleans); anything else is an error.
 """
 
-import json
 from dataclasses import dataclass
 from typing import Optional, Tuple
 
@@ -29,44 +28,10 @@ from picops import routing
 from picops.errors import GrammarError, PicopsError
 from picops.grammar import Rule, parse
 
+from ..requestjson import loads_shallow
+
 MAX_RULES = 5  # CI refuses more than five rules in one request (error -60997).
 RULE_FIELDS = {"bucket", "fileid", "rule"}
-#: How deep a JSON document from a request may nest. A valid Pic-Operations needs 3 levels;
-#: a deeper one is refused before ``json.loads`` (whose recursion would fail with a 500).
-MAX_JSON_DEPTH = 32
-
-
-def json_depth(text: str) -> int:
-    """The deepest nesting of arrays and objects in ``text`` (strings skipped; no parsing)."""
-    depth = peak = 0
-    in_string = escaped = False
-    for ch in text:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif ch == "\\":
-                escaped = True
-            elif ch == '"':
-                in_string = False
-        elif ch == '"':
-            in_string = True
-        elif ch in "[{":
-            depth += 1
-            peak = max(peak, depth)
-        elif ch in "]}":
-            depth -= 1
-    return peak
-
-
-def loads_shallow(text: str) -> object:
-    """``json.loads`` for request data; ValueError (naming the depth) past the bound."""
-    depth = json_depth(text)
-    if depth > MAX_JSON_DEPTH:
-        raise ValueError(f"JSON nested {depth} levels deep; at most {MAX_JSON_DEPTH} are "
-                         "accepted")
-    return json.loads(text)
-
-
 class PicOperationsError(PicopsError):
     """The Pic-Operations header is malformed; the message names the field."""
 

@@ -61,7 +61,7 @@ from ..errors import EmulatorError
 from ..naming import check_key
 from ..storage.files import PendingWrite
 from . import auth
-from ..ci.pic_operations import loads_shallow
+from ..requestjson import loads_shallow
 from .call import Call
 from .common import (CHUNK, attrs_from_headers, check_md5, check_stored_value, expected_md5,
                      within_idle, write_headers)

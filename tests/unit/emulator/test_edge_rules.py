@@ -7,7 +7,7 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from picops_emulator import cosxml
-from picops_emulator.ci.pic_operations import MAX_JSON_DEPTH, json_depth, loads_shallow
+from picops_emulator.requestjson import MAX_JSON_DEPTH, json_depth, loads_shallow
 from picops_emulator.cos.auth import REDACTED, redact_target
 from picops_emulator.errors import EmulatorError
 from picops_emulator.naming import check_key

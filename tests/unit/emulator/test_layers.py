@@ -24,8 +24,8 @@ PACKAGE = "picops_emulator"
 RANKS = {
     "local": 9, "runner": 8, "livereload": 8, "server": 7, "console": 7, "cos": 6,
     "scfapi": 6, "settings": 5, "triggers": 4, "ci": 4,
-    "storage": 3, "imaging": 3, "cosxml": 2, "naming": 2, "faults": 2, "notifications": 1,
-    "errors": 0,
+    "storage": 3, "imaging": 3, "cosxml": 2, "naming": 2, "requestjson": 2, "faults": 2,
+    "notifications": 1, "errors": 0,
 }
 
 
@@ -165,3 +165,13 @@ def test_only_the_edge_chooses_a_status():
                 imaging.ImagingInternalError):
         assert not hasattr(cls, "status"), cls
         assert cls.code in ERRORS
+
+
+def test_the_cos_operations_meet_the_ci_layer_only_at_its_seam():
+    """``ci/seam.py`` is the one place COS operations reach CI: helpers both need (bounded
+    JSON, XML) live below both layers."""
+    graph = _graph()
+    reached = sorted(f"{src} -> {dst}" for src, deps in graph.items() if _unit(src) == "cos"
+                     for dst in deps if _unit(dst) == "ci"
+                     and dst not in ("picops_emulator.ci", "picops_emulator.ci.seam"))
+    assert reached == []
