@@ -6,9 +6,10 @@ service's exceptions in one module).
 
 Contract:
 - ``ERRORS`` maps a COS/CI error code to ``(HTTP status, default message)``. It is the only
-  place a status is chosen for an error; nothing else hard-codes one. :func:`status_of`
-  reads it, for the edge (``server.app``) and for errors that carry only a code (the image
-  engine's, which know nothing of HTTP).
+  place a status is chosen for an error; nothing else hard-codes one. :func:`status_of` is
+  the one way to read it, at the edges (``server.app`` for COS/CI answers, the console's
+  JSON API); errors carry a code only (:class:`EmulatorError` has no status of its own, and
+  neither do the image engine's errors, which know nothing of HTTP).
 - Every layer (routing, auth, the COS handlers, the store, the CI backend) raises
   :class:`EmulatorError` with a code from the table; the server turns it into the XML body
   COS sends (``cosxml.error_body``). A code missing from the table is a programming error
@@ -106,11 +107,6 @@ class EmulatorError(Exception):
         self.code = code
         self.message = message or default
         self.headers: Dict[str, str] = dict(headers or {})
-
-    @property
-    def status(self) -> int:
-        """The status the edge answers with (read from :data:`ERRORS`)."""
-        return status_of(self.code)
 
 
 __all__ = ["ERRORS", "EmulatorError", "status_of"]

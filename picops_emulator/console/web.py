@@ -38,7 +38,7 @@ from typing import Any, Callable, Dict, List, Optional
 from aiohttp import web
 
 from ..notifications import ObjectChanged
-from ..errors import EmulatorError
+from ..errors import EmulatorError, status_of
 from ..imaging.fonts import font_file
 from ..imaging.limits import DEFAULT_LIMITS, Limits
 from ..storage import Store
@@ -139,7 +139,7 @@ class Console:
         except ConsoleRequestError as exc:
             return _json({"error": exc.message}, exc.status)
         except EmulatorError as exc:
-            return _json({"error": exc.message, "code": exc.code}, exc.status)
+            return _json({"error": exc.message, "code": exc.code}, status_of(exc.code))
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         sub = request.path[len(access.PREFIX):]

@@ -113,9 +113,10 @@ async def errors_middleware(request: web.Request, handler):
     try:
         return await handler(request)
     except EmulatorError as err:
-        log.info("%s %s -> %d %s: %s", request.method, _shown(request),
-                 status_of(err.code), err.code, err.message)
-        return error_response(request, err)
+        response = error_response(request, err)
+        log.info("%s %s -> %d %s: %s", request.method, _shown(request), response.status,
+                 err.code, err.message)
+        return response
     except ConnectionError:
         # the client went away mid-body: the answer will most likely not arrive, but it is
         # the honest one, and it keeps aiohttp from reporting a server error

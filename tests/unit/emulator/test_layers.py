@@ -160,11 +160,32 @@ def test_only_the_edge_chooses_a_status():
     """The image engine's errors carry a code, not an HTTP status (the table maps it)."""
     from picops_emulator import imaging
     from picops_emulator.errors import ERRORS
+    from picops_emulator.errors import EmulatorError
+    for cls in (imaging.ImagingError, imaging.InvalidImageFormat, imaging.ImageTooLarge,
+                imaging.ImageResolutionExceed, imaging.InvalidArgument,
+                imaging.ImagingInternalError, EmulatorError):
+        assert not hasattr(cls, "status"), cls
     for cls in (imaging.ImagingError, imaging.InvalidImageFormat, imaging.ImageTooLarge,
                 imaging.ImageResolutionExceed, imaging.InvalidArgument,
                 imaging.ImagingInternalError):
-        assert not hasattr(cls, "status"), cls
         assert cls.code in ERRORS
+
+
+def test_a_status_is_read_from_the_table_only_by_status_of_at_the_edges():
+    """One way a status is chosen: ``errors.status_of``, called by the edges that answer
+    (the COS/CI server and the console's JSON API); nothing else reads the table's statuses."""
+    callers, readers = set(), set()
+    for name, path in MODULES.items():
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "status_of":
+                callers.add(name)
+            if (isinstance(node, ast.Subscript) and getattr(node.value, "id", None) == "ERRORS"
+                    or isinstance(node, ast.Attribute) and node.attr == "get"
+                    and getattr(node.value, "id", None) == "ERRORS"):
+                readers.add(name)
+    assert callers == {"picops_emulator.server.app", "picops_emulator.console.web"}
+    assert readers == {"picops_emulator.errors"}
 
 
 def test_the_cos_operations_meet_the_ci_layer_only_at_its_seam():
