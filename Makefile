@@ -69,9 +69,10 @@ bench: venv
 
 # The long fault soak (README "Fault soak"): SOAK_SECONDS of clients, CI errors, function
 # crashes and timeouts, and kill -9s of the emulator; prints its report as JSON.
+# SOAK_INTERVAL=0.15 is the harsh one: an operation every 0.15 s across the clients.
 SOAK_SECONDS ?= 300
 soak: venv
-	$(BIN)/python -m tests.soak.soak --seconds $(SOAK_SECONDS)
+	$(BIN)/python -m tests.soak.soak --seconds $(SOAK_SECONDS) $(if $(SOAK_INTERVAL),--interval $(SOAK_INTERVAL))
 
 # Clients nobody here wrote, against the emulator (issue 11): cos-nodejs-sdk-v5's own test
 # suite (npm) and Tencent's coscmd (pip), installed into build/clients, never committed.

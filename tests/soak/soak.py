@@ -16,14 +16,18 @@ the emulator is stopped and its data dir is checked:
 * nothing acknowledged is lost: every key exists with the ETag of its last
   acknowledged upload, or is gone after an acknowledged delete;
 * every existing source has exactly its derivatives (what the config makes of it)
-  and a current manifest (its ETag, exactly those outputs), unless its event is in
+  and a current manifest (its ETag, exactly those outputs), each derivative stored
+  with the ETag its manifest names and made from the source's current bytes (the
+  32-px thumbnail's height is the current image's aspect), unless its event is in
   the dead-letter file;
 * no derivative exists without its source, unless the delete event is a dead letter;
 * every event that could not be processed is in the dead-letter file (the journal
   holds nothing at the end).
 
 ``python -m tests.soak.soak --seconds 300`` (``make soak``) prints the report as one
-JSON object; ``test_soak.py`` runs a short one in ``make test``.
+JSON object; ``--interval 0.15`` gives each client an operation every 0.15 s on
+average (``clients * seconds / 0.15`` in all: many overwrites of one key in flight
+at once, the harsh soak); ``test_soak.py`` runs a short one in ``make test``.
 """
 
 from __future__ import annotations
@@ -363,6 +367,8 @@ def _check(root: Path, final: Dict[str, Optional[str]], report: Report) -> None:
                 why = f"manifest is for ETag {manifest.get('source', {}).get('etag')}, not {etag}"
             elif {o["key"] for o in manifest.get("outputs", [])} != wanted:
                 why = "manifest lists other outputs"
+            else:
+                why = _not_of_current_bytes(store, key, manifest, derived)
             if why is None:
                 report.sources_complete += 1
             elif key not in dead_keys:
@@ -375,6 +381,29 @@ def _check(root: Path, final: Dict[str, Optional[str]], report: Report) -> None:
                 report.problems.append(f"derivative {out_key} outlived its source {owner}")
     finally:
         store.close()
+
+
+def _not_of_current_bytes(store, key: str, manifest: dict,
+                          derived: Dict[str, str]) -> Optional[str]:
+    """Why the derivatives are not what the manifest says or not made from the source's
+    current bytes; None when they are. Each stored derivative must have the ETag its
+    manifest entry names (nothing overwrote it since), and the 32-px-wide thumbnail must
+    have the height the current source gives (the soak's images differ in aspect ratio)."""
+    import pyvips
+
+    for out in manifest.get("outputs", []):
+        if derived.get(out["key"]) != out.get("etag"):
+            return (f"derivative {out['key']} is ETag {derived.get(out['key'])}, its manifest "
+                    f"says {out.get('etag')}")
+    source = pyvips.Image.new_from_buffer(store.read_bytes(SOURCE, key), "")
+    for out in manifest.get("outputs", []):
+        if out["key"].startswith("small/"):
+            thumb = pyvips.Image.new_from_buffer(store.read_bytes(DERIVED, out["key"]), "")
+            want = max(1, int(source.height * 32 / source.width + 0.5))
+            if (thumb.width, thumb.height) != (32, want):
+                return (f"derivative {out['key']} is {thumb.width}x{thumb.height}, the current "
+                        f"source ({source.width}x{source.height}) gives 32x{want}")
+    return None
 
 
 def _manifest(store, key: str) -> Optional[dict]:
@@ -401,11 +430,18 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=300.0)
     parser.add_argument("--operations", type=int, default=600)
+    parser.add_argument("--interval", type=float, default=None,
+                        help="seconds between two operations of one client (0.15 for the "
+                             "harsh soak); sets --operations to clients * seconds / interval")
     parser.add_argument("--clients", type=int, default=6)
     parser.add_argument("--keys-per-client", type=int, default=8)
     parser.add_argument("--kills", type=int, default=5)
     parser.add_argument("--seed", type=int, default=9)
     args = parser.parse_args(argv)
+    if args.interval is not None:
+        if args.interval <= 0:
+            parser.error("--interval must be a positive number of seconds")
+        args.operations = max(1, int(args.clients * args.seconds / args.interval))
     options = SoakOptions(seconds=args.seconds, operations=args.operations, clients=args.clients,
                           keys_per_client=args.keys_per_client, kills=args.kills, seed=args.seed)
     with tempfile.TemporaryDirectory(prefix="picops-soak-") as tmp:
