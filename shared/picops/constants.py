@@ -68,5 +68,9 @@ EVENT_CREATED_ANY = "cos:ObjectCreated:*"
 #: A manifest read/write/delete or an output delete is not started with less time
 #: than this left.
 MIN_IO_S = 0.2
+#: How many times the create path sends a source's rules in one invocation when the
+#: source keeps changing under it (manifests on: :mod:`picops.create`); then the
+#: record fails retryable with an incomplete manifest and SCF runs it again.
+SETTLE_ROUNDS = 3
 #: Every deletion event type (Delete, DeleteMarkerCreated ...).
 EVENT_REMOVE_PREFIX = "cos:ObjectRemove:"

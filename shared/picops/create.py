@@ -22,6 +22,42 @@
   no longer listed. The same outputs are rewritten in place, so an overwrite
   with unchanged rules replaces every derivative.
 
+Races (manifests on). SCF runs events at once and delivers them again, and COS
+events can come late, so the event being processed may be for an older version
+of the key than the one stored, or for one deleted since. CI reads the object's
+bytes as they are when each call runs. So after the calls, the source is HEADed
+once, and the manifest names an ETag only when the outputs are provably of its
+bytes:
+
+* same ETag as processed: the outputs are of those bytes; the manifest is
+  written as above;
+* another ETag: the outputs may be of either version (or of both, a call each),
+  so the rules are sent again for the current ETag (``race: source_changed``,
+  ``rounds``), ``SETTLE_ROUNDS`` rounds in all at most; a source that changed in
+  every round gets an incomplete manifest listing everything any round wrote,
+  and the record fails retryable (``SourceChanged``), so SCF runs it again;
+* gone (404): a delete raced. Every output this config writes for the key (all
+  of them: any earlier or concurrent run may have written any) is deleted, and no
+  manifest is written (``skipped``, reason ``source_deleted``, ``deleted`` lists
+  them). The source is checked once more after the deletes: uploaded again
+  meanwhile, its new version is processed in the next round
+  (``race: source_reuploaded``), since the deletes may have removed derivatives
+  its own event had already written.
+
+Whichever of two racing records finishes last leaves the final state: each
+writes outputs only from the bytes current when its call runs and names them in
+a manifest only after that check. The cost is one HEAD per processed record.
+
+Decision (an UNCONFIRMED point of the reference): CI's ``OriginalInfo/ETag`` is
+not taken as proof of which bytes a call read. Its hash type is unconfirmed
+(Tencent's samples show 40 hex digits, COS PUT ETags are MD5), CI documents it
+reporting the object's ETag after processing (when an output overwrote the
+source), and the emulator reports the stored object's ETag after the outputs are
+written. Trusting it could name a newer ETag for outputs of older bytes; without
+it a changed source costs one more round, never a wrong manifest. What stays
+undetectable is an A-B-A change: the same bytes uploaded again (same ETag) while
+a call read other bytes in between.
+
 Every failure of CI, COS or a manifest is an error of the outcome, never
 raised; an exception out of here is a bug (the handler fails its record).
 """
@@ -31,11 +67,13 @@ from __future__ import annotations
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from . import ci_client, mark, routing
-from .errors import CloudError, MissingOutputsError, PicopsError
+from .constants import SETTLE_ROUNDS
+from .errors import CloudError, MissingOutputsError, PicopsError, SourceChangedError
 from .manifest import (ManifestOutput, build, is_current, manifest_key, merged_outputs,
                        removed_outputs, rules_hash, utc_timestamp)
-from .manifest_store import etag_of, head_object, read_trusted_manifest, write_manifest
-from .outcome import Outcome, RecordOutcome, SkipReason
+from .manifest_store import (DeleteResult, delete_outputs, distinct_errors, etag_of,
+                             head_object, read_trusted_manifest, write_manifest)
+from .outcome import UNSET, Outcome, Race, RecordOutcome, SkipReason
 from .etags import unquote_etag
 from .services import Services
 
@@ -56,12 +94,15 @@ class Source:
 def process_object(svc: Services, bucket: str, key: str, *, size: int, etag: str,
                    region: str, deadline: float, index: Optional[int] = None,
                    event_name: str = "",
-                   user_meta: Optional[Mapping[str, str]] = None) -> RecordOutcome:
+                   user_meta: Optional[Mapping[str, str]] = None,
+                   force: bool = False) -> RecordOutcome:
     """Process one source object, as for an ObjectCreated record (module docstring).
 
     ``deadline`` is a ``svc.clock()`` time; ``index`` the record's place in its
     event (None: not from an event); ``user_meta`` the object's user metadata
-    as the event lists it (None: the event has none).
+    as the event lists it (None: the event has none). ``force``: process even
+    when the manifest says up to date or the object carries its processed-on-upload
+    mark (the delete path hands over with it after deleting what they describe).
     """
     config = svc.config
     source = Source(bucket, key, unquote_etag(etag), region)
@@ -78,7 +119,7 @@ def process_object(svc: Services, bucket: str, key: str, *, size: int, etag: str
     settings = config.manifests
     old, digest = None, rules_hash(plan.route)
     fetched: Optional[Dict[str, str]] = None  # the source's headers, when a HEAD was made
-    if user_meta is not None and mark.is_current(user_meta, digest, bucket, key):
+    if not force and user_meta is not None and mark.is_current(user_meta, digest, bucket, key):
         return _on_upload(outcome, event_name, size, source.etag)
     if settings.enabled:
         outcome.manifest = manifest_key(key, settings.prefix)
@@ -92,13 +133,13 @@ def process_object(svc: Services, bucket: str, key: str, *, size: int, etag: str
         except PicopsError as e:
             outcome.fail([e])
             return outcome
-        if is_current(old, source.etag, digest):
+        if not force and is_current(old, source.etag, digest):
             outcome.outcome = Outcome.SKIPPED
             outcome.reason = SkipReason.UP_TO_DATE
             outcome.event_name, outcome.size, outcome.source_etag = event_name, size, source.etag
             outcome.outputs = [o.to_dict() for o in old.outputs]
             return outcome
-    if user_meta is None:
+    if user_meta is None and not force:
         try:
             headers = fetched if fetched is not None else head_object(
                 svc.client(region), bucket, key, timeout=svc.io_timeout(deadline))
@@ -107,10 +148,117 @@ def process_object(svc: Services, bucket: str, key: str, *, size: int, etag: str
             return outcome
         if mark.is_current(headers, digest, bucket, key):
             return _on_upload(outcome, event_name, size, source.etag)
-    send_calls(svc, source, plan, deadline, outcome)
-    if settings.enabled:
-        settle(svc, source, plan, digest, old, outcome, deadline)
+    if not settings.enabled:
+        send_calls(svc, source, plan, deadline, outcome)
+        return outcome
+    _process_until_settled(svc, source, plan, digest, old, outcome, deadline)
     return outcome
+
+
+def _process_until_settled(svc: Services, source: Source, plan: routing.Plan, digest: str,
+                           old: Any, outcome: RecordOutcome, deadline: float) -> None:
+    """Send the rules, then HEAD the source once and settle what the outputs are of.
+
+    CI reads the object's bytes as they are when each call runs, so the outputs
+    are of ``source.etag``'s bytes only if the source still has that ETag after
+    the last call (module docstring, "Races"). Changed: process again for the
+    current ETag, ``SETTLE_ROUNDS`` rounds in all at most. Gone: delete every
+    output this config writes for the key, and write no manifest.
+    """
+    client = svc.client(source.region)
+    written: List[ManifestOutput] = []   # every output any round reported written
+    deleted: List[DeleteResult] = []
+    request_ids: List[str] = []
+    rounds = 0
+    while True:
+        rounds += 1
+        if rounds > 1:
+            _new_round(outcome, rounds)
+        send_calls(svc, source, plan, deadline, outcome)
+        request_ids.extend(outcome.ci_request_ids)
+        outcome.ci_request_ids = list(request_ids)
+        written.extend(ManifestOutput.from_result(o) for o in outcome.outputs)
+        reuploaded = False
+        try:
+            now = head_object(client, source.bucket, source.key,
+                              timeout=svc.io_timeout(deadline))
+            if now is None:
+                deleted.extend(delete_outputs(client, _all_outputs(plan),
+                                              budget=lambda: svc.io_timeout(deadline)))
+                outcome.deleted = deleted
+                errors = distinct_errors(deleted)
+                if errors:  # some may still exist: the retry deletes them again
+                    _clear(outcome, Outcome.PROCESSED)
+                    outcome.fail(errors)
+                    return
+                # Checked again after the deletes: an upload in between must not lose the
+                # derivatives its own event may have written meanwhile.
+                try:
+                    now = head_object(client, source.bucket, source.key,
+                                      timeout=svc.io_timeout(deadline))
+                except PicopsError as e:  # unknown: the retry finds out (no manifest here)
+                    _clear(outcome, Outcome.PROCESSED)
+                    outcome.fail([e])
+                    return
+                if now is None:
+                    _clear(outcome, Outcome.SKIPPED)
+                    outcome.reason = SkipReason.SOURCE_DELETED
+                    return
+                reuploaded = True
+            current = etag_of(now, source.bucket, source.key)
+        except PicopsError as e:
+            # Not verified: whatever was written is listed, nothing is claimed current.
+            outcome.fail([e])
+            outcome.manifest_error = _write_manifest(
+                svc, source, plan, digest, _may_exist(old, written, plan), False, deadline)
+            return
+        if not reuploaded and (current == source.etag or outcome.outcome != Outcome.PROCESSED):
+            # The outputs are of this ETag's bytes; or the run failed part-way (then, as
+            # any failed run: an incomplete manifest, never current, and its errors).
+            settle(svc, source, plan, digest, old, outcome, deadline, earlier=written)
+            if outcome.race is not UNSET:
+                outcome.source_etag = source.etag
+            return
+        if reuploaded or outcome.race is Race.SOURCE_REUPLOADED:
+            outcome.race = Race.SOURCE_REUPLOADED
+        else:
+            outcome.race = Race.SOURCE_CHANGED
+        changed_from, source.etag = source.etag, current
+        if rounds >= SETTLE_ROUNDS:
+            outcome.fail([SourceChangedError(
+                f"{source.bucket}/{source.key} changed while it was processed, in each of "
+                f"{rounds} rounds (last from ETag {changed_from!r} to {current!r}); its "
+                f"manifest is written incomplete and the event is run again")])
+            outcome.manifest_error = _write_manifest(
+                svc, source, plan, digest, _may_exist(old, written, plan), False, deadline)
+            return
+
+
+def _new_round(outcome: RecordOutcome, rounds: int) -> None:
+    """Forget the last round's results before the rules are sent again."""
+    _clear(outcome, Outcome.PROCESSED)
+    outcome.rounds = rounds
+
+
+def _clear(outcome: RecordOutcome, word: Outcome) -> None:
+    outcome.outcome, outcome.errors = word, []
+    outcome.outputs, outcome.missing_outputs = [], ()
+    if outcome.original is not UNSET:
+        outcome.original = None
+
+
+def _all_outputs(plan: routing.Plan) -> List[ManifestOutput]:
+    """Every output this config writes for the plan's key (the ownership proof gives
+    each one to this key alone), as deletable entries."""
+    return [ManifestOutput(o.bucket, o.key, "", "", None, None, None) for o in plan.outputs]
+
+
+def _may_exist(old: Any, written: Sequence[ManifestOutput],
+               plan: routing.Plan) -> List[ManifestOutput]:
+    """What an incomplete manifest lists: this config's outputs that an older manifest
+    lists or any round wrote (the latest entry of each)."""
+    owned = {(o.bucket, o.key) for o in plan.outputs}
+    return [o for o in merged_outputs(old, written) if (o.bucket, o.key) in owned]
 
 
 def _on_upload(outcome: RecordOutcome, event_name: str, size: int,
@@ -170,20 +318,22 @@ def send_calls(svc: Services, source: Source, plan: routing.Plan, deadline: floa
 
 
 def settle(svc: Services, source: Source, plan: routing.Plan, digest: str, old: Any,
-           outcome: RecordOutcome, deadline: float) -> None:
+           outcome: RecordOutcome, deadline: float,
+           earlier: Sequence[ManifestOutput] = ()) -> None:
     """After the CI calls: delete outputs the new plan dropped, write the manifest.
 
     Order matters: outputs are replaced first, stale ones deleted next, and the
     manifest written last, so a crash at any point leaves a manifest listing
-    everything that may still exist (never an orphan).
+    everything that may still exist (never an orphan). ``earlier``: outputs an
+    earlier round of the same record wrote (listed too when this one failed).
     """
     produced = [ManifestOutput.from_result(o) for o in outcome.outputs]
     if outcome.outcome != Outcome.PROCESSED:
         # Part-way: list what may exist now (old not rewritten + new), marked
         # incomplete so the next delivery processes the source again.
-        if produced:
+        if produced or earlier:
             owned = {(o.bucket, o.key) for o in plan.outputs}
-            merged = merged_outputs(old, produced)
+            merged = merged_outputs(old, list(earlier) + produced)
             listed = [o for o in merged if (o.bucket, o.key) in owned]
             kept = [o for o in merged if (o.bucket, o.key) not in owned]
             if kept:

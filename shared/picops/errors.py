@@ -17,6 +17,7 @@ Nothing else inspects error types to decide behaviour.
         │   └── NotOwnedOutputError  a listed output not this config's   permanent
         ├── MissingOutputsError  CI answered 200 without some outputs       permanent
         ├── InternalError        an unexpected exception (a bug)            retryable
+        ├── SourceChangedError   the source kept changing while processed   retryable
         └── CloudError           a failed COS or CI call                    by status
             └── TransientCloudError  5xx, SlowDown, timeouts, connection    retryable
 
@@ -185,6 +186,17 @@ class InternalError(RecordError):
     @classmethod
     def from_exception(cls, exc: BaseException) -> "InternalError":
         return cls(f"{type(exc).__name__}: {exc}")
+
+
+class SourceChangedError(RecordError):
+    """The source object changed (or was deleted and uploaded again) every time it was
+    processed in this invocation, so no manifest could be written as current.
+
+    Retryable: the next delivery processes whatever version is current then.
+    """
+
+    code = "SourceChanged"
+    retryable = True
 
 
 class CloudError(RecordError):

@@ -11,8 +11,11 @@ errors of :func:`picops.ci_client.classify` (``CloudError`` permanent,
 * :func:`read_trusted_manifest` -- the same, and refuses a manifest that is not
   the source's or lists what picops never deletes.
 * :func:`write_manifest` / :func:`delete_manifest` -- one PUT / DELETE.
-* :func:`delete_outputs` -- one DELETE per output, every output tried, one
+* :func:`delete_outputs` -- one DELETE per output, in order, one
   :class:`DeleteResult` each; an output that is already gone counts as deleted.
+  With a ``budget`` (the seconds each DELETE may take, worked out again before
+  each one), the outputs left when the budget says the time is up are not tried:
+  their result is that error (``DeadlineExceeded``).
 * :func:`object_exists` / :func:`head_object` -- one HEAD.
 
 There are no retries here: a transient failure fails the record, and SCF runs
@@ -23,14 +26,14 @@ outlasts the invocation.
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, NamedTuple, Optional, Sequence
+from typing import Any, Callable, Dict, List, NamedTuple, Optional, Sequence
 
 import requests
 from qcloud_cos.cos_exception import CosServiceError
 from urllib3.exceptions import HTTPError as Urllib3Error
 
 from .ci_client import SDK_ERRORS, capped_timeout, classify
-from .errors import CloudError, ManifestError, TransientCloudError
+from .errors import CloudError, ManifestError, PicopsError, TransientCloudError
 from .etags import unquote_etag
 from .manifest import (Manifest, ManifestOutput, deletion_problems, dumps, loads,
                        manifest_key)
@@ -123,9 +126,37 @@ def delete_manifest(client: Any, bucket: str, source_key: str, prefix: str, *,
 
 
 def delete_outputs(client: Any, outputs: Sequence[ManifestOutput], *,
-                   timeout: Optional[float] = None) -> List[DeleteResult]:
-    """Delete each output (in order, every one tried); one result per output."""
-    return [DeleteResult(o, _delete(client, o.bucket, o.key, timeout)) for o in outputs]
+                   timeout: Optional[float] = None,
+                   budget: Optional[Callable[[], float]] = None) -> List[DeleteResult]:
+    """Delete each output in order; one result per output.
+
+    ``timeout`` caps every DELETE alike. ``budget``, when given instead, is called
+    before each DELETE for the seconds that one may take (the time left shrinks as
+    the deletes go); when it raises a :class:`CloudError` (``DeadlineExceeded``:
+    the invocation's time is up), that output and every later one are not tried
+    and carry that error as their result. Without a budget every output is tried.
+    """
+    results: List[DeleteResult] = []
+    for i, o in enumerate(outputs):
+        seconds = timeout
+        if budget is not None:
+            try:
+                seconds = budget()
+            except CloudError as e:
+                results.extend(DeleteResult(rest, e) for rest in outputs[i:])
+                break
+        results.append(DeleteResult(o, _delete(client, o.bucket, o.key, seconds)))
+    return results
+
+
+def distinct_errors(results: Sequence[DeleteResult]) -> List[PicopsError]:
+    """The errors of ``results``, each error object once (the outputs a budget ran out
+    for share one ``DeadlineExceeded``)."""
+    seen: List[PicopsError] = []
+    for r in results:
+        if r.error is not None and not any(r.error is e for e in seen):
+            seen.append(r.error)
+    return seen
 
 
 def object_exists(client: Any, bucket: str, key: str, *,
@@ -200,6 +231,7 @@ def _wrap(exc: Exception, what: str) -> CloudError:
                      request_id=err.request_id)
 
 
-__all__ = ["DeleteResult", "delete_manifest", "delete_outputs", "etag_of", "head_object",
+__all__ = ["DeleteResult", "delete_manifest", "delete_outputs", "distinct_errors", "etag_of",
+           "head_object",
            "object_exists",
            "read_manifest", "read_trusted_manifest", "write_manifest"]

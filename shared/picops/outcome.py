@@ -56,6 +56,15 @@ class SkipReason(_Word):
     MANIFESTS_OFF = "manifests_off"      # a delete, but no manifests are kept
     NO_MANIFEST = "no_manifest"          # a delete of a source with no manifest
     SOURCE_EXISTS = "source_exists"      # a delete, but the key exists again
+    SOURCE_DELETED = "source_deleted"    # deleted while it was processed: outputs removed
+
+
+class Race(_Word):
+    """The ``race`` of a record: its source changed while it was handled, and how that
+    was settled (the line's ``rounds`` says how many times the rules were sent)."""
+
+    SOURCE_CHANGED = "source_changed"        # overwritten meanwhile: processed again
+    SOURCE_REUPLOADED = "source_reuploaded"  # gone, then uploaded again: processed again
 
 
 #: ``action`` of a delete record's line (creates have none).
@@ -95,6 +104,8 @@ class RecordOutcome:
     size: Any = UNSET
     manifest: Any = UNSET
     reason: Any = UNSET
+    race: Any = UNSET                    # a Race: the source changed while handled
+    rounds: Any = UNSET                  # times the rules were sent, when more than once
     source_etag: Any = UNSET
     outputs: Any = UNSET
     original: Any = UNSET
@@ -132,6 +143,8 @@ class RecordOutcome:
             "action": self.action, "event_name": self.event_name, "size": self.size,
             "manifest": self.manifest, "outcome": Outcome(self.outcome).value,
             "reason": SkipReason(self.reason).value if self.reason is not UNSET else UNSET,
+            "race": Race(self.race).value if self.race is not UNSET else UNSET,
+            "rounds": self.rounds,
             "source_etag": self.source_etag, "outputs": self.outputs,
             "original": self.original}
         if self.with_request_id:

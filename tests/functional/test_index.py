@@ -42,9 +42,14 @@ def test_main_handler_runs_the_shipped_config(monkeypatch, capsys):
                           callback=ci)
         put = rsps.add(responses.PUT, manifest, status=200,
                        headers={"ETag": '"m"', "x-cos-request-id": "r"})
+        # after CI, before the manifest: the source still has the event's ETag
+        head = rsps.add(responses.HEAD, "http://127.0.0.1:9000/uploads/2024/cat.jpg",
+                        status=200, headers={"ETag": '"0d7316832fef232e5dcdcf81f39bfdba"',
+                                             "x-cos-request-id": "r"})
         summary = index.main_handler(event_for("uploads/2024/cat.jpg"), context())
     assert summary["counts"] == {"processed": 1, "skipped": 0, "failed": 0}
     assert put.call_count == 1  # the shipped config keeps a manifest per source
+    assert head.call_count == 1
     (call,) = ci.calls
     assert len(call["ops"]["rules"]) == 4  # the shipped uploads/ route
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]

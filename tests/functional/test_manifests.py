@@ -9,7 +9,7 @@ CI call for a duplicate, DELETEs of exactly the outputs a manifest lists.
 import copy
 import json
 import re
-from typing import Dict, List, Optional, Tuple
+from typing import Callable, Dict, List, Optional, Tuple
 from urllib.parse import unquote, urlsplit
 
 import pytest
@@ -24,6 +24,10 @@ from .conftest import CONFIG as ROUTES
 ETAG = "0d7316832fef232e5dcdcf81f39bfdba"
 MKEY = "_picops/manifests/uploads/a.jpg.json"
 THUMB, COVER = "thumbs/uploads/a_jpg_400.webp", "covers/uploads/a_jpg.jpg"
+#: The sources the tests' create events name: stored before each test, as in a bucket.
+SOURCES = ("uploads/a.jpg", "uploads/b.png", "uploads/bad.jpg", "uploads/good.jpg",
+           "avatars/me.png")
+HEAD_A = ("HEAD", SOURCE, "uploads/a.jpg")
 
 # The handler tests' routes, with manifests on (the harness turns them off otherwise).
 CONFIG = ROUTES + "manifests:\n  enabled: true\n"
@@ -36,18 +40,42 @@ NEW_RULES = CONFIG.replace("""      - fileid: /covers/{dir}/{stem}_{ext}.jpg
 
 
 class FakeCos:
-    """COS objects in memory. ``fail[(method, bucket, key)] = (status, code)`` scripts errors."""
+    """COS objects in memory. ``fail[(method, bucket, key)] = (status, code)`` scripts errors;
+    ``before[(method, bucket, key)]`` lists functions run (and dropped) one per such request,
+    before it is answered: another client acting between two steps of the function.
+
+    The sources the tests' events name are stored with the events' ETag (``ETAG``); an
+    object stored otherwise has the ETag ``"x"`` unless :meth:`upload` gives one.
+    """
 
     def __init__(self):
         self.objects: Dict[Tuple[str, str], bytes] = {}
+        self.etags: Dict[Tuple[str, str], str] = {}
         self.requests: List[Tuple[str, str, str]] = []
+        self.timeouts: List[Optional[float]] = []  # each request's HTTP timeout, in order
         self.fail: Dict[Tuple[str, str, str], Tuple[int, str]] = {}
+        self.before: Dict[Tuple[str, str, str], List[Callable[[], None]]] = {}
+        for key in SOURCES:
+            self.upload(key)
+
+    def upload(self, key: str, etag: str = ETAG, body: bytes = b"jpeg bytes") -> None:
+        """Store source ``key`` (as a client's upload would) with ``etag``."""
+        self.objects[(SOURCE, key)] = body
+        self.etags[(SOURCE, key)] = etag
+
+    def remove(self, key: str) -> None:
+        """Delete source ``key`` (as a client's delete would)."""
+        self.objects.pop((SOURCE, key), None)
 
     def __call__(self, request):
         headers = {k: v.decode() if isinstance(v, bytes) else v for k, v in request.headers.items()}
         bucket = headers["Host"].split(".cos.")[0]
         key = unquote(urlsplit(request.url).path)[1:]
         self.requests.append((request.method, bucket, key))
+        self.timeouts.append(request.req_kwargs.get("timeout"))
+        hooks = self.before.get((request.method, bucket, key))
+        if hooks:
+            hooks.pop(0)()
         scripted = self.fail.get((request.method, bucket, key))
         if scripted:
             return error(*scripted)
@@ -55,6 +83,7 @@ class FakeCos:
         if request.method == "PUT":
             body = request.body
             self.objects[place] = body if isinstance(body, bytes) else body.encode()
+            self.etags.pop(place, None)
             return 200, {"ETag": '"new"', "x-cos-request-id": "rid-put"}, ""
         if request.method == "DELETE":
             self.objects.pop(place, None)
@@ -63,7 +92,8 @@ class FakeCos:
             status, headers, body = error(404, "NoSuchKey")
             return status, headers, "" if request.method == "HEAD" else body
         data = self.objects[place]
-        head = {"Content-Length": str(len(data)), "ETag": '"x"', "x-cos-request-id": "rid-get"}
+        head = {"Content-Length": str(len(data)), "ETag": f'"{self.etags.get(place, "x")}"',
+                "x-cos-request-id": "rid-get"}
         return 200, head, b"" if request.method == "HEAD" else data
 
     def manifest(self, key: str = MKEY):
@@ -74,6 +104,7 @@ class FakeCos:
 
     def clear(self) -> None:
         self.requests.clear()
+        self.timeouts.clear()
 
 
 def error(status: int, code: str):
@@ -140,7 +171,8 @@ def test_first_upload_reads_no_manifest_processes_then_writes_one(world, cos):
     h = world()
     summary = h.handle(event())
 
-    assert cos.requests == [("GET", SOURCE, MKEY), ("PUT", SOURCE, MKEY)]
+    # the source is HEADed after CI, before the manifest names its ETag
+    assert cos.requests == [("GET", SOURCE, MKEY), HEAD_A, ("PUT", SOURCE, MKEY)]
     assert len(h.ci.calls) == 1
     line = outcome(h)
     assert (line["outcome"], line["manifest"]) == ("processed", MKEY)
@@ -176,12 +208,13 @@ def test_duplicate_delivery_is_answered_from_the_manifest_without_calling_ci(wor
 def test_overwritten_source_is_processed_again_and_its_manifest_replaced(world, cos):
     h = world()
     h.handle(event())
+    cos.upload("uploads/a.jpg", "ffffffffffffffffffffffffffffffff")
     cos.clear()
 
     h.handle(event(etag="ffffffffffffffffffffffffffffffff"))
 
     # same rules: the outputs are overwritten in place, nothing to delete
-    assert cos.requests == [("GET", SOURCE, MKEY), ("PUT", SOURCE, MKEY)]
+    assert cos.requests == [("GET", SOURCE, MKEY), HEAD_A, ("PUT", SOURCE, MKEY)]
     assert len(h.ci.calls) == 2
     assert cos.manifest().source_etag == "ffffffffffffffffffffffffffffffff"
     assert "removed_outputs" not in outcome(h)
@@ -199,7 +232,7 @@ def test_rules_change_replaces_outputs_and_keeps_the_dropped_ones(world, cos):
     assert [r["fileid"] for r in h.ci.calls[0]["ops"]["rules"]] == ["/" + THUMB, "/" + small]
     # the cover is not this config's any more: nothing proves it is this source's (a
     # manifest is a file an uploader could write), so it is left, named, and unlisted
-    assert cos.requests == [("GET", SOURCE, MKEY), ("PUT", SOURCE, MKEY)]
+    assert cos.requests == [("GET", SOURCE, MKEY), HEAD_A, ("PUT", SOURCE, MKEY)]
     line = outcome(h)
     assert line["outcome"] == "processed"
     assert line["kept_outputs"] == [{"bucket": DERIVED, "key": COVER}]
@@ -236,6 +269,7 @@ def test_an_overwrite_never_deletes_what_a_forged_manifest_lists(world, cos):
 
 def test_deleting_a_source_never_deletes_what_a_forged_manifest_lists(world, cos):
     _forged(cos, VICTIMS + [(DERIVED, THUMB)])
+    cos.remove("uploads/a.jpg")
     for bucket, key in VICTIMS:
         cos.objects[(bucket, key)] = b"not yours"
     h = world()
@@ -318,11 +352,11 @@ def test_a_transient_manifest_read_error_is_retried_by_scf(world, cos):
 def test_without_an_etag_one_head_reads_it_and_a_duplicate_is_up_to_date(world, cos):
     # The SCF CLI's event templates carry no meta.ETag: the function HEADs the source
     # once before comparing, so the manifest never stores "" and a duplicate is current.
-    cos.objects[(SOURCE, "uploads/a.jpg")] = b"jpeg bytes"
+    cos.upload("uploads/a.jpg", "x")
     h = world()
     h.handle(event(etag=None))
     assert cos.requests[:2] == [("HEAD", SOURCE, "uploads/a.jpg"), ("GET", SOURCE, MKEY)]
-    assert cos.manifest().source_etag == "x"  # FakeCos's ETag for every stored object
+    assert cos.manifest().source_etag == "x"  # the stored object's ETag
     cos.clear()
     h.handle(event(etag=None))
     assert len(h.ci.calls) == 1
@@ -331,6 +365,7 @@ def test_without_an_etag_one_head_reads_it_and_a_duplicate_is_up_to_date(world, 
 
 
 def test_a_source_gone_before_its_etag_is_read_fails_permanently(world, cos):
+    cos.remove("uploads/a.jpg")
     h = world()
     h.handle(event(etag=None))
     (line,) = h.outcomes()
@@ -367,7 +402,7 @@ def test_manifests_off_sends_no_manifest_request(world, cos):
 def test_a_configured_prefix_is_used(world, cos):
     h = world(CONFIG + "  prefix: meta/m/\n")
     h.handle(event())
-    assert cos.requests == [("GET", SOURCE, "meta/m/uploads/a.jpg.json"),
+    assert cos.requests == [("GET", SOURCE, "meta/m/uploads/a.jpg.json"), HEAD_A,
                             ("PUT", SOURCE, "meta/m/uploads/a.jpg.json")]
 
 
@@ -377,13 +412,15 @@ def test_deleting_a_source_deletes_exactly_its_listed_outputs_then_the_manifest(
     h = world()
     h.handle(event())
     cos.objects[(DERIVED, "thumbs/uploads/other_jpg_400.webp")] = b"keep me"
+    cos.remove("uploads/a.jpg")
     cos.clear()
 
     summary = h.handle(delete_event())
 
-    assert cos.requests == [("GET", SOURCE, MKEY), ("HEAD", SOURCE, "uploads/a.jpg"),
+    # the source is HEADed again after the last delete: still gone, nothing to hand over
+    assert cos.requests == [("GET", SOURCE, MKEY), HEAD_A,
                             ("DELETE", DERIVED, THUMB), ("DELETE", DERIVED, COVER),
-                            ("DELETE", SOURCE, MKEY)]
+                            ("DELETE", SOURCE, MKEY), HEAD_A]
     assert len(h.ci.calls) == 1  # only the upload's
     line = outcome(h)
     assert (line["outcome"], line["action"], line["manifest"]) == ("processed", "delete", MKEY)
@@ -398,18 +435,20 @@ def test_deleting_a_source_deletes_exactly_its_listed_outputs_then_the_manifest(
 def test_source_bucket_outputs_are_deleted_too(world, cos):
     h = world()
     h.handle(event("avatars/me.png"))
+    cos.remove("avatars/me.png")
     cos.clear()
     h.handle(delete_event("avatars/me.png"))
     mkey = "_picops/manifests/avatars/me.png.json"
     assert cos.requests == [("GET", SOURCE, mkey), ("HEAD", SOURCE, "avatars/me.png"),
                             ("DELETE", SOURCE, "avatars-small/avatars/me_png.webp"),
-                            ("DELETE", SOURCE, mkey)]
+                            ("DELETE", SOURCE, mkey), ("HEAD", SOURCE, "avatars/me.png")]
 
 
 def test_delete_without_a_manifest_is_skipped_and_deletes_nothing(world, cos):
     h = world()
     h.handle(delete_event("uploads/never-processed.jpg"))
-    assert cos.requests == [("GET", SOURCE, "_picops/manifests/uploads/never-processed.jpg.json")]
+    assert cos.requests == [("GET", SOURCE, "_picops/manifests/uploads/never-processed.jpg.json"),
+                            ("HEAD", SOURCE, "uploads/never-processed.jpg")]
     line = outcome(h)
     assert (line["outcome"], line["reason"], line["action"]) == ("skipped", "no_manifest",
                                                                  "delete")
@@ -418,16 +457,19 @@ def test_delete_without_a_manifest_is_skipped_and_deletes_nothing(world, cos):
 def test_delete_of_a_source_that_exists_again_keeps_its_derivatives(world, cos):
     h = world()
     h.handle(event())
-    cos.objects[(SOURCE, "uploads/a.jpg")] = b"re-uploaded"  # the delete event came late
+    cos.upload("uploads/a.jpg", "e2")  # re-uploaded: the delete event came late
     cos.clear()
     h.handle(delete_event())
-    assert cos.requests == [("GET", SOURCE, MKEY), ("HEAD", SOURCE, "uploads/a.jpg")]
+    # the manifest is the older version's: the new version's own event is still to come
+    assert cos.requests == [("GET", SOURCE, MKEY), HEAD_A]
     assert outcome(h)["reason"] == "source_exists"
+    assert h.ci.calls[1:] == []
 
 
 def test_an_output_already_gone_is_fine(world, cos):
     h = world()
     h.handle(event())
+    cos.remove("uploads/a.jpg")
     cos.fail[("DELETE", DERIVED, THUMB)] = (404, "NoSuchKey")
     h.handle(delete_event())
     line = outcome(h)
@@ -439,6 +481,7 @@ def test_an_output_already_gone_is_fine(world, cos):
 def test_a_failed_output_delete_keeps_the_manifest_for_the_retry(world, cos):
     h = world()
     h.handle(event())
+    cos.remove("uploads/a.jpg")
     cos.fail[("DELETE", DERIVED, THUMB)] = (503, "ServiceUnavailable")
     cos.clear()
     with pytest.raises(TransientCloudError):
@@ -494,6 +537,205 @@ def test_restore_events_are_still_not_ours(world, cos):
     h = world()
     h.handle(event(event_name="cos:ObjectRestore:Completed"))
     assert cos.requests == [] and outcome(h)["reason"] == "not_created"
+
+
+# --- races: the source changes while a record is handled -------------------------------------
+
+E2 = "e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2e2"
+CI_A = ("POST", SOURCE, "uploads/a.jpg")
+
+
+def test_an_overwrite_during_processing_is_processed_again_for_the_new_etag(world, cos):
+    # Another client overwrites the source between the CI call and the check: the outputs
+    # may be of either version, so the rules go again and the manifest names the new ETag.
+    h = world()
+    cos.before[HEAD_A] = [lambda: cos.upload("uploads/a.jpg", E2)]
+    h.handle(event())
+    assert requests_of(h, cos) == [("GET", SOURCE, MKEY), HEAD_A, HEAD_A, ("PUT", SOURCE, MKEY),
+                                   CI_A, CI_A]
+    assert [c["at"] for c in h.ci.calls] == sorted(c["at"] for c in h.ci.calls)
+    m = cos.manifest()
+    assert (m.source_etag, m.complete) == (E2, True)
+    line = outcome(h)
+    assert (line["outcome"], line["race"], line["rounds"], line["source_etag"]) == (
+        "processed", "source_changed", 2, E2)
+    assert line["ci_request_ids"] == ["rid-1", "rid-2"]
+    # the event for the new version is now a duplicate: no third CI call
+    h.handle(event(etag=E2))
+    assert outcome(h)["reason"] == "up_to_date" and len(h.ci.calls) == 2
+
+
+def test_a_late_event_for_an_older_version_never_names_the_older_etag(world, cos):
+    h = world()
+    cos.upload("uploads/a.jpg", E2)
+    h.handle(event(etag=E2))              # the newer version's event ran first
+    cos.clear()
+    h.handle(event())                     # the older one's arrives late (a retry)
+    assert cos.manifest().source_etag == E2 and cos.manifest().complete
+    line = outcome(h)
+    assert (line["race"], line["rounds"]) == ("source_changed", 2)
+
+
+def test_a_source_that_keeps_changing_gets_an_incomplete_manifest_and_a_retry(world, cos):
+    h = world()
+    cos.before[HEAD_A] = [lambda n=n: cos.upload("uploads/a.jpg", f"{n}" * 32)
+                          for n in range(1, 4)]
+    with pytest.raises(TransientCloudError):  # the handler raises: SCF runs the event again
+        h.handle(event())
+    assert len(h.ci.calls) == 3           # SETTLE_ROUNDS, then it gives up for now
+    m = cos.manifest()
+    assert not m.complete and [o.key for o in m.outputs] == [THUMB, COVER]
+    line = outcome(h)
+    assert line["outcome"] == "failed" and line["error"]["code"] == "SourceChanged"
+    assert line["error"]["retryable"] is True and line["rounds"] == 3
+    h.handle(event(etag="3" * 32))        # SCF's retry (or the last version's event) settles
+    assert cos.manifest().complete and cos.manifest().source_etag == "3" * 32
+
+
+def test_a_delete_during_processing_removes_every_output_and_writes_no_manifest(world, cos):
+    h = world()
+    cos.objects[(DERIVED, THUMB)] = cos.objects[(DERIVED, COVER)] = b"written by CI"
+    cos.before[HEAD_A] = [lambda: cos.remove("uploads/a.jpg")]
+    summary = h.handle(event())
+    assert cos.requests == [("GET", SOURCE, MKEY), HEAD_A, ("DELETE", DERIVED, THUMB),
+                            ("DELETE", DERIVED, COVER), HEAD_A]
+    assert (SOURCE, MKEY) not in cos.objects
+    assert (DERIVED, THUMB) not in cos.objects and (DERIVED, COVER) not in cos.objects
+    line = outcome(h)
+    assert (line["outcome"], line["reason"]) == ("skipped", "source_deleted")
+    assert [d["result"] for d in line["deleted"]] == ["deleted", "deleted"]
+    assert line["outputs"] == []
+    assert summary["counts"] == {"processed": 0, "skipped": 1, "failed": 0}
+
+
+def test_a_failed_cleanup_after_a_racing_delete_is_retried(world, cos):
+    h = world()
+    cos.before[HEAD_A] = [lambda: cos.remove("uploads/a.jpg")]
+    cos.fail[("DELETE", DERIVED, COVER)] = (503, "SlowDown")
+    with pytest.raises(TransientCloudError):
+        h.handle(event())
+    line = outcome(h)
+    assert line["outcome"] == "failed" and line["error"]["code"] == "SlowDown"
+    assert (SOURCE, MKEY) not in cos.objects
+
+
+def test_a_reupload_between_the_cleanup_and_its_check_is_processed(world, cos):
+    # Deleted during processing, then uploaded again before the check that follows the
+    # deletes: the new version's derivatives may have been among them, so it is processed.
+    h = world()
+    cos.before[HEAD_A] = [lambda: cos.remove("uploads/a.jpg"),
+                          lambda: cos.upload("uploads/a.jpg", E2)]
+    h.handle(event())
+    assert requests_of(h, cos) == [("GET", SOURCE, MKEY), HEAD_A, ("DELETE", DERIVED, THUMB),
+                                   ("DELETE", DERIVED, COVER), HEAD_A, HEAD_A,
+                                   ("PUT", SOURCE, MKEY), CI_A, CI_A]
+    assert cos.manifest().source_etag == E2 and cos.manifest().complete
+    line = outcome(h)
+    assert (line["outcome"], line["race"], line["rounds"]) == ("processed", "source_reuploaded",
+                                                               2)
+    assert len(line["deleted"]) == 2
+
+
+def _written_v2(cos):
+    """What the re-upload's own create leaves: its outputs and a complete manifest for E2."""
+    cos.upload("uploads/a.jpg", E2)
+    cos.objects[(DERIVED, THUMB)] = cos.objects[(DERIVED, COVER)] = b"v2"
+    cos.put_manifest(build(SOURCE, "uploads/a.jpg", E2, "h", "uploads/",
+                           [ManifestOutput(DERIVED, k, "e", "webp", 1, 1, 1)
+                            for k in (THUMB, COVER)], "2026-01-01T00:00:00Z"))
+
+
+def test_a_reupload_processed_during_a_delete_is_handed_to_the_create_path(world, cos):
+    # The delete checks the source (gone), then the key is uploaded again and its create
+    # runs to the end, then the delete removes those outputs and that manifest: the check
+    # after the deletes sees the key again and processes the current version.
+    h = world()
+    h.handle(event())
+    cos.remove("uploads/a.jpg")
+    cos.before[("DELETE", DERIVED, THUMB)] = [lambda: _written_v2(cos)]
+    cos.clear()
+    h.handle(delete_event())
+    assert requests_of(h, cos)[:7] == [("GET", SOURCE, MKEY), HEAD_A, ("DELETE", DERIVED, THUMB),
+                                       ("DELETE", DERIVED, COVER), ("DELETE", SOURCE, MKEY),
+                                       HEAD_A, ("GET", SOURCE, MKEY)]
+    assert requests_of(h, cos)[7:] == [HEAD_A, ("PUT", SOURCE, MKEY), CI_A, CI_A]
+    m = cos.manifest()
+    assert (m.source_etag, m.complete) == (E2, True)
+    line = outcome(h)
+    assert (line["outcome"], line["action"], line["race"]) == ("processed", "delete",
+                                                               "source_reuploaded")
+    assert [d["key"] for d in line["deleted"]] == [THUMB, COVER]
+    assert [o["key"] for o in line["outputs"]] == [THUMB, COVER]
+
+
+def test_a_delete_retry_never_trusts_a_manifest_whose_outputs_are_gone(world, cos):
+    # What an interrupted delete leaves after a re-upload's create: the source exists, its
+    # manifest is complete for its ETag, but the outputs it lists were deleted.
+    h = world()
+    _written_v2(cos)
+    del cos.objects[(DERIVED, THUMB)]
+    h.handle(delete_event())
+    assert cos.requests[:3] == [("GET", SOURCE, MKEY), HEAD_A, ("HEAD", DERIVED, THUMB)]
+    assert len(h.ci.calls) == 1
+    assert outcome(h)["race"] == "source_reuploaded" and cos.manifest().source_etag == E2
+
+
+def test_a_late_delete_keeps_the_derivatives_of_a_current_source(world, cos):
+    h = world()
+    _written_v2(cos)
+    h.handle(delete_event())
+    assert cos.requests == [("GET", SOURCE, MKEY), HEAD_A, ("HEAD", DERIVED, THUMB),
+                            ("HEAD", DERIVED, COVER)]
+    assert outcome(h)["reason"] == "source_exists" and h.ci.calls == []
+
+
+def test_a_late_delete_of_a_source_without_manifest_processes_it(world, cos):
+    # The key exists but nothing describes its derivatives (a delete cut short after it
+    # removed a re-upload's outputs and manifest): processing it is the only safe answer.
+    h = world()
+    h.handle(delete_event())
+    assert cos.requests[:3] == [("GET", SOURCE, MKEY), HEAD_A, ("GET", SOURCE, MKEY)]
+    assert len(h.ci.calls) == 1 and cos.manifest().source_etag == ETAG
+
+
+# --- deletes and the deadline --------------------------------------------------------------
+
+def _advance(h, seconds):
+    def hook():
+        h.clock.now += seconds
+    return hook
+
+
+def test_each_output_delete_gets_the_time_that_is_left(world, cos):
+    h = world()
+    h.handle(event())
+    cos.remove("uploads/a.jpg")
+    cos.clear()
+    cos.before[("DELETE", DERIVED, THUMB)] = [_advance(h, 40.0)]  # a slow DELETE
+    h.handle(delete_event(), context(limit_ms=60000))             # 57 s after the margin
+    deletes = [t for r, t in zip(cos.requests, cos.timeouts) if r[0] == "DELETE"]
+    assert deletes[0] == 30.0                    # CALL_TIMEOUT_S: plenty of time left
+    assert deletes[1] == pytest.approx(17.0)     # what the slow one left, not 30 again
+    assert outcome(h)["outcome"] == "processed"
+
+
+def test_deletes_stop_at_the_deadline_keep_the_manifest_and_fail_retryable(world, cos):
+    h = world()
+    h.handle(event())
+    cos.remove("uploads/a.jpg")
+    cos.clear()
+    cos.before[("DELETE", DERIVED, THUMB)] = [_advance(h, 56.9)]  # all but 0.1 s
+    with pytest.raises(TransientCloudError):
+        h.handle(delete_event(), context(limit_ms=60000))
+    assert [r for r in cos.requests if r[0] == "DELETE"] == [("DELETE", DERIVED, THUMB)]
+    line = outcome(h)
+    assert line["outcome"] == "failed" and line["error"]["code"] == "DeadlineExceeded"
+    assert line["error"]["retryable"] is True and "errors" not in line
+    assert [d["result"] for d in line["deleted"]] == ["deleted", "failed"]
+    assert line["deleted"][1]["error"]["code"] == "DeadlineExceeded"
+    assert (SOURCE, MKEY) in cos.objects         # kept: the retry finishes the job
+    h.handle(delete_event())
+    assert outcome(h)["outcome"] == "processed" and (SOURCE, MKEY) not in cos.objects
 
 
 # --- page events ---------------------------------------------------------------------------
@@ -569,6 +811,7 @@ def test_process_object_is_callable_directly(world, cos):
     again = h.processor.process_object(SOURCE, "uploads/a.jpg", size=5, etag=f'"{ETAG}"',
                                        region="ap-guangzhou", deadline=1e9, log=log).to_line()
     assert again["reason"] == "up_to_date"
+    cos.remove("uploads/a.jpg")
     gone = h.processor.delete_object(SOURCE, "uploads/a.jpg", region="ap-guangzhou",
                                      deadline=1e9, log=log).to_line()
     assert gone["outcome"] == "processed" and len(gone["deleted"]) == 2

@@ -271,7 +271,8 @@ def test_explain_skips_as_the_function_does(key, reason):
 # --- invoke on an event file ----------------------------------------------------------------
 
 def fake_cos_and_ci(sent):
-    """Stub the endpoint: CI answers one output per rule; no manifest yet; PUTs succeed."""
+    """Stub the endpoint: CI answers one output per rule; no manifest yet; PUTs succeed;
+    the source, HEADed after CI, still has the event's ETag."""
     def answer(request):
         ops = json.loads(request.headers["Pic-Operations"])
         sent.append((request.url, ops))
@@ -289,6 +290,8 @@ def fake_cos_and_ci(sent):
                        "</Resource><RequestId>q</RequestId><TraceId>t</TraceId></Error>")
     responses.add(responses.PUT, endpoint, status=200, headers={"ETag": '"m"',
                                                                   "x-cos-request-id": "q"})
+    responses.add(responses.HEAD, endpoint, status=200, headers={
+        "ETag": '"0d7316832fef232e5dcdcf81f39bfdba"', "x-cos-request-id": "q"})
 
 
 @responses.activate
