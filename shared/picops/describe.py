@@ -1,8 +1,10 @@
 """How messages show a value they did not expect. Pure.
 
-One place, so every "expected X, got Y" of a kind reads alike whatever module
-wrote it: :func:`json_type` names the JSON type of a value in an event,
-:func:`describe_value` shows a config value with its type.
+One place, so every "expected X, got Y" (or "must be X, got Y") reads alike
+whatever module wrote it: :func:`describe_value` shows a value read from a file
+(config, serverless.yml, a manifest) with its type, :func:`expected_type` names
+what a Python type is called in such a message ("a JSON object", "true or
+false"), and :func:`json_type` names the JSON type of a value in an event.
 """
 
 from typing import Any
@@ -24,6 +26,16 @@ def describe_value(value: Any) -> str:
     if isinstance(value, dict):
         return "a mapping"
     return type(value).__name__
+
+
+_EXPECTED = {dict: "a JSON object", list: "a list", str: "a string", bool: "true or false",
+             int: "a whole number"}
+
+
+def expected_type(kind: type) -> str:
+    """What a message says a value of Python type ``kind`` must be: ``a JSON object``,
+    ``a list``, ``a string``, ``true or false``, ``a whole number``."""
+    return _EXPECTED.get(kind, f"a {kind.__name__}")
 
 
 def json_type(value: Any) -> str:

@@ -38,6 +38,7 @@ from dataclasses import dataclass
 from typing import (Any, Dict, Iterable, List, Mapping, Optional, Sequence,
                     Tuple)
 
+from .describe import describe_value, expected_type
 from .errors import ManifestError
 from .model import DEFAULT_MANIFEST_PREFIX, Route
 
@@ -196,7 +197,8 @@ def loads(data: bytes, where: str = "") -> Manifest:
                             f"\"type\": \"{MANIFEST_TYPE}\")")
     version = doc.get("version")
     if isinstance(version, bool) or not isinstance(version, int):
-        raise ManifestError(f"{at}: 'version' must be a whole number, got {version!r}")
+        raise ManifestError(f"{at}: 'version' must be {expected_type(int)}, "
+                            f"got {describe_value(version)}")
     if version != MANIFEST_VERSION:
         newer = " (written by a newer picops: upgrade this one)" if version > MANIFEST_VERSION \
             else ""
@@ -273,7 +275,8 @@ def _field(d: dict, name: str, kind: type, at: str) -> Any:
         raise ManifestError(f"{at}: '{name}' is missing")
     value = d[name]
     if not isinstance(value, kind):
-        raise ManifestError(f"{at}: '{name}' must be {_KINDS[kind]}, got {value!r}")
+        raise ManifestError(f"{at}: '{name}' must be {expected_type(kind)}, "
+                            f"got {describe_value(value)}")
     return value
 
 
@@ -286,7 +289,7 @@ def _text(d: dict, name: str, at: str, empty: bool = True) -> str:
 
 def _output(raw: Any, at: str) -> ManifestOutput:
     if not isinstance(raw, dict):
-        raise ManifestError(f"{at} must be a JSON object, got {raw!r}")
+        raise ManifestError(f"{at} must be {expected_type(dict)}, got {describe_value(raw)}")
     bucket = _text(raw, "bucket", at, empty=False)
     key = _text(raw, "key", at, empty=False)
     if key.startswith("/"):
@@ -299,7 +302,7 @@ def _output(raw: Any, at: str) -> ManifestOutput:
         if value is not None and (isinstance(value, bool) or not isinstance(value, int)
                                   or value < 0):
             raise ManifestError(f"{at}: '{name}' must be a whole number >= 0 or null, "
-                                f"got {value!r}")
+                                f"got {describe_value(value)}")
         numbers[name] = value
     return ManifestOutput(bucket=bucket, key=key, etag=_text(raw, "etag", at),
                           format=_text(raw, "format", at), **numbers)
@@ -310,8 +313,6 @@ def _opt_int(value: Any) -> Optional[int]:
         return None
     return value
 
-
-_KINDS = {dict: "a JSON object", list: "a list", str: "a string", bool: "true or false"}
 
 __all__ = ["DEFAULT_MANIFEST_PREFIX", "MANIFEST_SUFFIX", "MANIFEST_VERSION", "Manifest",
            "ManifestError", "ManifestOutput", "build", "deletion_problems", "dumps",

@@ -41,6 +41,7 @@ from typing import Any, Dict, List, Optional, Tuple, Union
 
 from . import loopsafety, runtimes, scf_component
 from .constants import EVENT_CREATED_ANY, FUNCTION_SOURCE_DIR
+from .describe import describe_value
 from .errors import ConfigError, Problem
 from .model import BUCKET_RE, Config, is_bucket_name
 from .yamlload import decode_text, load_yaml
@@ -152,7 +153,8 @@ def parse_serverless(doc: Any, source: str = DEFAULT_SOURCE) -> ServerlessSpec:
         raise ConfigError(problems)
     component = doc.get("component")
     if component != "scf":
-        bad("component", f"expected 'scf' (the Tencent SCF component), got {component!r}")
+        bad("component", f"expected 'scf' (the Tencent SCF component), "
+                         f"got {describe_value(component)}")
     inputs = doc.get("inputs")
     if not isinstance(inputs, dict):
         bad("inputs", "missing or not a mapping")
@@ -172,7 +174,7 @@ def parse_serverless(doc: Any, source: str = DEFAULT_SOURCE) -> ServerlessSpec:
     handler = inputs.get("handler", _DEFAULTS["handler"])
     if not isinstance(handler, str) or not _HANDLER.fullmatch(handler):
         bad("inputs.handler", f"expected '<module>.<function>' such as index.main_handler, "
-                              f"got {handler!r}")
+                              f"got {describe_value(handler)}")
         handler = str(handler)
 
     runtime = inputs.get("runtime")
@@ -180,7 +182,8 @@ def parse_serverless(doc: Any, source: str = DEFAULT_SOURCE) -> ServerlessSpec:
         bad("inputs.runtime", _runtime_problem(runtime))
     region = inputs.get("region", _DEFAULTS["region"])
     if not isinstance(region, str) or not region:
-        bad("inputs.region", f"expected a region id such as ap-guangzhou, got {region!r}")
+        bad("inputs.region", f"expected a region id such as ap-guangzhou, "
+                             f"got {describe_value(region)}")
         region = ""
     timeout = _int_in(inputs.get("timeout", _DEFAULTS["timeout"]), scf_component.TIMEOUT_MIN,
                       scf_component.TIMEOUT_MAX, "inputs.timeout", "seconds", bad)
@@ -191,7 +194,7 @@ def parse_serverless(doc: Any, source: str = DEFAULT_SOURCE) -> ServerlessSpec:
         role = ""
     elif not isinstance(role, str) or not role.strip():
         bad("inputs.role", f"expected the execution role's name (a CAM role SCF can assume), "
-                           f"got {role!r}")
+                           f"got {describe_value(role)}")
         role = ""
     triggers = _triggers(inputs.get("events"), region, bad)
 
@@ -349,7 +352,8 @@ def _memory(value: Any, bad) -> int:
 
 def _int_in(value: Any, low: int, high: int, where: str, unit: str, bad) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        bad(where, f"expected a whole number of {unit} in {low}..{high}, got {value!r}")
+        bad(where, f"expected a whole number of {unit} in {low}..{high}, "
+                   f"got {describe_value(value)}")
         return low
     return value
 
@@ -376,7 +380,7 @@ def _environment(value: Any, bad) -> Dict[str, str]:
         elif isinstance(v, (str, int, float)):
             env[k] = str(v)
         else:
-            bad(where, f"expected a string, got {type(v).__name__}")
+            bad(where, f"expected a string, got {describe_value(v)}")
     size = sum(len(k.encode()) + len(v.encode()) for k, v in env.items())
     if size > _ENV_MAX_BYTES:
         bad("inputs.environment.variables", f"{size} bytes; SCF allows {_ENV_MAX_BYTES}")
@@ -419,7 +423,8 @@ def _cos_trigger(raw: Any, i: int, region: str, bad) -> Optional[CosTrigger]:
     elif isinstance(host, str) and is_bucket_name(host):
         bucket = host
     else:
-        bad(f"{at}.bucket", f"expected '<name>-<appid>.cos.<region>.myqcloud.com', got {host!r}")
+        bad(f"{at}.bucket", f"expected '<name>-<appid>.cos.<region>.myqcloud.com', "
+                            f"got {describe_value(host)}")
         ok = False
     if m is not None and region and bucket_region != region:
         bad(f"{at}.bucket", f"bucket region {bucket_region} differs from the function's region "
@@ -435,7 +440,7 @@ def _cos_trigger(raw: Any, i: int, region: str, bad) -> Optional[CosTrigger]:
     prefix, suffix = flt.get("prefix", ""), flt.get("suffix", "")
     for field_name, v in (("prefix", prefix), ("suffix", suffix)):
         if v is not None and not isinstance(v, str):
-            bad(f"{at}.filter.{field_name}", f"expected a string, got {v!r}")
+            bad(f"{at}.filter.{field_name}", f"expected a string, got {describe_value(v)}")
             ok = False
     if isinstance(prefix, str) and prefix.startswith("/"):
         bad(f"{at}.filter.prefix", f"{prefix!r} starts with '/': object keys never do")
@@ -444,7 +449,7 @@ def _cos_trigger(raw: Any, i: int, region: str, bad) -> Optional[CosTrigger]:
     events = params.get("events")
     if events not in COS_EVENTS:
         bad(f"{at}.events", f"expected one COS event type such as '{EVENT_CREATED_ANY}', "
-                            f"got {events!r}")
+                            f"got {describe_value(events)}")
         ok = False
     enable = params.get("enable")
     if not isinstance(enable, bool):
