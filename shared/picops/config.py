@@ -17,14 +17,15 @@ from __future__ import annotations
 
 import hashlib
 import os
-from typing import List, Mapping
+from typing import Mapping
 
 from .constants import DEFAULT_CONFIG_NAME, ENV_CONFIG
-from .errors import ConfigError, Problem
 from .model import Config
 from .sidecar import read_sidecar
 from .validation import validate_document
-from .yamlload import decode_text, load_yaml
+from .yamlload import parse_document, read_bytes
+
+_WHAT = "config file"  # in "cannot read config file: <reason>"
 
 
 def config_path(env: Mapping[str, str], function_dir: str) -> str:
@@ -51,17 +52,11 @@ def load_config(path: str) -> Config:
     Raises:
         ConfigError: the file cannot be read, or is invalid (every problem listed).
     """
-    try:
-        with open(path, "rb") as f:
-            data = f.read()
-        found, doc = read_sidecar(path, hashlib.sha256(data).hexdigest())
-        text = "" if found else decode_text(data)
-    except (OSError, UnicodeDecodeError) as e:
-        reason = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
-        raise ConfigError([Problem("", f"cannot read config file: {reason}")], path) from None
-    if found:
-        return validate_document(doc, source=path)
-    return parse_config(text, source=path)
+    data = read_bytes(path, path, what=_WHAT)
+    found, doc = read_sidecar(path, hashlib.sha256(data).hexdigest())
+    if not found:
+        doc = parse_document(data, path, what=_WHAT)
+    return validate_document(doc, source=path)
 
 
 def parse_config(text: str, source: str = "") -> Config:
@@ -70,8 +65,4 @@ def parse_config(text: str, source: str = "") -> Config:
     Raises:
         ConfigError: the YAML is invalid or does not describe a valid config.
     """
-    problems: List[Problem] = []
-    doc = load_yaml(text, problems)
-    if problems:
-        raise ConfigError(problems, source)
-    return validate_document(doc, source)
+    return validate_document(parse_document(text, source, what=_WHAT), source)

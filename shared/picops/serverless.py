@@ -1,8 +1,8 @@
 """serverless.yml (Tencent ``scf`` component): reading it, its model and its checks.
 
 :func:`load_serverless` reads the file with the one bounded YAML loader
-(:mod:`picops.yamlload`: syntax, duplicate keys such as a second ``timeout:``,
-size, depth and alias bounds, at line and column). :func:`parse_serverless`
+(:func:`picops.yamlload.read_document`: syntax, duplicate keys such as a
+second ``timeout:``, size, depth and alias bounds, at line and column). :func:`parse_serverless`
 (pure) takes the parsed mapping and returns a :class:`ServerlessSpec`, or
 raises :class:`~picops.errors.ConfigError` listing every problem, each placed
 like ``serverless.yml: inputs.events[1].cos.parameters.filter.prefix``. The
@@ -44,7 +44,7 @@ from .constants import EVENT_CREATED_ANY, FUNCTION_SOURCE_DIR
 from .describe import describe_value
 from .errors import ConfigError, Problem
 from .model import BUCKET_RE, Config, is_bucket_name
-from .yamlload import decode_text, load_yaml
+from .yamlload import read_document
 
 PathLike = Union[str, Path]
 
@@ -117,17 +117,7 @@ def load_serverless(path: PathLike) -> ServerlessSpec:
             problem is placed as ``<path>: <where>``.
     """
     source = str(path)
-    try:
-        with open(path, "rb") as f:
-            text = decode_text(f.read())
-    except (OSError, UnicodeDecodeError) as e:
-        reason = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
-        raise ConfigError([Problem(source, f"cannot read the file: {reason}")]) from None
-    problems: List[Problem] = []
-    doc = load_yaml(text, problems)
-    if problems:
-        raise ConfigError([Problem(f"{source}: {p.where}" if p.where else source, p.message)
-                           for p in problems])
+    doc = read_document(source, source, placed=True)
     return parse_serverless(doc, source=source)
 
 

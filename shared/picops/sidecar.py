@@ -19,11 +19,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any, List, Optional, Tuple
+from typing import Any, Optional, Tuple
 
-from .errors import ConfigError, Problem
 from .validation import validate_document
-from .yamlload import decode_text, load_yaml
+from .yamlload import parse_document
 
 #: The sidecar of ``picops.yaml`` is ``picops.yaml.json``.
 SIDECAR_SUFFIX = ".json"
@@ -40,12 +39,9 @@ def build_sidecar(data: bytes, source: str = "") -> Optional[str]:
     Raises:
         ConfigError: the config is invalid (every problem listed); nothing
             should be packaged with it.
-        UnicodeDecodeError: ``data`` is not UTF-8.
+            ``data`` that is not UTF-8 or not acceptable YAML included.
     """
-    problems: List[Problem] = []
-    doc = load_yaml(decode_text(data), problems)
-    if problems:
-        raise ConfigError(problems, source)
+    doc = parse_document(data, source, what="config file")
     validate_document(doc, source)
     try:
         carried = json.dumps(doc, ensure_ascii=False, allow_nan=False)

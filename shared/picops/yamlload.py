@@ -1,5 +1,11 @@
 """The one YAML loader for every file picops reads (picops.yaml, serverless.yml).
 
+:func:`read_document` reads a file into its document (:func:`read_bytes` then
+:func:`parse_document`, also used alone by callers that hold the bytes) and
+raises one :class:`~picops.errors.ConfigError` listing every problem: the file
+cannot be read, is not UTF-8, or is not YAML that :func:`load_yaml` accepts.
+Every loader (``config``, ``sidecar``, ``serverless``) goes through these.
+
 :func:`load_yaml` parses with PyYAML's safe loader (the C one when available)
 and adds what plain ``safe_load`` lacks, each reported as a
 :class:`~picops.errors.Problem` placed at ``line L, column C``:
@@ -25,9 +31,9 @@ sidecar instead when it can (:mod:`picops.sidecar`).
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Sequence, Union
 
-from .errors import Problem
+from .errors import ConfigError, Problem
 
 #: Largest YAML text read, in UTF-8 bytes. A real picops.yaml or serverless.yml is a
 #: few KiB; this leaves room for thousands of routes.
@@ -49,6 +55,58 @@ def decode_text(data: bytes) -> str:
         UnicodeDecodeError: ``data`` is not UTF-8.
     """
     return data.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
+
+
+def read_document(path: str, source: str = "", *, what: str = "the file",
+                  placed: bool = False) -> Any:
+    """The YAML document in the file at ``path`` (None when it is empty).
+
+    ``source`` names the file in problems: as :class:`ConfigError`'s ``source``, or,
+    with ``placed``, in front of each problem's place (``serverless.yml: line 3,
+    column 1``). ``what`` is the file in "cannot read <what>: <reason>".
+
+    Raises:
+        ConfigError: the file cannot be read, is not UTF-8 or is not acceptable
+            YAML; every problem listed.
+    """
+    data = read_bytes(path, source, what=what, placed=placed)
+    return parse_document(data, source, what=what, placed=placed)
+
+
+def read_bytes(path: str, source: str = "", *, what: str = "the file",
+               placed: bool = False) -> bytes:
+    """The bytes of the file at ``path``; ConfigError (as :func:`read_document`
+    places it) when it cannot be read."""
+    try:
+        with open(path, "rb") as f:
+            return f.read()
+    except OSError as e:
+        reason = e.strerror or str(e)
+        raise _error([Problem("", f"cannot read {what}: {reason}")], source, placed) from None
+
+
+def parse_document(data: Union[bytes, str], source: str = "", *, what: str = "the file",
+                   placed: bool = False) -> Any:
+    """The YAML document in file bytes (decoded by :func:`decode_text`) or text;
+    ConfigError (as :func:`read_document` places it) listing every problem."""
+    problems: List[Problem] = []
+    doc = None
+    try:
+        text = decode_text(data) if isinstance(data, bytes) else data
+    except UnicodeDecodeError as e:
+        problems.append(Problem("", f"cannot read {what}: {e}"))
+    else:
+        doc = load_yaml(text, problems)
+    if problems:
+        raise _error(problems, source, placed)
+    return doc
+
+
+def _error(problems: Sequence[Problem], source: str, placed: bool) -> ConfigError:
+    if not placed:
+        return ConfigError(problems, source)
+    return ConfigError([Problem(f"{source}: {p.where}" if p.where else source, p.message)
+                        for p in problems])
 
 
 def load_yaml(text: str, problems: List[Problem]) -> Any:

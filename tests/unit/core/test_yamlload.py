@@ -59,3 +59,47 @@ def test_a_routes_config_reports_the_bound_as_a_config_problem():
         parse_config(DEEP, source="picops.yaml")
     (problem,) = info.value.problems
     assert info.value.source == "picops.yaml" and problem.where.startswith("line 1, column ")
+
+
+# --- one reader for every file: the config, its sidecar builder and serverless.yml ----------
+
+def _refusals(path):
+    """What each of the three loaders says about the file at ``path``."""
+    from picops.config import load_config
+    from picops.serverless import load_serverless
+    from picops.sidecar import build_sidecar
+
+    said = {}
+    for name, load in (("config", lambda: load_config(str(path))),
+                       ("serverless", lambda: load_serverless(path)),
+                       ("sidecar", lambda: build_sidecar(path.read_bytes(), str(path)))):
+        with pytest.raises(ConfigError) as e:
+            load()
+        said[name] = e.value
+    return said
+
+
+def test_the_three_loaders_refuse_a_file_that_is_not_utf8_alike(tmp_path):
+    path = tmp_path / "x.yml"
+    path.write_bytes(b"routes: \xff\n")
+    said = _refusals(path)
+    assert [str(p) for p in said["config"].problems] == [str(p) for p in
+                                                         said["sidecar"].problems]
+    (problem,) = said["config"].problems
+    assert problem.message.startswith("cannot read config file: 'utf-8' codec can't decode")
+    assert said["config"].source == str(path)
+    (placed,) = said["serverless"].problems
+    assert placed.where == str(path)
+    assert placed.message.startswith("cannot read the file: 'utf-8' codec can't decode")
+
+
+def test_the_three_loaders_place_a_yaml_problem_alike(tmp_path):
+    path = tmp_path / "x.yml"
+    path.write_text("a: 1\na: 2\n", encoding="utf-8")
+    said = _refusals(path)
+    for name in ("config", "sidecar"):
+        (problem,) = said[name].problems
+        assert problem.where == "line 2, column 1" and said[name].source == str(path)
+    (placed,) = said["serverless"].problems
+    assert placed.where == f"{path}: line 2, column 1"
+    assert placed.message == said["config"].problems[0].message
