@@ -40,6 +40,7 @@ from .constants import (BACKOFF_BASE_S, BACKOFF_CAP_S, CALL_TIMEOUT_S, ENV_COS_E
                         ENV_SECRET_ID, ENV_SECRET_KEY, ENV_SESSION_TOKEN, MAX_ATTEMPTS,
                         MIN_ATTEMPT_S)
 from .errors import CloudError, ConfigError, Problem, TransientCloudError
+from .headers import header
 from .redact import redact_text
 from .upload_result import match_outputs, normalize_upload_result
 from .routing import pic_operations_header, resolve_ci_fileid
@@ -213,7 +214,7 @@ def call_result(key: str, payload: dict, headers: Any, data: Any, attempts: int)
     sent_keys = [resolve_ci_fileid(key, r["fileid"]) for r in payload.get("rules", ())]
     original, objects = normalize_upload_result(data)
     matched, missing = match_outputs(sent_keys, objects)
-    return CallResult(request_id=_header(headers, "x-cos-request-id"), sent_keys=sent_keys,
+    return CallResult(request_id=header(headers, "x-cos-request-id") or "", sent_keys=sent_keys,
                       outputs=matched, missing=missing, original=original, attempts=attempts)
 
 
@@ -270,15 +271,6 @@ def classify(exc: Exception) -> CloudError:
         return TransientCloudError(f"CI answered 200 with a body that is not XML ({exc})",
                                    code="InvalidResponse", status=200)
     raise TypeError(f"not an SDK error: {exc!r}")
-
-
-def _header(headers: Any, name: str) -> str:
-    if not isinstance(headers, Mapping):
-        return ""
-    for k, v in headers.items():
-        if isinstance(k, str) and k.lower() == name:
-            return str(v)
-    return ""
 
 
 def _clip(text: str, limit: int = 500) -> str:

@@ -39,6 +39,7 @@ from . import regions
 from .describe import json_type
 from .errors import EventError
 from .etags import unquote_etag
+from .headers import header
 from .model import is_bucket_name
 
 #: User metadata headers start with this.
@@ -144,7 +145,9 @@ def parse_record(raw: Any, index: int, default_region: str = "") -> CosRecord:
     key = object_key(_str(_get(obj, "key", f"{at}.cos.cosObject"), f"{at}.cos.cosObject.key"),
                      appid, name, f"{at}.cos.cosObject.key")
     size = _size(_get(obj, "size", f"{at}.cos.cosObject"), f"{at}.cos.cosObject.size")
-    etag = _etag(obj.get("meta"))
+    # ``meta`` is absent from the documented sample and present in real events; the
+    # ETag is informational, so a missing or odd one is not an error.
+    etag = unquote_etag(header(obj.get("meta"), "etag"))
     event_name = _str(_get(event_info, "eventName", f"{at}.event"), f"{at}.event.eventName")
     region = _region(bucket_info, default_region, f"{at}.cos.cosBucket")
     return CosRecord(bucket=f"{name}-{appid}", key=key, size=size, etag=etag, region=region,
@@ -209,17 +212,6 @@ def _size(value: Any, where: str) -> int:
     if size < 0:
         raise EventError(f"expected a byte count, got {size}", where)
     return size
-
-
-def _etag(meta: Any) -> str:
-    # ``meta`` is absent from the documented sample and present in real events;
-    # the ETag is informational, so a missing or odd one is not an error.
-    if not isinstance(meta, dict):
-        return ""
-    for k, v in meta.items():
-        if isinstance(k, str) and k.lower() == "etag" and isinstance(v, str):
-            return unquote_etag(v)
-    return ""
 
 
 def _user_meta(meta: Any) -> Optional[Dict[str, str]]:

@@ -35,6 +35,7 @@ from urllib3.exceptions import HTTPError as Urllib3Error
 from .ci_client import SDK_ERRORS, capped_timeout, classify
 from .errors import CloudError, ManifestError, PicopsError, TransientCloudError
 from .etags import unquote_etag
+from .headers import header
 from .manifest import (Manifest, ManifestOutput, deletion_problems, dumps, loads,
                        manifest_key)
 
@@ -199,8 +200,7 @@ def etag_of(headers: Optional[Dict[str, str]], bucket: str, key: str) -> str:
     if headers is None:
         raise CloudError(f"cannot read the ETag of {bucket}/{key}: the object does not exist "
                          "(deleted since the event)", code="NoSuchKey", status=404)
-    found = {str(k).lower(): v for k, v in headers.items()}.get("etag")
-    etag = unquote_etag(found) if isinstance(found, str) else ""
+    etag = unquote_etag(header(headers, "etag"))
     if not etag:
         raise CloudError(f"HEAD {bucket}/{key} answered without an ETag", code="MissingETag")
     return etag

@@ -29,7 +29,9 @@ trigger firing and the upload's manifest being written, and without a GET.
 from __future__ import annotations
 
 import hashlib
-from typing import Any, Mapping, Optional
+from typing import Any, Optional
+
+from .headers import header
 
 #: The user-metadata header carrying the mark (lower case, as COS stores names).
 MARK_HEADER = "x-cos-meta-picops-processed"
@@ -60,12 +62,8 @@ def metadata(rules_hash: str, bucket: str, key: str) -> dict:
 def read(headers: Any) -> Optional[str]:
     """The mark among ``headers`` (an event's ``meta`` or a HEAD's headers, any case);
     None when there is none or ``headers`` is not a mapping."""
-    if not isinstance(headers, Mapping):
-        return None
-    for name, value in headers.items():
-        if isinstance(name, str) and name.lower() == MARK_HEADER and isinstance(value, str):
-            return value.strip()
-    return None
+    value = header(headers, MARK_HEADER)
+    return None if value is None else value.strip()
 
 
 def state(value: Optional[str], rules_hash: str, bucket: str, key: str) -> str:
