@@ -30,20 +30,18 @@ TOO_DEEP = "[nested too deep]"
 #: Real COS events are 6 levels deep; log lines a few more.
 MAX_DEPTH = 32
 
-#: Exact names (lower case) whose value is a secret.
+#: Any name containing one of these (lower case, ``-`` and ``_`` removed) holds a secret:
+#: x-cos-security-token, SessionToken, TENCENTCLOUD_SECRETKEY, q-signature...
+_SECRET_PARTS = ("securitytoken", "sessiontoken", "secretkey", "signature")
+#: The secret names (lower case, exact) that contain none of the parts above.
 SECRET_NAMES = frozenset({
-    "authorization", "proxy-authorization", "x-cos-security-token", "x-ci-security-token",
-    "securitytoken", "security-token", "security_token", "sessiontoken", "session-token",
-    "session_token", "x-cos-server-side-encryption-customer-key", "secretkey", "secret-key",
-    "secret_key", "tencentcloud_secretkey", "tencentcloud_sessiontoken", "q-signature",
-    "signature", "token",
+    "authorization", "proxy-authorization", "x-cos-server-side-encryption-customer-key",
+    "token",
 })
 #: Every name the patterns below match contains one of these (lower case): a text without
 #: any of them has nothing to redact, and is returned without running the patterns (most
 #: log strings: keys, rules, outcome words).
 _HINTS = ("authorization", "token", "secret", "signature", "customer-key")
-#: Any name containing one of these (lower case, separators removed) is secret too.
-_SECRET_PARTS = ("securitytoken", "sessiontoken", "secretkey", "signature")
 
 _NAME = (r"x-c(?:os|i)-security-token|x-cos-server-side-encryption-customer-key|"
          r"q-signature|[a-z0-9_-]*(?:security|session)[_-]?token|[a-z0-9_]*secret[_-]?key")

@@ -60,6 +60,10 @@ def test_any_token_value_is_masked(value):
     "Authorization", "authorization", "x-cos-security-token", "X-Ci-Security-Token",
     "x-cos-server-side-encryption-customer-key", "SessionToken", "session_token",
     "TENCENTCLOUD_SECRETKEY", "q-signature", "Proxy-Authorization",
+    # every name the exact list held before it kept only what the parts do not cover
+    "proxy-authorization", "securitytoken", "security-token", "security_token",
+    "sessiontoken", "session-token", "secretkey", "secret-key", "secret_key",
+    "tencentcloud_sessiontoken", "signature", "token", "Token",
 ])
 def test_secret_names(name):
     assert is_secret_name(name)
