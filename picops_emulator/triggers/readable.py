@@ -18,8 +18,9 @@ decisions (matched, delivered, no trigger for a derivative) and the outcome JSON
 are what the per-invocation line sums up, so they are not repeated.
 
 Non-ASCII stays as it is (the function writes ``\\u`` escapes; they are decoded here):
-CJK keys are the common case. Control characters are escaped, so a key can never move
-the cursor or forge a line.
+CJK keys are the common case. Control characters are escaped by :func:`safe`, which is
+``picops.printable.printable``, the CLI's escaper too, so a key can never move the cursor
+or forge a line.
 
 Pure text in, text out, except :class:`ReadableLog`, which writes to a stream.
 """
@@ -32,9 +33,9 @@ import os
 import sys
 import threading
 import time
-import unicodedata
 from typing import Any, Dict, Iterable, List, Optional, TextIO, Tuple
 
+from picops.printable import printable as safe
 from picops_emulator.triggers import records as rec
 
 #: ``extra`` keys the trigger layer puts on its log records (see decisions/dispatcher).
@@ -53,23 +54,6 @@ _SUMMED_UP = {"failed", "dead_lettered"}
 _ALWAYS_SHOWN = {"redelivered", "replayed"}
 #: Keys of a function JSON line that are context, not news.
 _CONTEXT_KEYS = {"level", "timestamp", "message", "request_id", "function_name", "cold_start"}
-
-
-def safe(text: Any) -> str:
-    """``text`` with control characters, format characters (bidirectional overrides and
-    the like, which reorder what a terminal shows) and lone surrogates escaped; all else,
-    CJK included, as is."""
-    out = []
-    for ch in str(text):
-        code = ord(ch)
-        if code < 0x20 or 0x7F <= code < 0xA0 or ch in "\u2028\u2029" or (
-                code >= 0xA0 and unicodedata.category(ch) == "Cf"):
-            out.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
-        elif 0xD800 <= code < 0xE000:
-            out.append(f"\\u{code:04x}")
-        else:
-            out.append(ch)
-    return "".join(out)
 
 
 def human_bytes(size: Any) -> str:

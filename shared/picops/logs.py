@@ -10,7 +10,11 @@ Lines are ASCII JSON (non-ASCII as ``\\u`` escapes): a key holding a lone
 surrogate, which JSON events can carry, would make a UTF-8 write fail, and a
 log call must never crash the handler. Values that JSON cannot hold are written
 with ``str()``. ASCII also keeps U+2028, U+2029 and U+0085 escaped, so each line
-is one line for every reader. The logger never sees the raw event: callers pass
+is one line for every reader. :func:`json_line` (the CLI's and the emulator's
+readable JSON lines) keeps non-ASCII but escapes the characters
+:mod:`picops.printable` says a terminal line must not show raw.
+
+The logger never sees the raw event: callers pass
 :func:`picops.events.mask_event` output, so the uploader's ``Authorization``
 header cannot reach a line. And every line goes through
 :func:`picops.redact.mask_secrets` (``text=True``) on its way out: secret-named
@@ -28,24 +32,32 @@ import time
 from datetime import datetime, timezone
 from typing import Any, Callable, Dict, Optional, TextIO
 
+from .printable import is_unsafe
 from .redact import mask_secrets
 
 INFO, WARNING, ERROR = "INFO", "WARNING", "ERROR"
 
-#: Characters JSON leaves raw in a string that readers take as a line break (U+2028,
-#: U+2029, U+0085), terminals as a control (DEL and the C1 range, U+0080 to U+009F), or that
-#: reorder or hide what is shown (bidirectional and format controls, the BOM).
-_RAW_UNSAFE = {c: "\\u%04x" % c for c in list(range(0x7F, 0xA0)) + [
-    0x061C, 0x200E, 0x200F, 0x2028, 0x2029, 0x202A, 0x202B, 0x202C, 0x202D, 0x202E, 0x2066,
-    0x2067, 0x2068, 0x2069, 0xFEFF]}
-
 
 def json_line(value: Any, **options: Any) -> str:
     """``json.dumps(value, ensure_ascii=False, **options)`` that is one line for every reader
-    and safe on a terminal: U+2028, U+2029, DEL, the C1 controls (U+0085 among them) and
-    the bidirectional controls escaped too (JSON escapes C0). For lines meant to stay
-    readable (non-ASCII kept); :class:`JsonLogger` writes ASCII."""
-    return json.dumps(value, ensure_ascii=False, **options).translate(_RAW_UNSAFE)
+    and safe on a terminal: what JSON leaves raw among the characters
+    :func:`picops.printable.is_unsafe` names (U+2028, U+2029, DEL, the C1 controls with
+    U+0085, bidirectional and other format controls, lone surrogates) is written as a JSON
+    ``\\u`` escape too (JSON escapes C0 itself). For lines meant to stay readable (non-ASCII
+    kept); :class:`JsonLogger` writes ASCII."""
+    text = json.dumps(value, ensure_ascii=False, **options)
+    if text.isprintable():
+        return text
+    # C0 outside strings can only be an ``indent``'s line breaks: JSON's own layout.
+    return "".join(_json_escape(ch) if ch >= "\x7f" and is_unsafe(ch) else ch for ch in text)
+
+
+def _json_escape(ch: str) -> str:
+    code = ord(ch)
+    if code < 0x10000:
+        return "\\u%04x" % code
+    code -= 0x10000  # beyond the BMP: JSON writes a surrogate pair
+    return "\\u%04x\\u%04x" % (0xD800 + (code >> 10), 0xDC00 + (code & 0x3FF))
 
 
 class JsonLogger:
