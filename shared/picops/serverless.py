@@ -129,70 +129,34 @@ def default_function_dir(serverless_path: PathLike) -> Path:
 def parse_serverless(doc: Any, source: str = DEFAULT_SOURCE) -> ServerlessSpec:
     """The spec in a parsed serverless.yml mapping.
 
+    One reader per part: the document's frame (:func:`_inputs`), the function's
+    settings (:func:`_function`), its COS triggers (:func:`_triggers`); each reports
+    every problem it finds through ``found.bad``.
+
     Raises:
         ConfigError: the document is not a valid ``scf`` component config for
             this function; every problem is listed.
     """
-    problems: List[Problem] = []
+    found = _Problems(source)
+    inputs = _inputs(doc, found.bad)
+    if inputs is None:
+        raise ConfigError(found)
+    function = _function(doc, inputs, found.bad)
+    triggers = _triggers(inputs.get("events"), function["region"], found.bad)
+    if found:
+        raise ConfigError(found)
+    return ServerlessSpec(component=doc["component"], triggers=triggers, **function)
 
-    def bad(where: str, message: str) -> None:
-        problems.append(Problem(f"{source}: {where}" if where else source, message))
 
-    if not isinstance(doc, dict):
-        bad("", "expected a mapping (component, name, inputs)")
-        raise ConfigError(problems)
-    component = doc.get("component")
-    if component != "scf":
-        bad("component", f"expected 'scf' (the Tencent SCF component), "
-                         f"got {describe_value(component)}")
-    inputs = doc.get("inputs")
-    if not isinstance(inputs, dict):
-        bad("inputs", "missing or not a mapping")
-        raise ConfigError(problems)
+class _Problems(list):
+    """Problems placed in the file: ``bad(where, message)`` appends ``<source>: <where>``."""
 
-    name = inputs.get("name", doc.get("name"))
-    if not isinstance(name, str) or not name:
-        bad("inputs.name", "missing: the function's name")
-        name = ""
-    src = inputs.get("src")
-    if isinstance(src, dict):
-        src = src.get("src")
-    if not isinstance(src, str) or not src:
-        bad("inputs.src", "missing: the folder holding the deployable package")
-        src = ""
+    def __init__(self, source: str):
+        super().__init__()
+        self.source = source
 
-    handler = inputs.get("handler", _DEFAULTS["handler"])
-    if not isinstance(handler, str) or not _HANDLER.fullmatch(handler):
-        bad("inputs.handler", f"expected '<module>.<function>' such as index.main_handler, "
-                              f"got {describe_value(handler)}")
-        handler = str(handler)
-
-    runtime = inputs.get("runtime")
-    if not isinstance(runtime, str) or runtimes.supported(runtime) is None:
-        bad("inputs.runtime", _runtime_problem(runtime))
-    region = inputs.get("region", _DEFAULTS["region"])
-    if not isinstance(region, str) or not region:
-        bad("inputs.region", f"expected a region id such as ap-guangzhou, "
-                             f"got {describe_value(region)}")
-        region = ""
-    timeout = _int_in(inputs.get("timeout", _DEFAULTS["timeout"]), scf_component.TIMEOUT_MIN,
-                      scf_component.TIMEOUT_MAX, "inputs.timeout", "seconds", bad)
-    memory = _memory(inputs.get("memorySize", _DEFAULTS["memorySize"]), bad)
-    environment = _environment(inputs.get("environment"), bad)
-    role = inputs.get("role")
-    if role is None:
-        role = ""
-    elif not isinstance(role, str) or not role.strip():
-        bad("inputs.role", f"expected the execution role's name (a CAM role SCF can assume), "
-                           f"got {describe_value(role)}")
-        role = ""
-    triggers = _triggers(inputs.get("events"), region, bad)
-
-    if problems:
-        raise ConfigError(problems)
-    return ServerlessSpec(component=component, name=name, src=src, handler=handler,
-                          runtime=runtime, timeout=timeout, memory=memory, region=region,
-                          environment=environment, triggers=triggers, role=role)
+    def bad(self, where: str, message: str) -> None:
+        self.append(Problem(f"{self.source}: {where}" if where else self.source, message))
 
 
 def check_deployable(spec: ServerlessSpec, source: str = DEFAULT_SOURCE) -> List[Problem]:
@@ -201,10 +165,8 @@ def check_deployable(spec: ServerlessSpec, source: str = DEFAULT_SOURCE) -> List
     Each problem names its field and what to write instead (see the module doc).
     """
     schema = scf_component.describe()
-    problems = []
-
-    def bad(where: str, message: str) -> None:
-        problems.append(Problem(f"{source}: {where}", message))
+    problems = _Problems(source)
+    bad = problems.bad
 
     if not spec.role:
         bad("inputs.role", "missing: without an execution role SCF gives the function no "
@@ -227,7 +189,7 @@ def check_deployable(spec: ServerlessSpec, source: str = DEFAULT_SOURCE) -> List
                 f"{t.bucket_host!r}: write the bucket's host, "
                 f"'{t.bucket}.cos.{t.region}.myqcloud.com' ({scf_component.BUCKET_HOST_FORM}, "
                 f"the form the component documents)")
-    return problems
+    return list(problems)
 
 
 def check_against_config(spec: ServerlessSpec, config: "Config",
@@ -327,6 +289,87 @@ def _runtime_problem(runtime: Any) -> str:
 
 # --- readers -----------------------------------------------------------------------------
 
+def _inputs(doc: Any, bad) -> Optional[Dict[str, Any]]:
+    """The ``inputs`` mapping of an ``scf`` component document; None (with the problem
+    reported) when there is none to read."""
+    if not isinstance(doc, dict):
+        bad("", "expected a mapping (component, name, inputs)")
+        return None
+    component = doc.get("component")
+    if component != "scf":
+        bad("component", f"expected 'scf' (the Tencent SCF component), "
+                         f"got {describe_value(component)}")
+    inputs = doc.get("inputs")
+    if not isinstance(inputs, dict):
+        bad("inputs", "missing or not a mapping")
+        return None
+    return inputs
+
+
+def _function(doc: Dict[str, Any], inputs: Dict[str, Any], bad) -> Dict[str, Any]:
+    """The function's settings (every ServerlessSpec field but the component and the
+    triggers), component defaults filled in; a stand-in for each one with a problem."""
+    return {
+        "name": _required(inputs.get("name", doc.get("name")), "inputs.name",
+                          "the function's name", bad),
+        "src": _required(_src(inputs.get("src")), "inputs.src",
+                         "the folder holding the deployable package", bad),
+        "handler": _handler(inputs.get("handler", _DEFAULTS["handler"]), bad),
+        "runtime": _runtime(inputs.get("runtime"), bad),
+        "region": _region(inputs.get("region", _DEFAULTS["region"]), bad),
+        "timeout": _int_in(inputs.get("timeout", _DEFAULTS["timeout"]),
+                           scf_component.TIMEOUT_MIN, scf_component.TIMEOUT_MAX,
+                           "inputs.timeout", "seconds", bad),
+        "memory": _memory(inputs.get("memorySize", _DEFAULTS["memorySize"]), bad),
+        "environment": _environment(inputs.get("environment"), bad),
+        "role": _role(inputs.get("role"), bad),
+    }
+
+
+def _src(value: Any) -> Any:
+    # ``src`` is a folder, or a mapping whose own ``src`` is the folder.
+    return value.get("src") if isinstance(value, dict) else value
+
+
+def _required(value: Any, where: str, what: str, bad) -> str:
+    if not isinstance(value, str) or not value:
+        bad(where, f"missing: {what}")
+        return ""
+    return value
+
+
+def _handler(value: Any, bad) -> str:
+    if not isinstance(value, str) or not _HANDLER.fullmatch(value):
+        bad("inputs.handler", f"expected '<module>.<function>' such as index.main_handler, "
+                              f"got {describe_value(value)}")
+        return str(value)
+    return value
+
+
+def _runtime(value: Any, bad) -> Any:
+    if not isinstance(value, str) or runtimes.supported(value) is None:
+        bad("inputs.runtime", _runtime_problem(value))
+    return value
+
+
+def _region(value: Any, bad) -> str:
+    if not isinstance(value, str) or not value:
+        bad("inputs.region", f"expected a region id such as ap-guangzhou, "
+                             f"got {describe_value(value)}")
+        return ""
+    return value
+
+
+def _role(value: Any, bad) -> str:
+    if value is None:
+        return ""
+    if not isinstance(value, str) or not value.strip():
+        bad("inputs.role", f"expected the execution role's name (a CAM role SCF can assume), "
+                           f"got {describe_value(value)}")
+        return ""
+    return value
+
+
 def _memory(value: Any, bad) -> int:
     sizes = scf_component.MEMORY_SIZES
     if isinstance(value, bool) or not isinstance(value, int) or value not in sizes:
@@ -397,37 +440,53 @@ def _triggers(value: Any, region: str, bad) -> Tuple[CosTrigger, ...]:
 
 
 def _cos_trigger(raw: Any, i: int, region: str, bad) -> Optional[CosTrigger]:
+    """``inputs.events[i].cos``, or None when any of its parameters has a problem (all
+    of them are read, so every problem is reported)."""
     at = f"inputs.events[{i}].cos"
     params = raw.get("parameters") if isinstance(raw, dict) else None
     if not isinstance(params, dict):
         bad(f"{at}.parameters", "missing or not a mapping")
         return None
     at = f"{at}.parameters"
-    ok = True
-
     host = params.get("bucket")
-    bucket, bucket_region = "", region
+    bucket = _trigger_bucket(host, region, at, bad)
+    key_filter = _trigger_filter(params.get("filter"), at, bad)
+    events = _trigger_events(params.get("events"), at, bad)
+    enable = _trigger_enable(params.get("enable"), at, bad)
+    if bucket is None or key_filter is None or events is None or enable is None:
+        return None
+    return CosTrigger(bucket_host=host, bucket=bucket[0], region=bucket[1],
+                      prefix=key_filter[0], suffix=key_filter[1], events=events,
+                      enable=enable, index=i)
+
+
+def _trigger_bucket(host: Any, region: str, at: str, bad) -> Optional[Tuple[str, str]]:
+    """(bucket, region) of a trigger's ``bucket``: the host form, or ``name-appid`` in the
+    function's region."""
     m = _BUCKET_HOST.fullmatch(host) if isinstance(host, str) else None
-    if m is not None:
-        bucket, bucket_region = m.group("bucket"), m.group("region")
-    elif isinstance(host, str) and is_bucket_name(host):
-        bucket = host
-    else:
+    if m is None:
+        if isinstance(host, str) and is_bucket_name(host):
+            return host, region
         bad(f"{at}.bucket", f"expected '<name>-<appid>.cos.<region>.myqcloud.com', "
                             f"got {describe_value(host)}")
-        ok = False
-    if m is not None and region and bucket_region != region:
+        return None
+    bucket_region = m.group("region")
+    if region and bucket_region != region:
         bad(f"{at}.bucket", f"bucket region {bucket_region} differs from the function's region "
                             f"{region}: COS triggers only bind buckets in the function's region")
-        ok = False
+        return None
+    return m.group("bucket"), bucket_region
 
-    flt = params.get("filter")
-    if flt is None:
-        flt = {}
-    if not isinstance(flt, dict):
+
+def _trigger_filter(value: Any, at: str, bad) -> Optional[Tuple[str, str]]:
+    """(prefix, suffix) of a trigger's ``filter`` ("" when absent)."""
+    ok = True
+    if value is None:
+        value = {}
+    if not isinstance(value, dict):
         bad(f"{at}.filter", "expected a mapping with prefix and/or suffix")
-        flt, ok = {}, False
-    prefix, suffix = flt.get("prefix", ""), flt.get("suffix", "")
+        value, ok = {}, False
+    prefix, suffix = value.get("prefix", ""), value.get("suffix", "")
     for field_name, v in (("prefix", prefix), ("suffix", suffix)):
         if v is not None and not isinstance(v, str):
             bad(f"{at}.filter.{field_name}", f"expected a string, got {describe_value(v)}")
@@ -435,22 +494,23 @@ def _cos_trigger(raw: Any, i: int, region: str, bad) -> Optional[CosTrigger]:
     if isinstance(prefix, str) and prefix.startswith("/"):
         bad(f"{at}.filter.prefix", f"{prefix!r} starts with '/': object keys never do")
         ok = False
+    return (prefix or "", suffix or "") if ok else None
 
-    events = params.get("events")
-    if events not in COS_EVENTS:
+
+def _trigger_events(value: Any, at: str, bad) -> Optional[str]:
+    if value not in COS_EVENTS:
         bad(f"{at}.events", f"expected one COS event type such as '{EVENT_CREATED_ANY}', "
-                            f"got {describe_value(events)}")
-        ok = False
-    enable = params.get("enable")
-    if not isinstance(enable, bool):
+                            f"got {describe_value(value)}")
+        return None
+    return value
+
+
+def _trigger_enable(value: Any, at: str, bad) -> Optional[bool]:
+    if not isinstance(value, bool):
         bad(f"{at}.enable", "expected true or false, set explicitly (the component's docs and "
                             "schema disagree on the default)")
-        ok = False
-    if not ok:
         return None
-    return CosTrigger(bucket_host=host, bucket=bucket, region=bucket_region,
-                      prefix=prefix or "", suffix=suffix or "", events=events, enable=enable,
-                      index=i)
+    return value
 
 
 __all__ = ["COS_EVENTS", "CosTrigger", "ServerlessSpec", "check_against_config",
