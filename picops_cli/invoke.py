@@ -22,6 +22,7 @@ from typing import Optional
 import click
 
 from picops import constants
+from picops.logs import json_line
 from picops.validation import bucket_problem
 from picops_cli import target as targets
 from picops_cli.defaults import FUNCTION_DIR
@@ -108,7 +109,8 @@ def invoke(event_file, bucket: Optional[str], key: Optional[str], size: int, reg
         click.echo("(on SCF this execution would be retried, then sent to the dead-letter "
                    "queue)", err=True)
         sys.exit(1)
-    click.echo(json.dumps(summary, ensure_ascii=False, indent=2))
+    # keys are the uploader's: JSON, with C1 controls and line separators escaped too
+    click.echo(json_line(summary, indent=2))
     for result in (summary or {}).get("results") or []:
         hint = targets.explain_refusal(target, str((result.get("error") or {}).get("code")))
         if hint:

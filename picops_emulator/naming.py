@@ -8,31 +8,27 @@ output, which no request names, follows the same rule) and the emulator settings
 to create). A key refused here can never be stored, so nothing can be listed that cannot be
 read or deleted. To change a key rule, change :func:`check_key` (and its tests) only.
 
-Decision (UNCONFIRMED for real COS, which documents only some control characters as
-unsupported): a key must not contain an ASCII control character (U+0000..U+001F, U+007F).
-Such a key cannot travel in an HTTP header (``x-cos-copy-source``, ``Location``) nor, for
-most of them, in an XML 1.0 listing, so the emulator refuses it on every path rather than
-store what it could not serve.
+Which characters a key may hold and how long it may be is COS's key rule in
+:mod:`picops.cos_keys`, the one the function checks its output keys with (decision and
+reasons there): the two can never disagree.
 """
 
 from __future__ import annotations
 
 import re
 
+from picops.cos_keys import MAX_KEY_BYTES, bad_character, key_bytes
+
 from .errors import EmulatorError
 
-# COS "Object Overview": a key is UTF-8, at most 850 bytes once encoded (decision: UTF-8
-# bytes, not percent-encoded ones), must not start with "/" or "\\", and must not contain
-# the control characters CAN, EM, SUB and ESC (0x18-0x1B; refused here with every other
-# control character, see the decision above).
-MAX_KEY_BYTES = 850
+# COS "Object Overview": a key must not start with "/" or "\\" (its length and characters:
+# picops.cos_keys).
 _FORBIDDEN_LEADING = ("/", "\\")
 
 # "<name>-<appid>": lower-case letters, digits and '-', appid all digits. COS allows a
 # name of at most 50 characters with the "-appid" suffix included in a 60-char bound; we
 # enforce the shape and a generous total length (UNCONFIRMED exact bound).
 _BUCKET = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,48}[a-z0-9])?-[0-9]{1,20}$")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def check_bucket_name(bucket: str) -> str:
@@ -47,19 +43,20 @@ def check_bucket_name(bucket: str) -> str:
 def check_key(key: str) -> str:
     if key == "":
         raise EmulatorError("InvalidArgument", "the object key must not be empty")
-    size = len(key.encode("utf-8", "surrogatepass"))
+    size = key_bytes(key)
     if size > MAX_KEY_BYTES:
         raise EmulatorError("KeyTooLong", f"the object key is {size} bytes in UTF-8; COS "
                                           f"allows at most {MAX_KEY_BYTES}")
     if key.startswith(_FORBIDDEN_LEADING):
         raise EmulatorError("InvalidArgument", f"the object key {key[:100]!r} starts with "
                                                f"{key[0]!r}, which COS does not allow")
-    bad = _CONTROL.search(key)
-    if bad:
+    bad = bad_character(key)
+    if bad is not None:
+        at, what = bad
         raise EmulatorError("InvalidArgument",
-                            f"the object key {key[:200]!r} contains the control character "
-                            f"U+{ord(bad.group()):04X} at position {bad.start()}; keys must "
-                            "not contain control characters (U+0000..U+001F, U+007F)")
+                            f"the object key {key[:200]!r} contains {what} at position {at}; "
+                            "keys must not contain control characters (U+0000..U+001F, "
+                            "U+007F), lone surrogates or U+FFFE/U+FFFF")
     return key
 
 

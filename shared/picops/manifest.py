@@ -38,6 +38,7 @@ from dataclasses import dataclass
 from typing import (Any, Dict, Iterable, List, Mapping, Optional, Sequence,
                     Tuple)
 
+from .cos_keys import MAX_KEY_BYTES, key_bytes
 from .describe import describe_value, expected_type
 from .errors import ManifestError
 from .model import DEFAULT_MANIFEST_PREFIX, Route
@@ -48,9 +49,6 @@ MANIFEST_VERSION = 1
 MANIFEST_TYPE = "picops-manifest"
 #: Every manifest key ends with this (the config check relies on it).
 MANIFEST_SUFFIX = ".json"
-#: Manifest keys longer than this many UTF-8 bytes are replaced by a hashed form;
-#: COS object keys are limited to 850 bytes.
-MAX_KEY_BYTES = 850
 #: The folder, under the prefix, of hashed manifest keys (see :func:`manifest_key`).
 HASHED_FOLDER = "_sha256/"
 #: Bumped whenever :func:`rules_hash` changes what it hashes or how.
@@ -109,7 +107,7 @@ def manifest_key(source_key: str, prefix: str = DEFAULT_MANIFEST_PREFIX) -> str:
     names the source key, and :func:`loads` callers check it).
     """
     key = prefix + source_key + MANIFEST_SUFFIX
-    if len(key.encode("utf-8", "surrogatepass")) <= MAX_KEY_BYTES:
+    if key_bytes(key) <= MAX_KEY_BYTES:  # else the hashed form, which always fits
         return key
     digest = hashlib.sha256(source_key.encode("utf-8", "surrogatepass")).hexdigest()
     return prefix + HASHED_FOLDER + digest + MANIFEST_SUFFIX

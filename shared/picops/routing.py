@@ -24,7 +24,8 @@ from typing import List, NamedTuple, Optional, Tuple
 
 from . import loopsafety
 from .constants import CI_MAX_RULES_PER_CALL
-from .manifest import MAX_KEY_BYTES, under_manifest_prefix
+from .cos_keys import MAX_KEY_BYTES, bad_character, key_bytes
+from .manifest import under_manifest_prefix
 from .errors import OutputKeyError
 from .templates import Slot, key_fields, parse_template
 from .model import Config, Route
@@ -163,23 +164,24 @@ def output_key(template: str, source_key: str) -> str:
 
     The function checks here, before any CI call, that the key is one COS can
     store, so that a request never fails after some of its rules were written: at
-    most ``MAX_KEY_BYTES`` (850) bytes of UTF-8 and no ASCII control character (the
-    emulator's key rule too). (The emulator's CI checks its own way, as CI would.)
+    most ``MAX_KEY_BYTES`` (850) bytes of UTF-8 and no character a key must not hold
+    (:mod:`picops.cos_keys`, the emulator's key rule too). (The emulator's CI checks its
+    own way, as CI would.)
 
     Raises:
         OutputKeyError: see :func:`resolve_ci_fileid`; or the key is longer than COS
-            allows or holds a control character.
+            allows or holds a character COS keys cannot (:func:`~picops.cos_keys.bad_character`).
     """
     path = resolve_ci_fileid(source_key, render_fileid(template, source_key))
-    size = len(path.encode("utf-8", "surrogatepass"))
+    size = key_bytes(path)
     if size > MAX_KEY_BYTES:
         raise OutputKeyError(f"fileid {template!r} resolves to a key of {size} bytes; COS "
                              f"keys are at most {MAX_KEY_BYTES} (source key "
                              f"{source_key[:80]!r}...)")
-    bad = next((c for c in path if ord(c) < 0x20 or ord(c) == 0x7F), None)
+    bad = bad_character(path)
     if bad is not None:
-        raise OutputKeyError(f"fileid {template!r} resolves to {path!r}, which holds the "
-                             f"control character U+{ord(bad):04X}: COS keys cannot")
+        raise OutputKeyError(f"fileid {template!r} resolves to {path!r}, which holds "
+                             f"{bad[1]}: COS keys cannot")
     return path
 
 

@@ -102,3 +102,16 @@ def test_an_output_key_with_a_control_character_is_refused_before_any_rule_runs(
         GOOD_RULE, {"fileid": fileid, "rule": "imageMogr2/strip"}]}))
     ci.assert_error(err, 400, "InvalidArgument", "rules[1].fileid", "control character")
     assert ci.keys() == ["rocket.jpg"]
+
+
+@pytest.mark.parametrize("fileid", ["/ci/x\\ud800.jpg", "/ci/\\udfff\\ud800.jpg",
+                                    "/ci/x\\uffff.jpg"])
+def test_an_output_key_no_listing_or_path_could_name_is_refused_before_any_rule_runs(ci, fileid):
+    """A JSON escape can name a lone surrogate or a noncharacter: such a key could be
+    listed but never read or deleted, so it is refused like a control character."""
+    ci.upload("rocket.jpg", "rocket.jpg")
+    raw = '{"rules": [%s, {"fileid": "%s", "rule": "imageMogr2/strip"}]}' % (
+        json.dumps(GOOD_RULE), fileid)
+    err = ci.process_error("rocket.jpg", raw)
+    ci.assert_error(err, 400, "InvalidArgument", "rules[1].fileid", "U+")
+    assert ci.keys() == ["rocket.jpg"]

@@ -41,6 +41,25 @@ def test_invoke_against_the_emulator_names_it_first_and_processes(cloud, tmp_pat
     assert '"reason": "up_to_date"' in result.stdout
 
 
+def test_invoke_escapes_c1_controls_and_line_separators_of_a_key(cloud):
+    """A key is the uploader's: its C1 controls (U+009B is a one-byte CSI) and line
+    separators reach the terminal escaped, and the summary stays JSON."""
+    import json
+    key = "uploads/csi\x9b2J\u2028x\u0085.jpg"
+    cloud.client().put_object(Bucket=SOURCE_BUCKET, Key=key,
+                              Body=(IMAGES / "rocket.jpg").read_bytes())
+    assert cloud.wait_idle(60)
+    result = run("invoke", "--bucket", SOURCE_BUCKET, "--key", key, "--config",
+                 cloud.prepared.config_path, "--endpoint", cloud.endpoint,
+                 env={"TENCENTCLOUD_SECRETID": SECRET_ID, "TENCENTCLOUD_SECRETKEY": SECRET_KEY})
+    assert result.exit_code == 0, result.output
+    assert not any(c in result.stdout for c in "\x9b\u2028\u0085")
+    # after the target line and the function's own log lines: the indented summary
+    start = result.stdout.index('{\n  "request_id"')
+    summary, _ = json.JSONDecoder().raw_decode(result.stdout[start:])
+    assert summary["results"][0]["key"] == key
+
+
 def test_a_wrong_secret_key_is_one_line_saying_which_pair_to_export(cloud):
     config = cloud.prepared.config_path
     result = run("invoke", "--bucket", SOURCE_BUCKET, "--key", "uploads/a.jpg", "--config",
