@@ -39,12 +39,12 @@ import sys
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Set, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Set, Tuple
 
 import click
 from rich import box
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
 from rich.table import Table
 from rich.text import Text
 
@@ -259,9 +259,20 @@ def _run(sources: List[SourceResult], out_dir: Path, err: Console,
 
     ``watermark/1`` images are read from ``assets``, else from each source's own folder.
     """
-    from picops_emulator import imaging  # deferred: pyvips loads only when preview runs
-    from picops_emulator.imaging.watermark_fetch import directory_fetcher
+    _read(sources)
+    total = sum(len(s.derivatives) for s in sources)
+    progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                        console=err, transient=True, disable=total <= 1)
+    workers = max(1, min(os.cpu_count() or 1, 8))
+    with progress, ThreadPoolExecutor(max_workers=workers) as pool:
+        _Jobs(pool, progress, progress.add_task("preview", total=total), out_dir,
+              assets).run(sources)
+    for src in sources:
+        src.data = None
 
+
+def _read(sources: List[SourceResult]) -> None:
+    """Each source's bytes, or its ``ReadError``."""
     for src in sources:
         if src.error:
             continue
@@ -269,45 +280,65 @@ def _run(sources: List[SourceResult], out_dir: Path, err: Console,
             src.data = src.path.read_bytes()
         except OSError as e:
             src.error = f"ReadError: cannot read {src.path}: {e.strerror}"
-    total = sum(len(s.derivatives) for s in sources)
-    progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                        console=err, transient=True, disable=total <= 1)
-    workers = max(1, min(os.cpu_count() or 1, 8))
-    with progress, ThreadPoolExecutor(max_workers=workers) as pool:
-        task = progress.add_task("preview", total=total)
-        pending: Dict[Future, Tuple[SourceResult, Optional[Derivative]]] = {}
+
+
+class _Jobs:
+    """The engine's work for one preview: a probe per source, then, once it is read, a job
+    per rule; every rule advances the progress bar once, done or failed."""
+
+    def __init__(self, pool: ThreadPoolExecutor, progress: Progress, task: TaskID,
+                 out_dir: Path, assets: Optional[Path]):
+        from picops_emulator import imaging  # deferred: pyvips loads only when preview runs
+
+        self._imaging = imaging
+        self._pool, self._progress, self._task = pool, progress, task
+        self._out_dir, self._assets = out_dir, assets
+        self._pending: Dict[Future, Tuple[SourceResult, Optional[Derivative]]] = {}
+
+    def run(self, sources: List[SourceResult]) -> None:
         for src in sources:
             if src.error:
-                progress.advance(task, len(src.derivatives))
+                self._progress.advance(self._task, len(src.derivatives))
             else:
-                pending[pool.submit(imaging.probe, src.data)] = (src, None)
-        while pending:
-            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                self._submit(src, None, self._imaging.probe, src.data)
+        while self._pending:
+            done, _ = wait(self._pending, return_when=FIRST_COMPLETED)
             for fut in done:
-                src, d = pending.pop(fut)
-                if d is None:  # a probe: start its rules, or fail the whole source
-                    try:
-                        src.info = fut.result()
-                    except PicopsError as e:
-                        src.error = _describe(e)
-                        progress.advance(task, len(src.derivatives))
-                        continue
-                    fetch = directory_fetcher(assets if assets is not None else
-                                              src.path.parent)
-                    for d in src.derivatives:
-                        if d.error:
-                            progress.advance(task)
-                        else:
-                            job = pool.submit(imaging.execute, d.parsed, src.data, fetch=fetch)
-                            pending[job] = (src, d)
-                    continue
-                try:
-                    _record(d, fut.result(), out_dir)
-                except PicopsError as e:
-                    d.error = _describe(e)
-                progress.update(task, advance=1, description=src.path.name)
-    for src in sources:
-        src.data = None
+                src, d = self._pending.pop(fut)
+                if d is None:
+                    self._probed(src, fut)
+                else:
+                    self._executed(src, d, fut)
+
+    def _submit(self, src: SourceResult, d: Optional[Derivative], fn: Any, *args: Any,
+                **kwargs: Any) -> None:
+        self._pending[self._pool.submit(fn, *args, **kwargs)] = (src, d)
+
+    def _probed(self, src: SourceResult, fut: Future) -> None:
+        """A probe ended: start the source's rules, or fail the whole source."""
+        from picops_emulator.imaging.watermark_fetch import directory_fetcher
+
+        try:
+            src.info = fut.result()
+        except PicopsError as e:
+            src.error = _describe(e)
+            self._progress.advance(self._task, len(src.derivatives))
+            return
+        fetch = directory_fetcher(self._assets if self._assets is not None else
+                                  src.path.parent)
+        for d in src.derivatives:
+            if d.error:
+                self._progress.advance(self._task)
+            else:
+                self._submit(src, d, self._imaging.execute, d.parsed, src.data, fetch=fetch)
+
+    def _executed(self, src: SourceResult, d: Derivative, fut: Future) -> None:
+        """A rule ended: its output written, or its error kept."""
+        try:
+            _record(d, fut.result(), self._out_dir)
+        except PicopsError as e:
+            d.error = _describe(e)
+        self._progress.update(self._task, advance=1, description=src.path.name)
 
 
 # --- showing -----------------------------------------------------------------------------

@@ -1,4 +1,6 @@
-"""How the commands that run over many objects end: their failures, errors and exit status.
+"""What the commands that run over many objects leave: outcome log, failures, exit status.
+
+``--log PATH`` (:func:`outcome_log`): the function's JSON outcome line per object, appended.
 
 Exit status (:func:`exit_status`, the one rule ``backfill``, ``upload`` and ``plan``
 follow): 0 nothing failed, 1 something failed (an object, a file, the listing, an
@@ -8,9 +10,15 @@ invocation), 2 usage or config errors (every problem listed, nothing done; see
 
 from __future__ import annotations
 
+import contextlib
+import os
+from pathlib import Path
+from typing import Iterator, Optional
+
 from rich.console import Console
 
 from picops.errors import PicopsError
+from picops.logs import JsonLogger
 
 from .backfill.summary import Summary
 from .terminal import printable
@@ -38,3 +46,12 @@ def describe_error(e: BaseException) -> str:
     if isinstance(e, PicopsError):
         return f"{e.code}: {e.message}"
     return f"{type(e).__name__}: {e}"
+
+
+@contextlib.contextmanager
+def outcome_log(log_path: Optional[Path]) -> Iterator[JsonLogger]:
+    """The logger of the run's outcome lines: appended to ``log_path`` (else dropped),
+    closed when the run ends."""
+    with (open(log_path, "a", encoding="utf-8") if log_path
+          else open(os.devnull, "w")) as stream:
+        yield JsonLogger(stream=stream)

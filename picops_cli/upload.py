@@ -34,7 +34,7 @@ import sys
 import threading
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from pathlib import Path
-from typing import Dict, List, Optional, TextIO, Tuple
+from typing import Callable, Dict, List, Optional, Tuple
 
 import click
 from rich.console import Console
@@ -51,7 +51,7 @@ from .backfill.summary import Summary, render_table
 from .preflight import (Serverless, check_target, config_option, region_option, report_usage,
                         resolve_run, serverless_option, trigger_bucket)
 from .progress import ProgressView
-from .report import EXIT_USAGE, exit_status, print_failures
+from .report import EXIT_USAGE, exit_status, outcome_log, print_failures
 
 MIB = 1024 * 1024
 
@@ -136,14 +136,30 @@ def run_upload(config: Config, jobs: List[Tuple[Path, str, str]], *, region: str
                multipart_threshold: Optional[int] = None, env: Optional[Dict[str, str]] = None,
                out: Optional[Console] = None, err: Optional[Console] = None) -> int:
     """Upload every (file, bucket, key) job; print the report; the exit status."""
-    from picops.upload import DEFAULT_MULTIPART_THRESHOLD, Uploader
-
     env = dict(os.environ if env is None else env)
     out = out or Console(soft_wrap=True, emoji=False)
     err = err or Console(stderr=True, emoji=False)
-    log_stream: TextIO = open(log_path, "a", encoding="utf-8") if log_path \
-        else open(os.devnull, "w")
-    logger = JsonLogger(stream=log_stream)
+    summary = Summary()
+    with outcome_log(log_path) as logger:
+        one = _uploader(config, env, region, logger, multipart_threshold)
+        interrupted = _upload_all(jobs, one, concurrency, summary, err)
+    out.print(render_table(summary, title="upload summary", up_to_date=False))
+    print_failures(err, summary)
+    line = summary.to_json()
+    line.pop("up_to_date")
+    out.out(json_line(line, separators=(", ", ": ")), highlight=False)
+    if interrupted:
+        err.print("interrupted: files not started were not uploaded", markup=False,
+                  highlight=False)
+    return exit_status(failed=summary.failures > 0, interrupted=interrupted)
+
+
+def _uploader(config: Config, env: Dict[str, str], region: str, logger: JsonLogger,
+              multipart_threshold: Optional[int]) -> Callable[[Path, str, str], RecordOutcome]:
+    """Uploads one (file, bucket, key) job with its thread's own :class:`picops.upload.Uploader`
+    (no SDK session is shared between threads)."""
+    from picops.upload import DEFAULT_MULTIPART_THRESHOLD, Uploader
+
     local = threading.local()
 
     def one(path: Path, bucket: str, key: str) -> RecordOutcome:
@@ -153,10 +169,16 @@ def run_upload(config: Config, jobs: List[Tuple[Path, str, str]], *, region: str
                 config, ci_client.make_cos_client(env, region), logger=logger,
                 multipart_threshold=multipart_threshold or DEFAULT_MULTIPART_THRESHOLD)
         return uploader.upload(bucket, key, path)
+    return one
 
-    summary = Summary()
+
+def _upload_all(jobs: List[Tuple[Path, str, str]],
+                one: Callable[[Path, str, str], RecordOutcome], concurrency: int,
+                summary: Summary, err: Console) -> bool:
+    """Every job through ``one``, ``concurrency`` at a time, each counted into ``summary``
+    behind a progress bar; True when Ctrl-C stopped it (files already started finish and
+    are counted, the others are not uploaded)."""
     progress = runner.Progress(listed=len(jobs), listing_complete=True, summary=summary)
-    interrupted = False
     pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="upload")
     try:
         with ProgressView(err, "upload") as view:
@@ -169,24 +191,15 @@ def run_upload(config: Config, jobs: List[Tuple[Path, str, str]], *, region: str
                         progress.done += 1
                     view.update(progress)
             except KeyboardInterrupt:
-                interrupted = True
                 for future in pending:
                     future.cancel()
                 for future, job in pending.items():
                     if not future.cancelled():
                         _count(summary, job, future)
+                return True
     finally:
         pool.shutdown(wait=True)
-        log_stream.close()
-    out.print(render_table(summary, title="upload summary", up_to_date=False))
-    print_failures(err, summary)
-    line = summary.to_json()
-    line.pop("up_to_date")
-    out.out(json_line(line, separators=(", ", ": ")), highlight=False)
-    if interrupted:
-        err.print("interrupted: files not started were not uploaded", markup=False,
-                  highlight=False)
-    return exit_status(failed=summary.failures > 0, interrupted=interrupted)
+    return False
 
 
 def _count(summary: Summary, job: Tuple[Path, str, str], future: Future) -> None:

@@ -63,7 +63,7 @@ from .. import target as targets
 from ..preflight import (check_target, config_option, region_option, report_usage,
                          resolve_run, serverless_option)
 from ..progress import ProgressView
-from ..report import EXIT_USAGE, describe_error, exit_status, print_failures
+from ..report import EXIT_USAGE, describe_error, exit_status, outcome_log, print_failures
 from .checkpoint import CheckpointStore
 from .fanout import ENV_SCF_ENDPOINT
 from .plan import plan_lines, render_plan_table
@@ -190,9 +190,8 @@ def _outcome_log(log_path: Optional[Path], dry_run: bool) -> Iterator[Optional[J
     if dry_run:
         yield None
         return
-    with (open(log_path, "a", encoding="utf-8") if log_path
-          else open(os.devnull, "w")) as stream:
-        yield JsonLogger(stream=stream)
+    with outcome_log(log_path) as logger:
+        yield logger
 
 
 def _processor_factory(config: Config, env: Dict[str, str], logger: JsonLogger,
