@@ -102,9 +102,20 @@ class Call:
                          stored=stored, service=self.target.service, body=body)
 
     async def blocking(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """``fn(*args, **kwargs)`` on the server's thread pool.
+
+        A thread cannot be stopped: when the awaiting handler is cancelled (the server
+        shutting down), the cancellation goes on only once ``fn`` has returned, so that a
+        file ``fn`` works on is never closed or removed under it by the handler's cleanup.
+        """
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self.state.executor,
-                                          functools.partial(fn, *args, **kwargs))
+        future = loop.run_in_executor(self.state.executor,
+                                      functools.partial(fn, *args, **kwargs))
+        try:
+            return await asyncio.shield(future)
+        except asyncio.CancelledError:
+            await asyncio.wait({future})
+            raise
 
 
 __all__ = ["Call", "Route", "ServerState"]

@@ -1,11 +1,15 @@
 """Pieces every COS handler family shares: request bodies, object headers, dates, conditions.
 
 Contract:
-- :func:`receive_body` streams the request body into a PendingWrite: the declared
+- :func:`receive_body` streams the request body into a new PendingWrite: the declared
   ``Content-Length`` is checked against the cap BEFORE anything is read (``EntityTooLarge``),
   a body with neither Content-Length nor chunked encoding is ``MissingContentLength``, a short
-  body is refused, and any failure removes the temp file. :func:`expected_md5` /
-  :func:`check_md5` implement ``Content-MD5`` (``InvalidDigest`` / ``BadDigest``).
+  body is refused, ``Content-MD5`` is checked (:func:`expected_md5` / :func:`check_md5`:
+  ``InvalidDigest`` / ``BadDigest``), and any failure removes the temp file.
+- Body bytes touch the disk only on the server's thread pool (:func:`write_chunks`, and
+  GET's reads): the event loop moves bytes between sockets and the pool, so one slow disk
+  holds a worker thread, never every connection. One chunk at a time per request: the next
+  one is read from the client only once the last is written, so memory stays bounded.
 - :func:`attrs_from_headers` picks what COS stores from a PUT / initiate / copy-Replaced
   request: Content-Type (when none is sent: the key's extension's, else
   application/octet-stream), ``x-cos-meta-*`` (names
@@ -24,7 +28,7 @@ import email.utils
 import mimetypes
 import re
 import time
-from typing import Awaitable, Dict, Mapping, Optional, TypeVar
+from typing import AsyncIterator, Awaitable, Callable, Dict, Mapping, Optional, TypeVar
 
 from ..errors import EmulatorError
 from ..storage.files import PendingWrite
@@ -98,21 +102,47 @@ def check_body_headers(call: Call, max_bytes: int) -> None:
                             "bytes (max_body_bytes)")
 
 
-async def receive_body(call: Call, pending: PendingWrite) -> None:
-    """Stream the body into ``pending``, paced to the request's ``x-cos-traffic-limit``."""
-    request = call.request
+async def write_chunks(call: Call, pending: PendingWrite,
+                       chunks: AsyncIterator[bytes]) -> None:
+    """Write every chunk of ``chunks`` into ``pending`` on the thread pool, one at a time;
+    on any failure the pending write is removed (see the module contract)."""
     try:
-        throttle = Throttle(traffic_limit(call.headers, call.query))
+        async for chunk in chunks:
+            await call.blocking(pending.write, chunk)  # EntityTooLarge past its cap
+    except BaseException:
+        await discard(call, pending)
+        raise
+
+
+async def discard(call: Call, pending: PendingWrite) -> None:
+    """Remove a pending write's temp file (on the thread pool)."""
+    await call.blocking(pending.abort)
+
+
+async def receive_body(call: Call, begin: Callable[[], PendingWrite],
+                       md5: Optional[bytes], received: str = "the body") -> PendingWrite:
+    """A new pending write (``begin()``, run on the thread pool) holding the request's body,
+    paced to its ``x-cos-traffic-limit`` and checked against its length and ``md5``
+    (:func:`expected_md5`); on any failure nothing is left of it."""
+    pending = await call.blocking(begin)
+    throttle = Throttle(traffic_limit(call.headers, call.query))
+
+    async def paced() -> AsyncIterator[bytes]:
         async for chunk in _chunks(call):
-            pending.write(chunk)
+            yield chunk  # written before the next is read: then the pacing
             await throttle.moved_bytes(len(chunk))
-        declared = request.content_length
+
+    await write_chunks(call, pending, paced())
+    try:
+        declared = call.request.content_length
         if declared is not None and pending.size != declared:
             raise EmulatorError("InvalidRequest", f"the body ended after {pending.size} of "
                                                   f"{declared} declared bytes")
-    except BaseException:
-        pending.abort()
+        check_md5(md5, pending.md5_digest, received)
+    except EmulatorError:
+        await discard(call, pending)
         raise
+    return pending
 
 
 async def read_small_body(call: Call, limit: int, what: str) -> bytes:
@@ -273,7 +303,8 @@ def check_conditions(meta: ObjectMeta, headers: Mapping[str, str], *,
                                               f"{prefix}If-Modified-Since {if_mod!r}")
 
 
-__all__ = ["within_idle", "check_stored_value", "receive_body", "check_body_headers",
+__all__ = ["within_idle", "check_stored_value", "receive_body", "write_chunks", "discard",
+           "check_body_headers",
            "read_small_body", "expected_md5", "check_md5", "attrs_from_headers",
            "object_headers", "write_headers",
            "check_conditions", "http_date", "iso_date", "parse_http_date", "CHUNK"]

@@ -16,6 +16,7 @@ Contract (what ``upload_file`` / ``download_file`` and the SDK's resume logic ne
 
 from __future__ import annotations
 
+import functools
 from typing import Any, Iterator, List, Sequence, Tuple
 
 from aiohttp import web
@@ -31,7 +32,6 @@ from .common import (
     attrs_from_headers,
     check_body_headers,
     check_conditions,
-    check_md5,
     expected_md5,
     iso_date,
     read_small_body,
@@ -65,14 +65,9 @@ async def upload_part(call: Call) -> web.StreamResponse:
     upload_id = call.query["uploadId"]
     md5 = expected_md5(call.headers)
     check_body_headers(call, call.settings.max_body_bytes)
-    pending = call.store.multipart.begin_part(call.bucket, upload_id, call.key,
-                                              call.settings.max_body_bytes)
-    await receive_body(call, pending)
-    try:
-        check_md5(md5, pending.md5_digest, f"part {number}")
-    except EmulatorError:
-        pending.abort()
-        raise
+    pending = await receive_body(call, functools.partial(
+        call.store.multipart.begin_part, call.bucket, upload_id, call.key,
+        call.settings.max_body_bytes), md5, f"part {number}")
     part = await call.blocking(call.store.multipart.commit_part, pending, call.bucket,
                                upload_id, call.key, number)
     return web.Response(status=200, headers={"ETag": f'"{part.etag}"'})

@@ -27,6 +27,7 @@ storage classes are readable without a restore. POST Object (browser form upload
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 import re
 from typing import Dict, Optional, Tuple
@@ -42,7 +43,6 @@ from .common import (
     attrs_from_headers,
     check_body_headers,
     check_conditions,
-    check_md5,
     expected_md5,
     http_date,
     iso_date,
@@ -80,13 +80,8 @@ async def put_object(call: Call) -> web.StreamResponse:
     attrs = attrs_from_headers(call.headers, call.key)
     md5 = expected_md5(call.headers)
     check_body_headers(call, call.settings.max_body_bytes)
-    pending = call.store.begin_write(call.bucket, call.key, call.settings.max_body_bytes)
-    await receive_body(call, pending)
-    try:
-        check_md5(md5, pending.md5_digest)
-    except EmulatorError:
-        pending.abort()
-        raise
+    pending = await receive_body(call, functools.partial(
+        call.store.begin_write, call.bucket, call.key, call.settings.max_body_bytes), md5)
     meta = await call.blocking(call.store.commit, pending, call.bucket, call.key, attrs,
                                origin=call.origin("cos:ObjectCreated:Put"))
     if with_ci:
@@ -184,7 +179,7 @@ async def head_object(call: Call) -> web.StreamResponse:
 
 
 async def _read(call: Call, *, with_body: bool) -> web.StreamResponse:
-    meta, fh = call.store.open_object(call.bucket, call.key)
+    meta, fh = await call.blocking(call.store.open_object, call.bucket, call.key)
     try:
         try:
             check_conditions(meta, call.headers)
@@ -207,12 +202,12 @@ async def _read(call: Call, *, with_body: bool) -> web.StreamResponse:
         throttle = Throttle(traffic_limit(call.headers, call.query))
         response = web.StreamResponse(status=status, headers=headers)
         await response.prepare(call.request)
-        fh.seek(first)
         remaining = length
         idle = call.settings.idle_timeout_seconds
         try:
             while remaining > 0:
-                chunk = fh.read(min(CHUNK, remaining))
+                chunk = await call.blocking(_read_at, fh, first + length - remaining,
+                                            min(CHUNK, remaining))
                 if not chunk:
                     break  # cannot happen for a committed body; never send garbage to fill
                 # a reader that stops reading blocks the write: time it out like a body read
@@ -232,6 +227,12 @@ async def _read(call: Call, *, with_body: bool) -> web.StreamResponse:
         return response
     finally:
         fh.close()
+
+
+def _read_at(fh, offset: int, size: int) -> bytes:
+    """Thread-pool code: up to ``size`` bytes of ``fh`` from ``offset``."""
+    fh.seek(offset)
+    return fh.read(size)
 
 
 # ---------------------------------------------------------------------- DELETE

@@ -50,7 +50,7 @@ import json
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, AsyncIterator, Dict, Optional, Tuple
 from urllib.parse import urlencode
 
 from aiohttp import BodyPartReader, web
@@ -59,12 +59,11 @@ from multidict import CIMultiDict
 from .. import cosxml as xml
 from ..errors import EmulatorError
 from ..naming import check_key
-from ..storage.files import PendingWrite
 from . import auth
 from ..requestjson import loads_shallow
 from .call import Call
-from .common import (CHUNK, attrs_from_headers, check_md5, check_stored_value, expected_md5,
-                     within_idle, write_headers)
+from .common import (CHUNK, attrs_from_headers, check_md5, check_stored_value, discard,
+                     expected_md5, within_idle, write_chunks, write_headers)
 
 EVENT_NAME = "cos:ObjectCreated:Post"
 FIELD_LIMIT = 64 * 1024           # one form field's value
@@ -317,31 +316,29 @@ def prepare(call: Call, values: Dict[str, str], as_sent: CIMultiDict,
                   redirect=redirect)
 
 
-async def receive_file(part: BodyPartReader, pending: PendingWrite,
-                       size_range: Tuple[int, int], idle: float) -> None:
-    """Stream the file part into ``pending``, refusing it past the policy's maximum."""
+async def file_chunks(part: BodyPartReader, size_range: Tuple[int, int],
+                      idle: float) -> AsyncIterator[bytes]:
+    """The file part's bytes, refused past the policy's maximum or short of its minimum."""
     low, high = size_range
-    try:
-        while True:
-            try:
-                chunk = await within_idle(idle, part.read_chunk(CHUNK))
-            except _READER_ERRORS as exc:
-                raise EmulatorError("MalformedPOSTRequest", f"the file part could not be "
-                                                            f"read: {exc}") from None
-            if not chunk:
-                break
-            if high >= 0 and pending.size + len(chunk) > high:
-                raise EmulatorError("EntityTooLarge", f"the file is over {high} bytes, the "
-                                                      "maximum of the policy's "
-                                                      "content-length-range")
-            pending.write(chunk)  # the emulator's own cap: EntityTooLarge
-        if pending.size < low:
-            raise EmulatorError("EntityTooSmall", f"the file is {pending.size} bytes, under "
-                                                  f"the minimum {low} of the policy's "
+    size = 0
+    while True:
+        try:
+            chunk = await within_idle(idle, part.read_chunk(CHUNK))
+        except _READER_ERRORS as exc:
+            raise EmulatorError("MalformedPOSTRequest", f"the file part could not be "
+                                                        f"read: {exc}") from None
+        if not chunk:
+            break
+        size += len(chunk)
+        if high >= 0 and size > high:
+            raise EmulatorError("EntityTooLarge", f"the file is over {high} bytes, the "
+                                                  "maximum of the policy's "
                                                   "content-length-range")
-    except BaseException:
-        pending.abort()
-        raise
+        yield chunk  # the emulator's own cap: EntityTooLarge when it is written
+    if size < low:
+        raise EmulatorError("EntityTooSmall", f"the file is {size} bytes, under "
+                                              f"the minimum {low} of the policy's "
+                                              "content-length-range")
 
 
 def _location(call: Call, key: str) -> str:
@@ -391,8 +388,8 @@ async def post_object(call: Call) -> web.StreamResponse:
     idle = call.settings.idle_timeout_seconds
     values, as_sent, file_part = await read_fields(reader, idle)
     upload = prepare(call, values, as_sent, file_part.filename)
-    pending = call.store.begin_write(call.bucket, upload.key, cap)
-    await receive_file(file_part, pending, upload.size_range, idle)
+    pending = await call.blocking(call.store.begin_write, call.bucket, upload.key, cap)
+    await write_chunks(call, pending, file_chunks(file_part, upload.size_range, idle))
     try:
         trailing = await _next_part(reader, idle)
         if trailing is not None:
@@ -401,7 +398,7 @@ async def post_object(call: Call) -> web.StreamResponse:
                                                         "the last field of the form")
         check_md5(upload.md5, pending.md5_digest, "the file field")
     except BaseException:
-        pending.abort()
+        await discard(call, pending)
         raise
     meta = await call.blocking(call.store.commit, pending, call.bucket, upload.key,
                                upload.attrs, origin=call.origin(EVENT_NAME))
