@@ -37,12 +37,13 @@ from typing import Any, Callable, Dict, List, Optional
 
 from aiohttp import web
 
+from ..cos.common import CHUNK
 from ..notifications import ObjectChanged
 from ..errors import EmulatorError, status_of
 from ..imaging.fonts import font_file
 from ..imaging.limits import DEFAULT_LIMITS, Limits
 from ..storage import Store
-from ..triggers.deadletter import read_dead_letters
+from ..triggers.deadletter import DeadLetterView
 from . import access, views
 
 STATIC_DIR = Path(__file__).with_name("static")
@@ -88,6 +89,7 @@ class Console:
         self.data_dir = Path(data_dir)
         self.token = token or access.new_token()
         self.facts = views.PixelFacts(store, limits=limits)  # the CI backend's limits
+        self.dead_letters = DeadLetterView(self.data_dir)
         self._dispatcher = None
         self._config_source: Callable[[], Any] = lambda: None
         self._revision = itertools.count(1)
@@ -196,17 +198,33 @@ class Console:
                             headers=_PAGE_HEADERS)
 
     async def _object(self, request: web.Request) -> web.StreamResponse:
+        """The object's bytes, streamed a chunk at a time (never whole in memory)."""
         bucket, key = _param(request, "bucket"), _param(request, "key")
-        meta, body = self.store.open_object(bucket, key)
-        with body:
-            data = await asyncio.get_running_loop().run_in_executor(None, body.read)
-        headers = dict(_OBJECT_HEADERS)
-        headers["ETag"] = meta.quoted_etag
-        kind = meta.content_type if meta.content_type.startswith("image/") else None
-        if kind is None or kind == "image/svg+xml":
-            kind = "application/octet-stream"
-            headers["Content-Disposition"] = "attachment"
-        return web.Response(body=data, content_type=kind, headers=headers)
+        loop = asyncio.get_running_loop()
+        meta, body = await loop.run_in_executor(None, self.store.open_object, bucket, key)
+        try:
+            headers = dict(_OBJECT_HEADERS)
+            headers["ETag"] = meta.quoted_etag
+            kind = meta.content_type if meta.content_type.startswith("image/") else None
+            if kind is None or kind == "image/svg+xml":
+                kind = "application/octet-stream"
+                headers["Content-Disposition"] = "attachment"
+            headers["Content-Type"] = kind
+            response = web.StreamResponse(headers=headers)
+            response.content_length = meta.size
+            await response.prepare(request)
+            try:
+                while True:
+                    chunk = await loop.run_in_executor(None, body.read, CHUNK)
+                    if not chunk:
+                        break
+                    await response.write(chunk)
+                await response.write_eof()
+            except ConnectionError:  # the page went away: nothing more to send
+                pass
+            return response
+        finally:
+            body.close()
 
     # --- the JSON API -------------------------------------------------------------------
 
@@ -221,7 +239,8 @@ class Console:
             "function": getattr(dispatcher, "function_name", None),
             "buckets": views.buckets(self.store), "triggers": triggers,
             "invocations": len(dispatcher.invocations) if dispatcher is not None else 0,
-            "dead_letters": len(read_dead_letters(self.data_dir)),
+            "dead_letters": await asyncio.get_running_loop().run_in_executor(
+                None, self.dead_letters.count),
         })
 
     async def _folder(self, request: web.Request) -> web.Response:
@@ -257,7 +276,8 @@ class Console:
                                        "console keeps the newest ones of this run)")
 
     async def _dead_letters(self, request: web.Request) -> web.Response:
-        entries = read_dead_letters(self.data_dir)
+        entries = await asyncio.get_running_loop().run_in_executor(None,
+                                                                   self.dead_letters.entries)
         with self._lock:
             replays = {k: list(v) for k, v in self._replays.items()}
         return _json({"dead_letters": views.dead_letter_entries(entries, replays)})
@@ -270,7 +290,8 @@ class Console:
         if not isinstance(doc, dict) or not isinstance(doc.get("index"), int):
             raise ConsoleRequestError(400, 'expected {"index": <entry number>, '
                                            '"request_id": "..."}')
-        entries = read_dead_letters(self.data_dir)
+        entries = await asyncio.get_running_loop().run_in_executor(None,
+                                                                   self.dead_letters.entries)
         index = doc["index"]
         if not 0 <= index < len(entries):
             raise ConsoleRequestError(404, f"there is no dead-letter entry {index}")

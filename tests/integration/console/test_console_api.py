@@ -8,6 +8,9 @@ from pathlib import Path
 import pytest
 import requests
 
+from picops_emulator.cos.common import CHUNK
+from picops_emulator.storage import Store
+from picops_emulator.triggers import deadletter
 from tests.localcloud import DERIVED_BUCKET, SOURCE_BUCKET, make_project, start_cloud
 
 IMAGES = Path(__file__).resolve().parents[2] / "data" / "images"
@@ -178,3 +181,56 @@ def test_the_cjk_font_is_served_with_the_token_and_the_style_sheet_names_it_with
     assert font.status_code == 200
     assert font.headers["Content-Type"] == "font/otf"
     assert font.content[:4] == b"OTTO"  # an OpenType (CFF) font file
+
+
+class _ReadSizes:
+    """An object's open file that records how much each read asked for."""
+
+    def __init__(self, fh, sizes):
+        self._fh, self._sizes = fh, sizes
+
+    def read(self, size=-1):
+        self._sizes.append(size)
+        return self._fh.read(size)
+
+    def __getattr__(self, name):
+        return getattr(self._fh, name)
+
+
+def test_an_object_is_streamed_not_read_whole(cloud, monkeypatch):
+    body = bytes(range(256)) * 4096 * 3  # 3 MiB
+    cloud.client().put_object(Bucket=SOURCE_BUCKET, Key="big.bin", Body=body)
+    sizes = []
+    open_object = Store.open_object
+
+    def recording(self, bucket, key):
+        meta, fh = open_object(self, bucket, key)
+        return meta, _ReadSizes(fh, sizes)
+
+    monkeypatch.setattr(Store, "open_object", recording)
+    got = _get(cloud, "/object", bucket=SOURCE_BUCKET, key="big.bin")
+    assert got.status_code == 200 and got.content == body
+    assert got.headers["Content-Length"] == str(len(body))
+    assert got.headers["Content-Disposition"] == "attachment"
+    assert sizes and all(0 < size <= CHUNK for size in sizes), sizes
+
+
+def test_state_reads_the_dead_letter_file_again_only_when_it_grew(cloud, monkeypatch):
+    reads = []
+    real_open = open
+
+    def counting_open(path, mode="r", *args, **kwargs):
+        if Path(path).name == deadletter.FILE_NAME and not set(mode) & set("aw+"):
+            reads.append(mode)
+        return real_open(path, mode, *args, **kwargs)
+
+    monkeypatch.setattr(deadletter, "open", counting_open, raising=False)
+    letters = deadletter.DeadLetterFile(cloud.prepared.options.data_dir)
+    letters.append({"RequestId": "first", "Key": "uploads/a.jpg"})
+    assert [_get(cloud, "/api/state").json()["dead_letters"] for _ in range(5)] == [1] * 5
+    assert len(reads) == 1
+    letters.append({"RequestId": "second", "Key": "uploads/b.jpg"})
+    assert _get(cloud, "/api/state").json()["dead_letters"] == 2
+    listed = _get(cloud, "/api/dead-letters").json()["dead_letters"]
+    assert [e["request_id"] for e in listed] == ["second", "first"]  # newest first
+    assert len(reads) == 2
