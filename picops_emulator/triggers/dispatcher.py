@@ -407,6 +407,8 @@ class TriggerDispatcher:
                     self._cond.notify_all()
 
     def _attempt(self, record: rec.InvocationRecord) -> None:
+        """Run the next attempt of ``record`` and settle it: done, retried or dead-lettered
+        (or deferred, when the shutdown killed it)."""
         number = len(record.attempts) + 1
         started = time.time()
         result = self.invoker.invoke(record.event, record.context, record.request_id)
@@ -435,44 +437,53 @@ class TriggerDispatcher:
             record.outcome = rec.SUCCEEDED
             self._log.emit("delivered", f"the function handled {record.bucket}/{record.key} "
                            f"(attempt {number})", **where, result=_preview(attempt.value))
-            return
+        else:
+            self._failed(record, attempt, where)
 
-        failure = result.failure or FunctionFailure("runtime", "unknown failure")
+    def _failed(self, record: rec.InvocationRecord, attempt: rec.AttemptRecord,
+                where: Dict[str, Any]) -> None:
+        """Log a failed attempt (its traceback as the function's output, as SCF does), then
+        schedule the next one or, with SCF's retries spent, dead-letter the event."""
+        failure = attempt.failure or FunctionFailure("runtime", "unknown failure")
         if failure.traceback:  # SCF writes the traceback into the function's log
             for line in failure.traceback.rstrip("\n").splitlines():
                 attempt.logs.append(line)
                 self._forward_log(record.request_id, line)
         error = {"kind": failure.kind, "message": failure.message}
-        self._log.emit("failed", f"attempt {number} for {record.bucket}/{record.key} failed: "
-                       f"{failure.message}", logging.WARNING, **where, error=error)
+        self._log.emit("failed", f"attempt {attempt.number} for {record.bucket}/{record.key} "
+                       f"failed: {failure.message}", logging.WARNING, **where, error=error)
+        if attempt.number <= len(self.retry_delays):
+            self._retry(record, attempt, where)
+        else:
+            self.journal.failed(record.request_id, _error_doc(attempt), None)
+            self._dead_letter(record, failure)
+            self.journal.done(record.request_id, rec.DEAD_LETTERED)
+            self._log.emit("dead_lettered", f"{record.bucket}/{record.key} failed "
+                           f"{attempt.number} time(s); event written to "
+                           f"{self.dead_letters.path}", logging.ERROR, **where, error=error,
+                           dead_letter_file=str(self.dead_letters.path))
 
-        journaled = _error_doc(attempt)
-        retry = number <= len(self.retry_delays)
-        if retry:
-            delay = self.retry_delays[number - 1]
-            self.journal.failed(record.request_id, journaled, time.time() + delay)
-            with self._cond:
-                closed = self._closed
-                if not closed:
-                    record.outcome = rec.RETRYING
-                    self._push(record, delay)
-        if retry and closed:
+    def _retry(self, record: rec.InvocationRecord, attempt: rec.AttemptRecord,
+               where: Dict[str, Any]) -> None:
+        """Journal when the next attempt is due and queue it (unless shutting down: then
+        the journal keeps it for the next start)."""
+        number = attempt.number
+        delay = self.retry_delays[number - 1]
+        self.journal.failed(record.request_id, _error_doc(attempt), time.time() + delay)
+        with self._cond:
+            closed = self._closed
+            if not closed:
+                record.outcome = rec.RETRYING
+                self._push(record, delay)
+        if closed:
             record.outcome = rec.DEFERRED
             self._log.emit("deferred", f"not retrying {record.bucket}/{record.key} now: the "
                            "emulator is shutting down; the retry is kept in the trigger "
                            "journal", logging.WARNING, **where)
-        elif retry:
+        else:
             self._log.emit("retry_scheduled", f"retrying {record.bucket}/{record.key} in "
                            f"{delay:g} s (attempt {number + 1} of "
                            f"{len(self.retry_delays) + 1})", **where, delay_s=delay)
-        else:
-            self.journal.failed(record.request_id, journaled, None)
-            self._dead_letter(record, failure)
-            self.journal.done(record.request_id, rec.DEAD_LETTERED)
-            self._log.emit("dead_lettered", f"{record.bucket}/{record.key} failed {number} "
-                           f"time(s); event written to {self.dead_letters.path}",
-                           logging.ERROR, **where, error=error,
-                           dead_letter_file=str(self.dead_letters.path))
 
     def _dead_letter(self, record: rec.InvocationRecord, failure: FunctionFailure) -> None:
         record.outcome = rec.DEAD_LETTERED
