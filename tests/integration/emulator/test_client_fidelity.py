@@ -80,6 +80,8 @@ def test_whitespace_in_the_secret_id_is_refused(emulator, client_for, cos_client
 @pytest.mark.parametrize("key,expected", [
     ("photo.jpg", "image/jpeg"), ("a/b/page.html", "text/html"), ("notes.txt", "text/plain"),
     ("bundle.zip", "application/zip"), ("no-extension", "application/octet-stream"),
+    ("docs/README.md", "text/markdown"), ("app.JS", "text/javascript"),
+    ("conf.yml", "application/yaml"), ("backup.tar.gz", "application/gzip"),
 ])
 def test_content_type_inferred_from_the_key_when_none_is_sent(key, expected, emulator_factory):
     running = emulator_factory(auth=False, buckets_to_create=("typed-1250000000",))
