@@ -124,8 +124,8 @@ async def receive_body(call: Call, begin: Callable[[], PendingWrite],
     """A new pending write (``begin()``, run on the thread pool) holding the request's body,
     paced to its ``x-cos-traffic-limit`` and checked against its length and ``md5``
     (:func:`expected_md5`); on any failure nothing is left of it."""
+    throttle = Throttle(traffic_limit(call.headers, call.query))  # refused before a temp file
     pending = await call.blocking(begin)
-    throttle = Throttle(traffic_limit(call.headers, call.query))
 
     async def paced() -> AsyncIterator[bytes]:
         async for chunk in _chunks(call):

@@ -4,6 +4,7 @@ header rules, types inferred from keys, throttled transfers, bucket location."""
 import base64
 import hashlib
 import hmac
+import os
 import time
 from urllib.parse import quote
 
@@ -138,6 +139,8 @@ def test_traffic_limit_paces_uploads_and_downloads(emulator_factory):
             host, **{"x-cos-traffic-limit": bad}))
         assert refused.status_code == 400 and "x-cos-traffic-limit" in refused.text
     assert requests.get(f"{running.endpoint}/k2", headers=host).status_code == 404
+    assert not [name for _, _, names in os.walk(running.data_dir) for name in names
+                if name.startswith(".tmp")]  # refused before any temp file
 
 
 def test_bucket_location(cos_client, bucket):
