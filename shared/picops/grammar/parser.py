@@ -37,6 +37,7 @@ import re
 from typing import List, Optional, Sequence, Tuple
 
 from ..constants import CI_MAX_STAGES
+from ..describe import describe_value
 from ..errors import GrammarError
 from .ast import Operation, Param, Rule
 from .params import INTERFACES, ArgError, InterfaceSpec, LazyPattern, show
@@ -63,7 +64,7 @@ def parse(text: str) -> Rule:
     'imageMogr2/thumbnail/!50p|imageMogr2/format/webp/quality/80'
     """
     if not isinstance(text, str):
-        raise GrammarError(f"rule must be a string, got {type(text).__name__}")
+        raise GrammarError(f"rule must be a string, got {describe_value(text)}")
     if not text:
         raise GrammarError("rule is empty")
     for i, ch in enumerate(text):

@@ -206,10 +206,12 @@ def test_stage_count_error_is_about_the_whole_rule():
     assert info.value.message == "rule has 12 stages; CI allows at most 10"
 
 
-@pytest.mark.parametrize("value", [None, 42, b"imageMogr2/strip"])
-def test_non_string_input_is_a_grammar_error(value):
-    with pytest.raises(GrammarError, match="rule must be a string"):
+@pytest.mark.parametrize("value, got", [(None, "nothing"), (42, "42 (a number)"),
+                                        (b"imageMogr2/strip", "bytes")])
+def test_non_string_input_is_a_grammar_error(value, got):
+    with pytest.raises(GrammarError, match="rule must be a string") as info:
         parse(value)
+    assert info.value.message == f"rule must be a string, got {got}"
 
 
 def test_huge_payload_is_shortened_in_the_message():
