@@ -10,7 +10,8 @@ on until someone notices the bill. Three layers, from the earliest:
    any key the rule can ever produce.
 2. :func:`check_watched` (``picops validate`` with serverless.yml): no enabled
    ObjectCreated trigger may match an output in the bucket it lands in (outputs
-   to another bucket, and source-bucket outputs against the triggers there).
+   to another bucket, and source-bucket outputs against the triggers there), and
+   no output to another watched bucket may overwrite a manifest of a source there.
 3. At run time, :func:`refuse_output` refuses to send an output whose target is
    the event's bucket and whose key a route matches, and :func:`is_derivative`
    lets the handler skip (reason ``loop_guard``) a key that this config could
@@ -141,6 +142,32 @@ def check_watched(config: "Config", triggers: Sequence) -> List[Problem]:
                             f"and {shape.describe()}, so serverless.yml trigger "
                             f"inputs.events[{t.index}] (prefix {t.prefix!r}, suffix "
                             f"{t.suffix!r}) could fire on it; picops cannot prove it safe")))
+    problems.extend(_manifests_of_watched(config, created))
+    return problems
+
+
+def _manifests_of_watched(config: "Config", created: Sequence) -> List[Problem]:
+    # A bucket an ObjectCreated trigger watches holds the manifests of its sources, so a
+    # rule of any route writing there explicitly may not produce a manifest key either
+    # (check_manifests covers outputs to the rule's own source bucket).
+    if not config.manifests.enabled:
+        return []
+    prefix = config.manifests.prefix
+    watched = {t.bucket: t for t in reversed(created)}  # the first trigger of each bucket
+    problems = []
+    for route in config.routes:
+        for rule in route.rules:
+            t = watched.get(rule.bucket) if rule.bucket is not None else None
+            if t is None:
+                continue
+            out = output_shape(route.prefix, route.suffixes, rule.fileid)
+            if out.could_match(prefix, (MANIFEST_SUFFIX,)):
+                problems.append(Problem(f"{route.where}.rules[{rule.index}]", (
+                    f"output {rule.fileid!r} goes to bucket {rule.bucket}, whose uploads "
+                    f"serverless.yml trigger inputs.events[{t.index}] sends to picops, and "
+                    f"{out.describe()}, so it could overwrite the manifest of a source there "
+                    f"('{prefix}<source key>{MANIFEST_SUFFIX}'); write outputs outside "
+                    f"{prefix!r} there")))
     return problems
 
 

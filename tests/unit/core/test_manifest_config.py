@@ -214,3 +214,23 @@ def test_shipped_serverless_yml_syncs_deletions_for_every_created_trigger():
     removed = {(t.bucket, t.prefix, t.suffix) for t in sls.triggers
                if t.enable and t.events == "cos:ObjectRemove:*"}
     assert created and created == removed
+
+
+def test_an_output_to_another_watched_bucket_may_not_overwrite_a_manifest_there():
+    """Manifests live in every bucket a trigger sends to picops: an explicit bucket that is
+    watched is checked like the source bucket (an unwatched one holds no manifest)."""
+    from picops.loopsafety import check_watched
+    text = route("up/", [".jpg"], fileid="/_picops/manifests/d/{dir}/{name}.json",
+                 bucket=None).replace("    rules:", "    bucket: derived-1250000000\n    rules:")
+    cfg = parse(text)
+    watched = spec(trigger("up/"), {"cos": {"parameters": {
+        "bucket": "derived-1250000000.cos.ap-guangzhou.myqcloud.com",
+        "events": "cos:ObjectCreated:*", "enable": True, "filter": {"prefix": "d/"}}}})
+    (found,) = [str(p) for p in check_watched(cfg, watched.triggers)]
+    assert found.startswith("routes[0].rules[0]: output '/_picops/manifests/d/{dir}/{name}.json'"
+                            " goes to bucket derived-1250000000, whose uploads serverless.yml "
+                            "trigger inputs.events[1] sends to picops")
+    assert "could overwrite the manifest of a source there" in found
+    assert check_watched(cfg, spec(trigger("up/")).triggers) == []
+    off = parse(text + "manifests: {enabled: false}\n")
+    assert check_watched(off, watched.triggers) == []
