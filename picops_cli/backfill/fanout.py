@@ -87,10 +87,10 @@ def page_events(objects: Iterable[ListedObject], bucket: str, region: str,
     """
     page: List[ListedObject] = []
     size = event_bytes(page_event(bucket, region, []))
+    empty = event_bytes(page_event("", "", []))
     for obj in objects:
-        # each key adds its entry plus a comma
-        extra = event_bytes({"k": [{"key": obj.key, "etag": obj.etag, "size": obj.size}]}) \
-            - event_bytes({"k": []}) + 1
+        # each key adds its entry (as events.page_event writes it) plus a comma
+        extra = event_bytes(page_event("", "", [obj])) - empty + 1
         if page and (len(page) >= page_size or size + extra > max_bytes):
             yield page_event(bucket, region, page), page
             page, size = [], event_bytes(page_event(bucket, region, []))

@@ -294,6 +294,19 @@ def test_pages_respect_the_key_count_and_the_async_event_size():
     assert all(event_bytes(e) <= MAX_EVENT_BYTES for e, _ in big)
 
 
+def test_a_page_is_cut_only_when_the_next_key_would_not_fit():
+    from picops_cli.backfill.fanout import page_event
+
+    listed = objs(300, key_len=700)
+    pages = list(page_events(listed, BUCKET, "ap-guangzhou", page_size=1000))
+    assert [o for _, page in pages for o in page] == listed
+    for (event, page), (_, following) in zip(pages, pages[1:]):
+        assert event == page_event(BUCKET, "ap-guangzhou", page)
+        assert event_bytes(event) <= MAX_EVENT_BYTES
+        fuller = page_event(BUCKET, "ap-guangzhou", page + following[:1])
+        assert event_bytes(fuller) > MAX_EVENT_BYTES
+
+
 class StubScf:
     """Stands in for tencentcloud's ScfClient: records the InvokeRequest objects."""
 
