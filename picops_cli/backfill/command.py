@@ -64,6 +64,7 @@ from ..preflight import (check_target, config_option, region_option, report_usag
                          resolve_run, serverless_option)
 from ..progress import ProgressView
 from ..report import EXIT_USAGE, describe_error, exit_status, outcome_log, print_failures
+from ..terminal import printable
 from .checkpoint import CheckpointStore
 from .fanout import ENV_SCF_ENDPOINT
 from .plan import plan_lines, render_plan_table
@@ -232,9 +233,9 @@ def report(result: runner.RunResult, out: Console, err: Console, *, rate: float,
     if result.checkpoint_warning:
         err.print(f"warning: {result.checkpoint_warning}", markup=False, highlight=False)
     if result.resumed_after:
-        err.print(f"resumed after {result.resumed_after!r} ({result.done_before} object(s) "
-                  "done by earlier runs; the summary counts this run only)", markup=False,
-                  highlight=False)
+        err.print(f"resumed after {printable(result.resumed_after)} ({result.done_before} "
+                  "object(s) done by earlier runs; the summary counts this run only)",
+                  markup=False, highlight=False)
     if result.error is not None and result.summary.total == 0:
         # the listing failed before any object: say why, not a table of zeros (the JSON
         # line stays: scripts read the last line)
@@ -300,7 +301,8 @@ def _fan_out(config: Config, bucket: str, prefix: str, region: str, function: st
     if result.error is not None:
         err.print(f"error: {result.error.message}", markup=False, highlight=False)
     if result.resumed_after:
-        err.print(f"resumed after {result.resumed_after!r}", markup=False, highlight=False)
+        err.print(f"resumed after {printable(result.resumed_after)}", markup=False,
+                  highlight=False)
     if dry_run:
         err.print(f"dry run: {result.pages} page event(s) would be sent to {function}; "
                   "nothing was invoked", markup=False, highlight=False)

@@ -97,3 +97,25 @@ def test_plan_names_unrouted_keys_through_printable_like_every_key():
                     "(derivatives and manifests kept), e.g. "
                     f"docs/{printable(HOSTILE)}.jpg, docs/it's.jpg, docs/0.jpg, docs/1.jpg, "
                     "docs/2.jpg")
+
+
+def test_backfill_names_its_resume_point_through_printable_like_every_key():
+    import io
+
+    from rich.console import Console
+
+    from picops_cli.backfill import runner
+    from picops_cli.backfill.command import report
+    from picops_cli.backfill.ratelimit import RateLimiter
+
+    result = runner.RunResult(summary=Summary(), plan=None, completed=True,
+                              resumed_after=f"uploads/{HOSTILE}'.jpg", done_before=3)
+    out, err = io.StringIO(), io.StringIO()
+    status = report(result, Console(file=out, width=1000), Console(file=err, width=1000),
+                    rate=1.0, ci_calls=0, limiter=RateLimiter(1.0))
+    assert status == 0
+    (line,) = [x for x in err.getvalue().splitlines() if x.startswith("resumed after ")]
+    assert not RAW.search(line)
+    # was repr(): quoted, and in double quotes for a key holding a quote
+    assert line == (f"resumed after uploads/{printable(HOSTILE)}'.jpg (3 object(s) done by "
+                    "earlier runs; the summary counts this run only)")

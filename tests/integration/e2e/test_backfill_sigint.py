@@ -68,7 +68,7 @@ def test_sigint_stops_a_backfill_cleanly_and_the_rerun_resumes(tmp_path, monkeyp
         # the rerun resumes after the watermark and finishes the job
         second = world.run("--concurrency", 2, "--rate", 1000)
         assert second.exit_code == 0, second.output
-        assert f"resumed after {checkpoint['done_through']!r}" in second.output
+        assert f"resumed after {checkpoint['done_through']} (" in second.output
         assert summary_of(second)["failed"] == {}
         # nothing was processed twice, nothing was left out, and keys the first run
         # never reached are the ones the second run sent to CI
