@@ -51,7 +51,7 @@ from .errors import NotOwnedOutputError, PicopsError
 from .manifest import Manifest, manifest_key, under_manifest_prefix
 from .manifest_store import (delete_manifest, delete_outputs, distinct_errors, etag_of,
                              head_object, object_exists, read_trusted_manifest)
-from .outcome import ACTION_DELETE, Outcome, Race, RecordOutcome, SkipReason
+from .outcome import ACTION_DELETE, UNSET, Outcome, Race, RecordOutcome, SkipReason
 from .ownership import owned_outputs
 from .services import Services
 
@@ -100,8 +100,13 @@ def delete_object(svc: Services, bucket: str, key: str, *, region: str, deadline
     done = delete_outputs(client, mine, budget=budget)
     outcome.deleted = done
     errors: List[PicopsError] = distinct_errors(done)
+    not_owned: List[PicopsError] = []
     if foreign:
         outcome.kept_outputs = [{"bucket": o.bucket, "key": o.key} for o in foreign]
+        not_owned.append(NotOwnedOutputError(
+            f"the manifest of {key!r} lists {len(foreign)} output(s) the current config does "
+            f"not write for it, left in place: " + ", ".join(
+                repr(f"{o.bucket}/{o.key}") for o in foreign[:5])))
     if not errors:
         try:
             delete_manifest(client, bucket, key, settings.prefix, timeout=budget())
@@ -111,14 +116,11 @@ def delete_object(svc: Services, bucket: str, key: str, *, region: str, deadline
             errors.append(e)
         else:
             if current is not None:
-                return _hand_over(svc, outcome, current, region, deadline, index,
-                                  event_name)
-    if foreign:
-        errors.append(NotOwnedOutputError(
-            f"the manifest of {key!r} lists {len(foreign)} output(s) the current config does "
-            f"not write for it, left in place: " + ", ".join(
-                repr(f"{o.bucket}/{o.key}") for o in foreign[:5])))
-    outcome.fail(errors)
+                result = _hand_over(svc, outcome, current, region, deadline, index,
+                                    event_name)
+                result.fail(not_owned)
+                return result
+    outcome.fail(errors + not_owned)
     return outcome
 
 
@@ -153,7 +155,8 @@ def _hand_over(svc: Services, outcome: RecordOutcome, current: Dict[str, str], r
     result.action = ACTION_DELETE
     result.race = Race.SOURCE_REUPLOADED
     result.deleted = outcome.deleted
-    result.kept_outputs = outcome.kept_outputs
+    if outcome.kept_outputs is not UNSET:
+        result.kept_outputs = outcome.kept_outputs
     return result
 
 

@@ -592,6 +592,26 @@ def test_a_source_that_keeps_changing_gets_an_incomplete_manifest_and_a_retry(wo
     assert cos.manifest().complete and cos.manifest().source_etag == "3" * 32
 
 
+def test_a_change_found_with_no_time_for_another_round_leaves_an_incomplete_manifest(world,
+                                                                                     cos):
+    h = world()
+    h.ci.call_seconds = 56.5                 # of the 57 s the 60 s limit leaves
+    cos.before[HEAD_A] = [lambda: cos.upload("uploads/a.jpg", E2)]
+    with pytest.raises(TransientCloudError):
+        h.handle(event(), context(limit_ms=60000))
+    assert len(h.ci.calls) == 1              # no time to send the rules again
+    m = cos.manifest()
+    # what round 1 wrote is listed (a later delete finds it), nothing is claimed current
+    assert (m.complete, m.source_etag, [o.key for o in m.outputs]) == (False, E2,
+                                                                       [THUMB, COVER])
+    line = outcome(h)
+    assert line["outcome"] == "failed" and line["error"]["code"] == "DeadlineExceeded"
+    assert (line["race"], line["rounds"]) == ("source_changed", 2)
+    h.ci.call_seconds = 0.0
+    h.handle(event(etag=E2))                 # the retry, or the new version's own event
+    assert cos.manifest().complete and len(h.ci.calls) == 2
+
+
 def test_a_delete_during_processing_removes_every_output_and_writes_no_manifest(world, cos):
     h = world()
     cos.objects[(DERIVED, THUMB)] = cos.objects[(DERIVED, COVER)] = b"written by CI"
@@ -665,6 +685,23 @@ def test_a_reupload_processed_during_a_delete_is_handed_to_the_create_path(world
     assert (line["outcome"], line["action"], line["race"]) == ("processed", "delete",
                                                                "source_reuploaded")
     assert [d["key"] for d in line["deleted"]] == [THUMB, COVER]
+    assert [o["key"] for o in line["outputs"]] == [THUMB, COVER]
+
+
+def test_a_handed_over_delete_still_names_what_a_forged_manifest_listed(world, cos):
+    _forged(cos, VICTIMS + [(DERIVED, THUMB)])
+    for bucket, key in VICTIMS:
+        cos.objects[(bucket, key)] = b"not yours"
+    cos.remove("uploads/a.jpg")
+    cos.before[("DELETE", DERIVED, THUMB)] = [lambda: cos.upload("uploads/a.jpg", E2)]
+    h = world()
+    h.handle(delete_event())
+    assert all(cos.objects[place] == b"not yours" for place in VICTIMS)
+    assert cos.manifest().source_etag == E2 and len(h.ci.calls) == 1
+    line = outcome(h)
+    assert (line["outcome"], line["race"]) == ("failed", "source_reuploaded")
+    assert line["error"]["code"] == "NotOwnedOutput" and line["error"]["retryable"] is False
+    assert line["kept_outputs"] == [{"bucket": b, "key": k} for b, k in VICTIMS]
     assert [o["key"] for o in line["outputs"]] == [THUMB, COVER]
 
 
