@@ -151,19 +151,21 @@ def process_object(svc: Services, bucket: str, key: str, *, size: int, etag: str
     if not settings.enabled:
         send_calls(svc, source, plan, deadline, outcome)
         return outcome
-    _process_until_settled(svc, source, plan, digest, old, outcome, deadline)
+    process_until_settled(svc, source, plan, digest, old, outcome, deadline)
     return outcome
 
 
-def _process_until_settled(svc: Services, source: Source, plan: routing.Plan, digest: str,
-                           old: Any, outcome: RecordOutcome, deadline: float) -> None:
+def process_until_settled(svc: Services, source: Source, plan: routing.Plan, digest: str,
+                          old: Any, outcome: RecordOutcome, deadline: float,
+                          sent: bool = False) -> None:
     """Send the rules, then HEAD the source once and settle what the outputs are of.
 
     CI reads the object's bytes as they are when each call runs, so the outputs
     are of ``source.etag``'s bytes only if the source still has that ETag after
     the last call (module docstring, "Races"). Changed: process again for the
     current ETag, ``SETTLE_ROUNDS`` rounds in all at most. Gone: delete every
-    output this config writes for the key, and write no manifest.
+    output this config writes for the key, and write no manifest. ``sent``: the
+    first round's calls were already made into ``outcome`` (:mod:`picops.upload`).
     """
     client = svc.client(source.region)
     written: List[ManifestOutput] = []   # every output any round reported written
@@ -174,7 +176,8 @@ def _process_until_settled(svc: Services, source: Source, plan: routing.Plan, di
         rounds += 1
         if rounds > 1:
             _new_round(outcome, rounds)
-        send_calls(svc, source, plan, deadline, outcome)
+        if rounds > 1 or not sent:
+            send_calls(svc, source, plan, deadline, outcome)
         request_ids.extend(outcome.ci_request_ids)
         outcome.ci_request_ids = list(request_ids)
         written.extend(ManifestOutput.from_result(o) for o in outcome.outputs)

@@ -28,8 +28,11 @@ Contract of :meth:`Uploader.upload` (and :func:`upload`):
   failures are retried with the function's backoff within ``timeout`` seconds.
 * The object carries the processed-on-upload mark (:mod:`picops.mark`), so the
   trigger that fires for it skips it (``processed_on_upload``) without a CI call.
-* Success: the function's own last step (:func:`picops.create.settle`: outputs an
-  older manifest lists, then the manifest, written with the stored object's ETag),
+* Success: the function's own last step (:func:`picops.create.process_until_settled`:
+  one HEAD of the object, then outputs an older manifest lists, then the manifest,
+  written with the stored object's ETag; an object another client overwrote
+  meanwhile is processed again for its current ETag, one deleted meanwhile loses its
+  outputs, as in the function),
   and the outcome is ``processed`` with the fields of the
   function's outcome line (``outputs``, ``original`` when ``pic_info``,
   ``ci_request_id``, ``manifest`` ...), ``event_name`` ``picops:upload``.
@@ -57,7 +60,7 @@ from typing import IO, Any, Callable, Dict, List, Optional, Union
 
 from . import ci_client, mark, routing, upload_transfer
 from .constants import CALL_TIMEOUT_S
-from .create import Source, send_calls, settle
+from .create import Source, process_until_settled, send_calls
 from .errors import PicopsError
 from .handler import log_outcome
 from .logs import JsonLogger
@@ -181,8 +184,12 @@ class Uploader:
         source.etag = uploaded[0].etag if uploaded else self._etag_if_stored(data)
         outcome.source_etag = source.etag
         if outcome.outcome == Outcome.PROCESSED and settings.enabled:
-            settle(svc, source, plan, digest, old, outcome, deadline)
-        if outcome.outcome != Outcome.PROCESSED:
+            # As the function does: the manifest names this upload's ETag only if the
+            # object still has it after the calls (another client may have overwritten
+            # or deleted it meanwhile; picops.create, "Races").
+            process_until_settled(svc, source, plan, digest, old, outcome, deadline,
+                                  sent=True)
+        if outcome.outcome == Outcome.FAILED:
             outcome.deleted = self._roll_back(bucket, key, source.etag, outcome.outputs)
             outcome.outputs = []
         return self._done(t0, outcome)

@@ -17,9 +17,11 @@ import pyvips
 import pytest
 
 from picops.ci_client import make_cos_client
+from picops.config import load_config
 from picops.handler import processor_from_env
 from picops.logs import JsonLogger
 from picops.manifest import loads, manifest_key
+from picops.upload import upload
 
 from .conftest import REPO, SECRET_ID, SECRET_KEY, image_path
 
@@ -62,6 +64,11 @@ class Hooked:
         self._run("after ci_image_process")
         return result
 
+    def ci_put_object(self, **kwargs):
+        result = self._client.ci_put_object(**kwargs)
+        self._run("after ci_put_object")
+        return result
+
     def delete_object(self, **kwargs):
         if kwargs.get("Bucket") == DERIVED:
             self._run("before delete_object")
@@ -98,6 +105,7 @@ class Record:
 def world(cloud_factory, tmp_path):
     (tmp_path / "races.yaml").write_text(textwrap.dedent(RULES), encoding="utf-8")
     cloud = cloud_factory(config_path=tmp_path / "races.yaml")
+    cloud.config_dir = tmp_path
     return cloud, Record(cloud, tmp_path), Record(cloud, tmp_path)
 
 
@@ -208,3 +216,23 @@ def test_a_reupload_processed_during_a_delete_keeps_its_derivatives(world):
     assert (line["outcome"], line["action"], line["race"]) == ("processed", "delete",
                                                                "source_reuploaded"), line
     assert [x["key"] for x in line["deleted"]] == list(OUTPUTS)
+
+
+def test_an_upload_with_processing_overwritten_before_its_manifest_names_the_current_etag(world):
+    # picops.upload sends V1 with its rules; before it writes the manifest, another client
+    # overwrites the key with V2 and V2's record runs to the end.
+    cloud, _a, b = world
+    seen = {}
+
+    def overwrite_and_run_b():
+        seen["v2"] = v2 = put(cloud, V2)
+        seen["b"] = b.create(**v2)
+
+    hooks = {"after ci_put_object": [overwrite_and_run_b]}
+    config = load_config(str(cloud.config_dir / "races.yaml"))
+    result = upload(config, Hooked(cloud.client(), hooks), SOURCE, KEY,
+                    image_path(V1)).to_line()
+    assert seen["b"]["outcome"] == "processed"
+    assert_converged_to(cloud, V2)
+    assert (result["outcome"], result["race"], result["rounds"]) == (
+        "processed", "source_changed", 2), result
