@@ -30,6 +30,8 @@ import re
 import time
 from typing import AsyncIterator, Awaitable, Callable, Dict, Mapping, Optional, TypeVar
 
+from picops.etags import unquote_etag
+
 from ..errors import EmulatorError
 from ..storage.files import PendingWrite
 from ..storage.meta import DEFAULT_CONTENT_TYPE, STANDARD, SYSTEM_HEADERS, ObjectAttrs, ObjectMeta
@@ -281,7 +283,7 @@ def write_headers(meta: ObjectMeta) -> Dict[str, str]:
 
 # ---------------------------------------------------------------------- conditions
 def _etag_matches(header: str, etag: str) -> bool:
-    wanted = [t.strip().removeprefix("W/").strip('"') for t in header.split(",")]
+    wanted = [unquote_etag(t.strip().removeprefix("W/")) for t in header.split(",")]
     return "*" in wanted or etag in wanted
 
 

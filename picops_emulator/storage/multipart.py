@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import List, Optional, Protocol, Sequence, Tuple
 
+from picops.etags import unquote_etag
+
 from ..errors import EmulatorError
 from ..naming import check_key
 from .files import PendingWrite, read_json, write_json_atomic
@@ -221,7 +223,7 @@ class MultipartStore:
                 part = self._read_part(directory, number)
                 if part is None:
                     raise EmulatorError("InvalidPart", f"part {number} was never uploaded")
-                if etag.strip().strip('"').lower() != part.etag:
+                if unquote_etag(etag).lower() != part.etag:
                     raise EmulatorError("InvalidPart",
                                         f"part {number}: ETag {etag!r} does not match the "
                                         f"uploaded part's \"{part.etag}\"")
