@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Optional, Tuple
 
 from picops import routing
+from picops.describe import describe_value, expected_type
 from picops.errors import GrammarError, PicopsError
 from picops.grammar import Rule, parse
 
@@ -65,14 +66,15 @@ def parse_pic_operations(header: Optional[str], source_bucket: str,
     except ValueError as exc:
         raise PicOperationsError(f"{where}: not valid JSON ({exc})") from None
     if not isinstance(doc, dict):
-        raise PicOperationsError(f"{where}: must be a JSON object, got {type(doc).__name__}")
+        raise PicOperationsError(
+            f"{where}: must be {expected_type(dict)}, got {describe_value(doc)}")
     unknown = sorted(set(doc) - {"is_pic_info", "rules"})
     if unknown:
         raise PicOperationsError(f"{where}: unknown field(s) {', '.join(unknown)}")
 
     info = doc.get("is_pic_info", 0)
     if info not in (0, 1) or (isinstance(info, float)):
-        raise PicOperationsError(f"{where}.is_pic_info: must be 0 or 1, got {info!r}")
+        raise PicOperationsError(f"{where}.is_pic_info: must be 0 or 1, got {describe_value(info)}")
 
     # Only an absent or null "rules" means "no rules": an empty object or string there is a
     # malformed header, not a request to process nothing.
@@ -81,7 +83,7 @@ def parse_pic_operations(header: Optional[str], source_bucket: str,
         rules = []
     if not isinstance(rules, list):
         raise PicOperationsError(
-            f"{where}.rules: must be a list of rules, got {type(rules).__name__}")
+            f"{where}.rules: must be a list of rules, got {describe_value(rules)}")
     if len(rules) > MAX_RULES:
         raise PicOperationsError(
             f"{where}.rules: {len(rules)} rules; CI allows at most {MAX_RULES} per request "
@@ -93,7 +95,8 @@ def parse_pic_operations(header: Optional[str], source_bucket: str,
 def _parse_rule(i: int, item: object, source_bucket: str, source_key: str) -> RuleRequest:
     where = f"Pic-Operations.rules[{i}]"
     if not isinstance(item, dict):
-        raise PicOperationsError(f"{where}: must be an object with fileid and rule")
+        raise PicOperationsError(f"{where}: must be an object with fileid and rule, "
+                                 f"got {describe_value(item)}")
     unknown = sorted(set(item) - RULE_FIELDS)
     if unknown:
         raise PicOperationsError(f"{where}: unknown field(s) {', '.join(unknown)}")
@@ -108,7 +111,8 @@ def _parse_rule(i: int, item: object, source_bucket: str, source_key: str) -> Ru
         bucket = source_bucket
     elif not isinstance(bucket, str) or not bucket:
         raise PicOperationsError(
-            f"{where}.bucket: must be a non-empty bucket name (name-appid), got {bucket!r}")
+            f"{where}.bucket: must be a non-empty bucket name (name-appid), "
+            f"got {describe_value(bucket)}")
     try:
         output_key = routing.resolve_ci_fileid(source_key, item["fileid"])
     except PicopsError as exc:

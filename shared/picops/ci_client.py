@@ -39,6 +39,7 @@ from qcloud_cos.cos_exception import CosClientError, CosServiceError
 from .constants import (BACKOFF_BASE_S, BACKOFF_CAP_S, CALL_TIMEOUT_S, ENV_COS_ENDPOINT,
                         ENV_SECRET_ID, ENV_SECRET_KEY, ENV_SESSION_TOKEN, MAX_ATTEMPTS,
                         MIN_ATTEMPT_S)
+from .describe import clip
 from .errors import CloudError, ConfigError, Problem, TransientCloudError
 from .headers import header
 from .redact import redact_text
@@ -53,6 +54,9 @@ TRANSIENT_STATUSES = frozenset({408, 429})
 #: What the SDK raises for a failed call: an error answer, a broken connection, a
 #: 200 whose body is not XML. :func:`classify` maps each.
 SDK_ERRORS = (CosServiceError, CosClientError, ParseError)
+#: How much of a message the function did not write (a COS/CI error text, an SDK
+#: exception) an error keeps: enough to read the cause, never a whole HTML error page.
+MESSAGE_CHARS = 500
 
 
 class CallResult(NamedTuple):
@@ -238,7 +242,7 @@ def capped_timeout(client: Any, seconds: Optional[float]) -> Iterator[None]:
 
 def _foreign(exc: Exception) -> str:
     """An SDK exception's text, clipped and with secret header values redacted."""
-    return redact_text(_clip(str(exc)))
+    return redact_text(clip(str(exc), MESSAGE_CHARS))
 
 
 def classify(exc: Exception) -> CloudError:
@@ -250,7 +254,7 @@ def classify(exc: Exception) -> CloudError:
             code = f"HTTP{status}"
         message = exc.get_error_msg()
         if not message or message == "Unknown":
-            message = _clip(str(exc.get_origin_msg() or exc)) or f"HTTP {status}"
+            message = clip(str(exc.get_origin_msg() or exc), MESSAGE_CHARS) or f"HTTP {status}"
         message = redact_text(message)  # a service may echo the signed headers, token too
         request_id = exc.get_request_id()
         request_id = "" if request_id == "Unknown" else str(request_id or "")
@@ -272,6 +276,3 @@ def classify(exc: Exception) -> CloudError:
                                    code="InvalidResponse", status=200)
     raise TypeError(f"not an SDK error: {exc!r}")
 
-
-def _clip(text: str, limit: int = 500) -> str:
-    return text if len(text) <= limit else text[:limit] + "..."

@@ -5,22 +5,33 @@ whatever module wrote it: :func:`describe_value` shows a value read from a file
 (config, serverless.yml, a manifest) with its type, :func:`expected_type` names
 what a Python type is called in such a message ("a JSON object", "true or
 false"), and :func:`json_type` names the JSON type of a value in an event.
+:func:`clip` bounds what any of them shows: a hostile value of a megabyte is
+shown by its first :data:`SHOWN_CHARS` characters, never whole.
 """
 
 from typing import Any
 
+#: How many characters of a value a message shows (the rest becomes "...").
+SHOWN_CHARS = 120
+
+
+def clip(text: str, limit: int = SHOWN_CHARS) -> str:
+    """``text`` cut to its first ``limit`` characters, with "..." when it was longer."""
+    return text if len(text) <= limit else text[:limit] + "..."
+
 
 def describe_value(value: Any) -> str:
     """``value`` for an error message: ``'x' (a string)``, ``3 (a number)``,
-    ``true (a boolean)``, ``nothing``, ``a list``, ``a mapping``."""
+    ``true (a boolean)``, ``nothing``, ``a list``, ``a mapping``; a long string or
+    number is clipped (:func:`clip`)."""
     if value is None:
         return "nothing"
     if isinstance(value, bool):
         return f"{str(value).lower()} (a boolean)"
     if isinstance(value, (int, float)):
-        return f"{value!r} (a number)"
+        return f"{clip(repr(value))} (a number)"
     if isinstance(value, str):
-        return f"{value!r} (a string)"
+        return f"{clip(repr(value))} (a string)"
     if isinstance(value, list):
         return "a list"
     if isinstance(value, dict):

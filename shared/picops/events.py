@@ -36,7 +36,7 @@ from typing import Any, Dict, Iterable, NamedTuple, Optional, Tuple
 from .redact import MASK, mask_secrets  # noqa: F401 - MASK is part of this API
 
 from . import regions
-from .describe import json_type
+from .describe import clip, describe_value, json_type
 from .errors import EventError
 from .etags import unquote_etag
 from .headers import header
@@ -163,7 +163,7 @@ def object_key(event_key: str, appid: str, name: str, where: str = "cosObject.ke
     """
     head = f"/{appid}/{name}/"
     if not event_key.startswith(head):
-        raise EventError(f"expected '{head}<object key>', got {_clip(event_key)!r}", where)
+        raise EventError(f"expected '{head}<object key>', got {clip(event_key)!r}", where)
     key = event_key[len(head):]
     if not key:
         raise EventError(f"no object key after '{head}'", where)
@@ -203,15 +203,11 @@ def _str(value: Any, where: str) -> str:
 
 def _size(value: Any, where: str) -> int:
     # bool is an int subclass; a JSON true is not a size.
-    if isinstance(value, int) and not isinstance(value, bool):
-        size = value
-    elif isinstance(value, str) and value.isdigit() and value.isascii():
-        size = int(value)  # tolerate producers that stringify numbers
-    else:
-        raise EventError(f"expected a byte count, got {_clip(repr(value))}", where)
-    if size < 0:
-        raise EventError(f"expected a byte count, got {size}", where)
-    return size
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    if isinstance(value, str) and value.isdigit() and value.isascii():
+        return int(value)  # tolerate producers that stringify numbers
+    raise EventError(f"expected a byte count, got {describe_value(value)}", where)
 
 
 def _user_meta(meta: Any) -> Optional[Dict[str, str]]:
@@ -333,7 +329,4 @@ def _page_key(raw: Any, at: str) -> PageKey:
         raise EventError(f"expected a byte count, got {size!r}", f"{at}.size")
     return PageKey(key=key, etag=unquote_etag(etag), size=size)
 
-
-def _clip(text: str, limit: int = 120) -> str:
-    return text if len(text) <= limit else text[:limit] + "..."
 

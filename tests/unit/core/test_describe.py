@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from picops.describe import describe_value, expected_type
+from picops.describe import SHOWN_CHARS, clip, describe_value, expected_type
 from picops.errors import ConfigError, ManifestError
 from picops.manifest import loads
 from picops.serverless import parse_serverless
@@ -15,6 +15,13 @@ from picops.serverless import parse_serverless
     ("x", "'x' (a string)"), ([1], "a list"), ({"a": 1}, "a mapping")])
 def test_a_value_is_shown_with_its_type(value, shown):
     assert describe_value(value) == shown
+
+
+def test_a_long_value_is_shown_clipped():
+    shown = describe_value("x" * 10_000)
+    assert shown == "'" + "x" * (SHOWN_CHARS - 1) + "... (a string)"
+    assert describe_value(10 ** 500).endswith("... (a number)")
+    assert clip("abc", 3) == "abc" and clip("abcd", 3) == "abc..."
 
 
 def test_what_a_value_must_be_is_named_for_its_type():
