@@ -24,7 +24,8 @@ The recipe (reference §4.7; ground truth: the SDK's ``CosS3Auth``):
    signs the bare hostname. The path is ``Target.sign_path`` (path-style requests sign the
    bucket too). Mismatch: ``SignatureDoesNotMatch`` whose message carries the expected
    StringToSign and HttpString to help debugging a client, with the value of every
-   secret-bearing header or parameter (:data:`SECRET_NAMES`) replaced by ``<redacted>``:
+   secret-bearing header or parameter (``picops.redact.is_secret_name``, the function's own
+   test) replaced by ``<redacted>``:
    a message is logged and copied into outcome lines, and must never carry a credential.
 
 Any ``x-cos-security-token`` is accepted with the valid key pair (there is no STS here).
@@ -47,6 +48,8 @@ import re
 from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 from urllib.parse import quote, unquote_plus
 
+from picops.redact import is_secret_name
+
 from ..errors import EmulatorError
 
 FORM_SIGN_FIELDS = ("q-sign-algorithm", "q-ak", "q-key-time", "q-signature")
@@ -55,13 +58,6 @@ SIGN_FIELDS = ("q-sign-algorithm", "q-ak", "q-sign-time", "q-key-time", "q-heade
 # A link may carry the whole Authorization value URL-encoded in one parameter, as
 # ``?sign=...`` (the Node SDK's getObjectUrl does when its authorization is not in q-* form).
 SIGN_PARAM = "sign"
-#: Headers and query parameters whose values are credentials: never echoed in a message
-#: or a log line (:func:`redact_target`).
-SECRET_NAMES = frozenset({
-    "authorization", "proxy-authorization", "cookie", "x-cos-security-token",
-    "x-ci-security-token", "x-cos-server-side-encryption-customer-key", "q-signature",
-    SIGN_PARAM,
-})
 REDACTED = "<redacted>"
 _TIME = re.compile(r"^(\d+);(\d+)$")
 _PORT = re.compile(r"^(?P<host>.+?):\d+$")
@@ -308,7 +304,7 @@ def verify(method: str, sign_path: str, bucket_level: bool, headers: Mapping[str
 
 
 def _redacted(pairs: List[Tuple[str, str]]) -> List[Tuple[str, str]]:
-    return [(n, REDACTED if n.lower() in SECRET_NAMES else v) for n, v in pairs]
+    return [(n, REDACTED if is_secret_name(n) else v) for n, v in pairs]
 
 
 def redact_target(raw_target: str) -> str:
@@ -319,12 +315,12 @@ def redact_target(raw_target: str) -> str:
     pieces = []
     for piece in query.split("&"):
         name, eq, _ = piece.partition("=")
-        secret = unquote_plus(name, errors="replace").lower() in SECRET_NAMES
+        secret = is_secret_name(unquote_plus(name, errors="replace"))
         pieces.append(f"{name}={REDACTED}" if eq and secret else piece)
     return path + "?" + "&".join(pieces)
 
 
-__all__ = ["verify", "verify_form", "is_form_upload", "redact_target", "SECRET_NAMES",
+__all__ = ["verify", "verify_form", "is_form_upload", "redact_target",
            "parse_authorization", "http_string", "string_to_sign", "sign", "SIGN_FIELDS",
            "legacy_sign", "verify_legacy", "SIGN_PARAM",
            "FORM_SIGN_FIELDS"]

@@ -69,7 +69,7 @@ def _shown(request: web.BaseRequest) -> str:
 
 
 class AccessLogger(AbstractAccessLogger):
-    """One access line per request, with no credential in it (see ``auth.SECRET_NAMES``).
+    """One access line per request, with no credential in it (see ``picops.redact.is_secret_name``).
 
     aiohttp's default format logs the raw request line, presigned signatures and
     ``x-cos-security-token`` values included.

@@ -5,7 +5,8 @@ Two tools, for two shapes of data:
 * :func:`mask_secrets` copies a JSON-like value (an event, a log line's fields)
   with the value of every secret-bearing *entry* replaced by :data:`MASK`: a
   key named ``Authorization``, ``x-cos-security-token``, ``x-ci-security-token``,
-  a session or security token, a secret key, a signature (any case, any depth).
+  a session or security token, a secret key, a signature, a cookie (any case, any
+  depth); :func:`is_secret_name` is the test, and the emulator's messages use it too.
 * :func:`redact_text` rewrites a *message* the function did not write (a COS or
   CI error message, an SDK exception) so that the value after such a name, in
   any of the forms a header travels in text (``Name: v``, ``name=v`` inside a
@@ -33,10 +34,13 @@ MAX_DEPTH = 32
 #: Any name containing one of these (lower case, ``-`` and ``_`` removed) holds a secret:
 #: x-cos-security-token, SessionToken, TENCENTCLOUD_SECRETKEY, q-signature...
 _SECRET_PARTS = ("securitytoken", "sessiontoken", "secretkey", "signature")
-#: The secret names (lower case, exact) that contain none of the parts above.
+#: The secret names (lower case, exact) that contain none of the parts above: also
+#: ``cookie`` (a browser's session) and ``sign``, the query parameter a COS link carries
+#: its whole Authorization value in (``?sign=...``). The emulator hides the same names from
+#: its messages and access log: this is the one list.
 SECRET_NAMES = frozenset({
     "authorization", "proxy-authorization", "x-cos-server-side-encryption-customer-key",
-    "token",
+    "token", "cookie", "set-cookie", "sign",
 })
 #: Every name the patterns below match contains one of these (lower case): a text without
 #: any of them has nothing to redact, and is returned without running the patterns (most

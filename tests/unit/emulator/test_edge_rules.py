@@ -6,6 +6,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
+from picops.redact import is_secret_name
 from picops_emulator import cosxml
 from picops_emulator.requestjson import MAX_JSON_DEPTH, json_depth, loads_shallow
 from picops_emulator.cos.auth import REDACTED, redact_target
@@ -60,6 +61,15 @@ def test_redact_target_hides_secret_query_values_only():
     assert "SeSsIoN" not in shown and "SiGnAtUrE" not in shown
     assert shown.count(REDACTED) == 3 and "q-ak=AKID" in shown and "prefix=a" in shown
     assert redact_target("/plain") == "/plain"
+
+
+@pytest.mark.parametrize("name", ["sign", "q-signature", "x-cos-security-token",
+                                  "X-Ci-Security-Token", "Cookie", "Authorization"])
+def test_the_emulator_hides_what_the_function_masks(name):
+    """One list of secret names (picops.redact) for the function's logs and the emulator's
+    messages and access lines."""
+    assert is_secret_name(name)
+    assert redact_target(f"/k?{name}=SeCrEt&prefix=a") == f"/k?{name}={REDACTED}&prefix=a"
 
 
 def test_idle_timeout_must_be_positive():
