@@ -101,12 +101,16 @@ class Call:
                          request_id=self.request_id, store=self.store, request=self.request,
                          stored=stored, service=self.target.service, body=body)
 
-    async def blocking(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    async def blocking(self, fn: Callable[..., T], *args: Any,
+                       undo: Optional[Callable[[T], Any]] = None, **kwargs: Any) -> T:
         """``fn(*args, **kwargs)`` on the server's thread pool.
 
-        A thread cannot be stopped: when the awaiting handler is cancelled (the server
-        shutting down), the cancellation goes on only once ``fn`` has returned, so that a
-        file ``fn`` works on is never closed or removed under it by the handler's cleanup.
+        A thread cannot be stopped: when the awaiting handler is cancelled (its client
+        went away, or the server is shutting down), the cancellation goes on only once
+        ``fn`` has returned, so that a file ``fn`` works on is never closed or removed
+        under it by the handler's cleanup. ``fn``'s result is then lost to the handler,
+        so what it made must be undone here: ``undo(result)`` (also on the pool) runs
+        when ``fn`` succeeded after all, e.g. removing the temp file a write began.
         """
         loop = asyncio.get_running_loop()
         future = loop.run_in_executor(self.state.executor,
@@ -115,7 +119,9 @@ class Call:
             return await asyncio.shield(future)
         except asyncio.CancelledError:
             await asyncio.wait({future})
+            if undo is not None and not future.cancelled() and future.exception() is None:
+                cleanup = loop.run_in_executor(self.state.executor, undo, future.result())
+                await asyncio.wait({cleanup})  # a second cancel must not skip it either
             raise
-
 
 __all__ = ["Call", "Route", "ServerState"]

@@ -127,7 +127,7 @@ async def receive_body(call: Call, begin: Callable[[], PendingWrite],
     paced to its ``x-cos-traffic-limit`` and checked against its length and ``md5``
     (:func:`expected_md5`); on any failure nothing is left of it."""
     throttle = Throttle(traffic_limit(call.headers, call.query))  # refused before a temp file
-    pending = await call.blocking(begin)
+    pending = await call.blocking(begin, undo=PendingWrite.abort)
 
     async def paced() -> AsyncIterator[bytes]:
         async for chunk in _chunks(call):

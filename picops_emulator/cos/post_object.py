@@ -59,6 +59,7 @@ from multidict import CIMultiDict
 from .. import cosxml as xml
 from ..errors import EmulatorError
 from ..naming import check_key
+from ..storage.files import PendingWrite
 from . import auth
 from ..requestjson import loads_shallow
 from .call import Call
@@ -388,7 +389,8 @@ async def post_object(call: Call) -> web.StreamResponse:
     idle = call.settings.idle_timeout_seconds
     values, as_sent, file_part = await read_fields(reader, idle)
     upload = prepare(call, values, as_sent, file_part.filename)
-    pending = await call.blocking(call.store.begin_write, call.bucket, upload.key, cap)
+    pending = await call.blocking(call.store.begin_write, call.bucket, upload.key, cap,
+                                  undo=PendingWrite.abort)
     await write_chunks(call, pending, file_chunks(file_part, upload.size_range, idle))
     try:
         trailing = await _next_part(reader, idle)
