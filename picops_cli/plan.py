@@ -15,7 +15,8 @@ prefix and suffixes, then by prefix alone when that is unambiguous.
 
 With ``--bucket`` it also runs a backfill dry run of the NEW config against what is
 stored (each object's manifest): objects per route that would be processed, outputs
-created / replaced / deleted, CI calls; plus ``unrouted``: objects the current config
+created / replaced / kept (listed by a manifest, no longer written by the new rules:
+left in place, never deleted), CI calls; plus ``unrouted``: objects the current config
 routes and the new one does not (their derivatives and manifests stay where they are:
 no run deletes them). Nothing is written anywhere.
 
