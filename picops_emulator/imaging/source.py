@@ -302,10 +302,14 @@ def jpeg_shrink(size: Tuple[int, int], target: Tuple[int, int]) -> int:
     Measured on 400x300 thumbnails as PSNR against a Lanczos3 reduction of the full
     decode: a 12 MP phone photo 45.1 dB (1/4 decode: 50.7 dB, Pillow's ``thumbnail``
     44.7 dB); a 12 MP zone plate, the worst case, 34.4 dB (1/4: 40.2, Pillow 39.4).
+
+    Sides are divided rounding down, never to 0: libjpeg rounds a scaled side up, but
+    libvips' jpegload sizes its image by rounding down and refuses a side of 0 ("bad
+    dimensions"), so a valid 2000x3 photo must not be decoded at 1/4.
     """
     (width, height), (target_w, target_h) = size, target
     for n in (8, 4, 2):
-        if -(-width // n) >= target_w and -(-height // n) >= target_h:  # ceil, as libjpeg
+        if width // n >= max(target_w, 1) and height // n >= max(target_h, 1):
             return n
     return 1
 

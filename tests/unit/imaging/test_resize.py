@@ -103,3 +103,20 @@ def test_greyscale_stays_greyscale(kit):
     assert image.bands == 1 and image.interpretation == "b-w"
     out = kit.run("imageMogr2/thumbnail/100x/format/jpg", kit.corpus("camera.png"))
     assert kit.decode(out.data).bands == 1
+
+
+@pytest.mark.parametrize("size, rule, expected", [
+    ((2000, 3), "imageMogr2/thumbnail/1x1!", (1, 1)),
+    ((2000, 3), "imageMogr2/thumbnail/100x", (100, 1)),
+    ((9999, 1), "imageMogr2/thumbnail/1x", (1, 1)),
+    ((1, 9999), "imageMogr2/thumbnail/x1", (1, 1)),
+    ((9999, 1), "imageView2/2/w/1", (1, 1)),
+    ((3, 2000), "imageMogr2/thumbnail/2x2!", (2, 2)),
+])
+def test_a_valid_jpeg_a_few_pixels_thin_is_resized_not_an_internal_error(kit, size, rule,
+                                                                         expected):
+    """libvips' jpegload at 1/N rounds a side down and refuses 0: the decode scale must
+    keep every side at least 1 px (these answered 500 InternalError, then dead letters)."""
+    out = kit.run(rule, kit.jpeg(*size))
+    assert (out.width, out.height) == expected
+    assert (kit.decode(out.data).width, kit.decode(out.data).height) == expected
