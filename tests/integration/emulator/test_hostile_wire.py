@@ -40,6 +40,8 @@ def trickled_head_lifetime(running, budget: float) -> float:
                     return time.monotonic() - started
             except socket.timeout:
                 pass
+            except ConnectionResetError:  # closed while a byte was on its way: closed too
+                return time.monotonic() - started
             try:
                 sock.sendall(b"a")
             except OSError:  # reset by the server: closed as well
