@@ -13,6 +13,7 @@ Nothing else inspects error types to decide behaviour.
         ├── EventError           malformed SCF/COS or page event            permanent
         ├── OutputKeyError       a fileid that resolves to no valid key     permanent
         │   └── LoopRefusedError   an output a route would pick up again    permanent
+        ├── PicOperationsTooLargeError  a call's Pic-Operations over the limit  permanent
         ├── ManifestError        a manifest unreadable or not to be trusted permanent
         │   └── NotOwnedOutputError  a listed output not this config's   permanent
         ├── MissingOutputsError  CI answered 200 without some outputs       permanent
@@ -144,6 +145,15 @@ class LoopRefusedError(OutputKeyError):
     """
 
     code = "LoopRefused"
+
+
+class PicOperationsTooLargeError(RecordError):
+    """One CI call of a record would carry a ``Pic-Operations`` header over
+    :data:`picops.header_limits.PIC_OPERATIONS_MAX_BYTES`; the message names the route,
+    its rules and the size. Permanent: the same key and config make the same header.
+    """
+
+    code = "PicOperationsTooLarge"
 
 
 class ManifestError(RecordError):

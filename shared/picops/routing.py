@@ -26,7 +26,8 @@ from . import loopsafety
 from .constants import CI_MAX_RULES_PER_CALL
 from .cos_keys import MAX_KEY_BYTES, bad_character, key_bytes
 from .manifest import under_manifest_prefix
-from .errors import OutputKeyError
+from .errors import OutputKeyError, PicOperationsTooLargeError, RecordError
+from .header_limits import PIC_OPERATIONS_MAX_BYTES
 from .templates import Slot, key_fields, parse_template
 from .model import Config, Route
 from .outcome import SkipReason
@@ -51,11 +52,16 @@ class Output(NamedTuple):
 
 
 class Rejected(NamedTuple):
-    """A rule whose output cannot be written for this source key, and why."""
+    """A rule whose output cannot be written for this source key, and why.
+
+    ``error`` is an :class:`~picops.errors.OutputKeyError` for one output, or a
+    :class:`~picops.errors.PicOperationsTooLargeError` for a whole call (``rule_index``
+    is then its first rule, ``bucket`` the source bucket the call goes to).
+    """
 
     rule_index: int
     bucket: str
-    error: OutputKeyError
+    error: RecordError
 
 
 class Plan(NamedTuple):
@@ -190,7 +196,10 @@ def plan(config: "Config", bucket: str, key: str) -> Optional[Plan]:
 
     Outputs whose key cannot be resolved, or that loop safety refuses (target is
     the event's bucket and some route matches the output key), are listed in
-    ``rejected`` and left out of the calls; the other outputs still go.
+    ``rejected`` and left out of the calls; the other outputs still go. So is a
+    call whose ``Pic-Operations`` header would exceed
+    ``header_limits.PIC_OPERATIONS_MAX_BYTES``: one rejection naming the route, its
+    rules and the size (:func:`oversized_call`), its outputs left out.
     """
     route = match(config, key)
     if route is None:
@@ -206,11 +215,47 @@ def plan(config: "Config", bucket: str, key: str) -> Optional[Plan]:
             rejected.append(Rejected(rule.index, target, e))
             continue
         outputs.append(Output(rule.index, target, out_key, rule.rule))
-    batches = tuple(tuple(outputs[i:i + CI_MAX_RULES_PER_CALL])
-                    for i in range(0, len(outputs), CI_MAX_RULES_PER_CALL))
-    calls = [pic_operations(batch, bucket, route.pic_info) for batch in batches]
-    return Plan(route=route, bucket=bucket, key=key, outputs=tuple(outputs),
-                rejected=tuple(rejected), calls=calls, batches=batches)
+    batches: List[Tuple[Output, ...]] = []
+    calls: List[dict] = []
+    for batch in in_calls(outputs):
+        call = pic_operations(batch, bucket, route.pic_info)
+        too_large = oversized_call(route, batch, call)
+        if too_large is not None:
+            rejected.append(Rejected(batch[0].rule_index, bucket, too_large))
+            continue
+        batches.append(batch)
+        calls.append(call)
+    kept = tuple(o for batch in batches for o in batch)
+    return Plan(route=route, bucket=bucket, key=key, outputs=kept,
+                rejected=tuple(rejected), calls=calls, batches=tuple(batches))
+
+
+def in_calls(outputs: List[Output]) -> List[Tuple[Output, ...]]:
+    """``outputs`` in config order, ``CI_MAX_RULES_PER_CALL`` per CI call."""
+    return [tuple(outputs[i:i + CI_MAX_RULES_PER_CALL])
+            for i in range(0, len(outputs), CI_MAX_RULES_PER_CALL)]
+
+
+def oversized_call(route: "Route", batch: Tuple[Output, ...],
+                   call: dict) -> Optional[PicOperationsTooLargeError]:
+    """The refusal of ``call`` (making ``batch`` for ``route``) when its ``Pic-Operations``
+    header is over ``PIC_OPERATIONS_MAX_BYTES``, else None."""
+    why = call_size_problem(batch, call)
+    return None if why is None else PicOperationsTooLargeError(f"{route.where}.{why}")
+
+
+def call_size_problem(batch: Tuple[Output, ...], call: dict) -> Optional[str]:
+    """``"rules [0, 1] make a Pic-Operations header of N bytes; ..."`` when ``call``
+    (making ``batch``) is over ``PIC_OPERATIONS_MAX_BYTES``, else None. The function
+    (:func:`oversized_call`) and ``picops validate`` (with the longest output keys a
+    route can produce) both ask this one function."""
+    size = len(pic_operations_header(call))  # ASCII JSON: characters are bytes
+    if size <= PIC_OPERATIONS_MAX_BYTES:
+        return None
+    rules = ", ".join(str(o.rule_index) for o in batch)
+    return (f"rules [{rules}] make a Pic-Operations header of {size} bytes; picops sends "
+            f"at most {PIC_OPERATIONS_MAX_BYTES} per CI call (shorten those rules, e.g. "
+            f"their watermark text, or their fileids)")
 
 
 def pic_operations(outputs: Tuple[Output, ...], source_bucket: str, pic_info: bool) -> dict:

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 from typing import Any, Dict, List, Optional, Tuple
 
-from . import loopsafety, ownership
+from . import loopsafety, ownership, routing
+from .cos_keys import MAX_KEY_BYTES
 from .describe import describe_value as _kind
 from .errors import ConfigError, GrammarError, Problem
 from .grammar import parse
@@ -44,6 +45,7 @@ def validate_document(doc: Any, source: str = "") -> Config:
     problems.extend(loopsafety.check_config(config))
     problems.extend(loopsafety.check_manifests(config))
     problems.extend(ownership.check_config(config))
+    problems.extend(header_size_problems(config))
     if problems:
         raise ConfigError(problems, source)
     return config
@@ -58,6 +60,26 @@ def bucket_problem(value: Any) -> Optional[str]:
                 "(lower-case letters, digits and '-', then '-' and the numeric APPID, "
                 "e.g. derived-1250000000)")
     return None
+
+
+def header_size_problems(config: Config) -> List[Problem]:
+    """Every route whose rules can make a ``Pic-Operations`` header over the limit
+    (:mod:`picops.header_limits`), estimated with output keys of ``MAX_KEY_BYTES``
+    ASCII bytes, the longest a route can produce (a key of non-ASCII characters
+    travels escaped and can be longer still: the function checks each call again).
+    The calls are the function's (:func:`picops.routing.in_calls`)."""
+    problems: List[Problem] = []
+    longest = "k" * MAX_KEY_BYTES
+    for route in config.routes:
+        outputs = [routing.Output(r.index, r.bucket or "", longest, r.rule)
+                   for r in route.rules]
+        for batch in routing.in_calls(outputs):
+            call = routing.pic_operations(batch, "", route.pic_info)
+            why = routing.call_size_problem(batch, call)
+            if why is not None:
+                problems.append(Problem(f"{route.where}.rules", f"with output keys of "
+                                        f"{MAX_KEY_BYTES} bytes, {why}"))
+    return problems
 
 
 # --- building the model -----------------------------------------------------------------
