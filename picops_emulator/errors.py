@@ -40,6 +40,8 @@ ERRORS: Dict[str, Tuple[int, str]] = {
     "RequestTimeout": (400, "Your socket connection to the server was not read from or "
                             "written to within the timeout period."),
     "MetadataTooLarge": (400, "User metadata exceeds the 2 KB limit."),
+    # picops's own limit on a request header (picops.header_limits; UNCONFIRMED for COS)
+    "RequestHeaderTooLarge": (400, "A request header is larger than the server accepts."),
     # POST Object (browser form upload)
     "MalformedPOSTRequest": (400, "The body of the POST request is not well-formed "
                                   "multipart/form-data."),

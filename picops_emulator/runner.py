@@ -29,6 +29,7 @@ from aiohttp import web
 
 from .notifications import ChangeListener
 from .server.app import AccessLogger, build_app
+from .server.header_sizes import PARSER_FIELD_BYTES
 from .settings import EmulatorSettings
 from .storage import ChangeNotifier, Store
 
@@ -123,7 +124,11 @@ async def _lifecycle(settings: EmulatorSettings, store: Store,
                                keepalive_timeout=idle,
                                lingering_time=min(LINGER_SECONDS, idle),
                                access_log=logging.getLogger("picops_emulator.access"),
-                               access_log_class=AccessLogger)
+                               access_log_class=AccessLogger,
+                               # a header over picops's limits is answered in XML by the
+                               # edge (server.header_sizes); only beyond this bound by
+                               # aiohttp's plain-text 400
+                               max_field_size=PARSER_FIELD_BYTES)
         await runner.setup()
         try:
             site = web.TCPSite(runner, settings.host, settings.port)

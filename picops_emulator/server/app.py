@@ -7,7 +7,8 @@ Contract (request pipeline, in this order, for EVERY request):
    travels in ``x-cos-error-code`` so the SDK can report it — an emulator convenience,
    UNCONFIRMED for real COS). Any other exception is logged with its traceback and answered
    500 ``InternalError``.
-2. ``edge_middleware`` parses Host + raw target once (:mod:`picops_emulator.cos.target`).
+2. ``edge_middleware`` refuses a header over its size limit (:mod:`.header_sizes`), then
+   parses Host + raw target once (:mod:`picops_emulator.cos.target`).
 3. ``auth_middleware`` verifies the COS signature (:mod:`picops_emulator.cos.auth`) unless
    ``settings.auth`` is off — the only place auth happens, before any dispatch.
 4. :func:`dispatch` resolves the route (:mod:`.routes`), checks the bucket exists and the
@@ -47,6 +48,7 @@ from ..scfapi.invoke import api_response
 from ..settings import EmulatorSettings
 from ..storage import Store
 from . import routes
+from .header_sizes import check_header_sizes
 
 log = logging.getLogger("picops_emulator.server")
 
@@ -155,6 +157,7 @@ async def scf_api_middleware(request: web.Request, handler):
 @web.middleware
 async def edge_middleware(request: web.Request, handler):
     state = request.app[STATE]
+    check_header_sizes(request.raw_headers)
     authority, raw_path, raw_query = split_raw_target(request.raw_path)
     # an absolute-form target (a client using the emulator as its HTTP proxy) names the host
     # itself, and RFC 9112 says it wins over the Host header, when it names a COS host; a
