@@ -137,7 +137,7 @@ def read_sources(options: LocalOptions) -> Sources:
         if config_error is None:
             raise
         # both wrong: one error, each problem naming its file
-        raise ConfigError(_placed(config_error) + _placed(exc)) from exc
+        raise ConfigError(placed(config_error) + placed(exc)) from exc
     if config_error is not None:
         raise config_error
     try:
@@ -154,7 +154,7 @@ def read_sources(options: LocalOptions) -> Sources:
     return Sources(spec, config, config_path, source_dir, launch, config_env)
 
 
-def _placed(error: ConfigError) -> List[Problem]:
+def placed(error: ConfigError) -> List[Problem]:
     """``error``'s problems with its file leading their place (once)."""
     source = getattr(error, "source", "") or ""
     return [p if not source or str(p.where).startswith(source)
@@ -260,7 +260,7 @@ class _Reloader:
             except ConfigError as exc:
                 lines = [f"not reloaded: {what} changed but does not validate; the previous "
                          "configuration and function code keep running:"]
-                lines += [f"  error: {problem}" for problem in _placed(exc)]
+                lines += [f"  error: {problem}" for problem in placed(exc)]
                 self.say("\n".join(lines))
                 return
             self.cloud.prepared = new
