@@ -125,10 +125,11 @@ async def _lifecycle(settings: EmulatorSettings, store: Store,
                                lingering_time=min(LINGER_SECONDS, idle),
                                access_log=logging.getLogger("picops_emulator.access"),
                                access_log_class=AccessLogger,
-                               # a header over picops's limits is answered in XML by the
-                               # edge (server.header_sizes); only beyond this bound by
-                               # aiohttp's plain-text 400
-                               max_field_size=PARSER_FIELD_BYTES)
+                               # a header over picops's limits (or a key over COS's) is
+                               # answered in XML (server.header_sizes, naming); only
+                               # beyond this bound by aiohttp's plain-text 400
+                               max_field_size=PARSER_FIELD_BYTES,
+                               max_line_size=PARSER_FIELD_BYTES)
         await runner.setup()
         try:
             site = web.TCPSite(runner, settings.host, settings.port)

@@ -2,9 +2,11 @@
 
 Contract:
 - :data:`PARSER_FIELD_BYTES` is the hard bound handed to aiohttp's parser (``runner``:
-  ``max_field_size``, a header's name and value together): a header line over it gets the
-  parser's own plain-text 400 before any middleware, and no header can grow a
-  connection's memory past it (aiohttp also caps the count of headers, 128).
+  ``max_field_size``, a header's name and value together, and ``max_line_size``, the
+  request line): a header or request line over it gets the parser's own plain-text 400
+  before any middleware, and no request head can grow a connection's memory past 128 of
+  them (aiohttp's cap on the count of headers). Up to it, the request line reaches the
+  COS layers, so an overlong key is answered ``KeyTooLong`` in XML.
 - :func:`check_header_sizes` (the edge, before auth) refuses every header between
   picops's decided limits (:mod:`picops.header_limits`, shared with the function) and that
   bound with COS's XML error, which every SDK reads: 400 ``InvalidPicOperations`` for a
