@@ -4,8 +4,9 @@ real HTTP: the answer is a 200 with a readable output or a 4xx naming the proble
 
 Replayed from a sweep of the attack run against ``picops emulator`` (69 rules x 7 sources).
 The rules that enlarge to 9999x9999 are left out here only for their run time (seconds
-each, still a 200 within the request's deadline). Sources a few pixels high or wide as JPEG
-are not in this sweep (see the findings of the verify session of 2026-12-06).
+each, still a 200 within the request's deadline). The JPEGs a few pixels high or wide were
+a 500 InternalError on most thumbnails before the JPEG decode scale learned libvips'
+rounding (4b28d81).
 """
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ SOURCES = {
         interpretation="grey16").pngsave_buffer(),
     "cmyk.jpg": lambda: photo(40, 30).colourspace("cmyk").jpegsave_buffer(keep="none"),
     "anim.webp": lambda: animated_webp(5, side=8),
+    "wide-3px.jpg": lambda: photo(2000, 3).jpegsave_buffer(),
+    "tall-1px.jpg": lambda: photo(1, 999).jpegsave_buffer(),
 }
 
 RULES = [
