@@ -94,7 +94,7 @@ def emulator(port: int, data_dir: Path, serverless_path: Path, config_path: Opti
     try:
         local.serve(options, observers=observers)
     except ConfigError as exc:
-        for problem in local.placed(exc):  # each led by its file, as the live reload says it
+        for problem in exc.placed():  # each led by its file, as the live reload says it
             click.echo(f"error: {problem}", err=True)
         sys.exit(1)
     except DataDirInUse:

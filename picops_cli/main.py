@@ -41,12 +41,6 @@ def _print_problems(problems: List[Problem]) -> None:
         click.echo(f"error: {p}", err=True)
 
 
-def _placed(exc: ConfigError) -> List[Problem]:
-    """The routes config's problems, each led by the file it is in."""
-    return [Problem(f"{exc.source}: {p.where}" if p.where else exc.source, p.message)
-            if exc.source else p for p in exc.problems]
-
-
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="picops")
 def cli() -> None:
@@ -70,7 +64,7 @@ def validate(config_path: Optional[Path], serverless_path: Optional[Path]) -> No
     try:
         config = load_config(str(config_path))
     except ConfigError as exc:
-        problems.extend(_placed(exc))
+        problems.extend(exc.placed())
     spec = None
     if serverless_path.exists():
         try:
@@ -182,7 +176,7 @@ def _load_or_exit(config_path: Path, given: bool = False):
     try:
         return load_config(str(config_path))
     except ConfigError as exc:
-        _print_problems(_placed(exc))
+        _print_problems(exc.placed())
         sys.exit(1)
 
 

@@ -137,7 +137,7 @@ def read_sources(options: LocalOptions) -> Sources:
         if config_error is None:
             raise
         # both wrong: one error, each problem naming its file
-        raise ConfigError(placed(config_error) + placed(exc)) from exc
+        raise ConfigError(config_error.placed() + exc.placed()) from exc
     if config_error is not None:
         raise config_error
     try:
@@ -152,13 +152,6 @@ def read_sources(options: LocalOptions) -> Sources:
     config_env = (str(config_path.resolve()) if explicit or launch.mode != "package"
                   else None)
     return Sources(spec, config, config_path, source_dir, launch, config_env)
-
-
-def placed(error: ConfigError) -> List[Problem]:
-    """``error``'s problems with its file leading their place (once)."""
-    source = getattr(error, "source", "") or ""
-    return [p if not source or str(p.where).startswith(source)
-            else Problem(f"{source}: {p.where}", p.message) for p in error.problems]
 
 
 def prepare(options: LocalOptions) -> Prepared:
@@ -260,7 +253,7 @@ class _Reloader:
             except ConfigError as exc:
                 lines = [f"not reloaded: {what} changed but does not validate; the previous "
                          "configuration and function code keep running:"]
-                lines += [f"  error: {problem}" for problem in placed(exc)]
+                lines += [f"  error: {problem}" for problem in exc.placed()]
                 self.say("\n".join(lines))
                 return
             self.cloud.prepared = new

@@ -29,7 +29,7 @@ Pure: imports nothing of picops, so every module can import it.
 """
 
 from dataclasses import dataclass
-from typing import Any, Dict, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 
 class PicopsError(Exception):
@@ -110,6 +110,16 @@ class ConfigError(PicopsError):
         head = f"{source}: " if source else ""
         lines = "\n".join(f"  {p}" for p in self.problems)
         super().__init__(f"{head}{len(self.problems)} problem(s)\n{lines}")
+
+    def placed(self) -> List[Problem]:
+        """The problems, each led by the file they are in (once; the file alone when a
+        problem has no place), for listing problems of several files together."""
+        source = self.source
+        if not source:
+            return list(self.problems)
+        return [p if str(p.where).startswith(source)
+                else Problem(f"{source}: {p.where}" if p.where else source, p.message)
+                for p in self.problems]
 
 
 class GrammarError(PicopsError):
