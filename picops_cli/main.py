@@ -108,7 +108,8 @@ def explain(key: str, bucket: Optional[str], config_path: Optional[Path],
     it (non-ASCII as \\u escapes). Keys are printed with control characters escaped
     (``\\x1b``, ``\\u2028``; a backslash as two), so the output is one line per item.
     Outputs the function would refuse (a loop, a key that cannot be written) are
-    listed with ``!``: the record would fail, and the exit status is 1. Nothing is sent:
+    listed with ``!``: the record would fail before any call (all or nothing per record,
+    so no Pic-Operations is printed), and the exit status is 1. Nothing is sent:
     the first line says where the calls would go.
     """
     from picops import routing
@@ -134,12 +135,13 @@ def explain(key: str, bucket: Optional[str], config_path: Optional[Path],
         click.echo(f"  ! routes[{route.index}].rules[{rejected.rule_index}] -> "
                    f"{printable(rejected.bucket)}: refused ({rejected.error.code}): "
                    f"{printable(rejected.error.message)}")
+    if plan.rejected:  # all or nothing: the function sends none of the calls
+        click.echo(f"no CI call is sent (all or nothing per record); "
+                   f"the record would fail: {len(plan.rejected)} output(s) refused")
+        sys.exit(1)
     for i, call in enumerate(plan.calls, 1):
         click.echo(f"ci_image_process call {i}/{len(plan.calls)}: Pic-Operations:")
         click.echo("  " + routing.pic_operations_header(call))
-    if plan.rejected:
-        click.echo(f"the record would fail: {len(plan.rejected)} output(s) refused")
-        sys.exit(1)
 
 
 #: What each skip reason of :func:`picops.routing.skip_reason` means, for ``explain``.

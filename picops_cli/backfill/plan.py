@@ -8,9 +8,11 @@ Contract:
   the manifest: overwritten), ``kept`` (in the manifest, no longer produced:
   :func:`picops.manifest.removed_outputs`; left in place, never deleted on a
   manifest's word, see :mod:`picops.ownership`), ``refused`` (outputs that cannot be
-  written: an invalid key or loop safety; the object would fail), and ``ci_calls``
-  (``Pic-Operations`` calls of at most five rules). An object whose manifest is
-  current has no plan: it is up to date.
+  written: an invalid key or loop safety), and ``ci_calls`` (``Pic-Operations`` calls
+  of at most five rules). An object with any refused output fails whole before any
+  request (:class:`picops.routing.Plan`: all or nothing), so its plan creates,
+  replaces and keeps nothing and makes no CI call: only ``refused`` is listed. An
+  object whose manifest is current has no plan: it is up to date.
 * Without a manifest an output is counted as created even if an object already sits at
   its key (written before manifests existed): finding out would cost a HEAD per output.
 * :class:`PlanTally` adds object plans up per route; :func:`render_plan_table` shows it
@@ -49,6 +51,10 @@ def plan_object(config: Any, bucket: str, key: str,
     p = routing.plan(config, bucket, key)
     if p is None:
         raise ValueError(f"{key!r} has no route: nothing to plan")
+    refused = tuple((r.bucket, r.error.message) for r in p.rejected)
+    if refused:  # the record fails before any request: nothing changes
+        return ObjectPlan(key=key, route=p.route.prefix, created=(), replaced=(), kept=(),
+                          refused=refused, ci_calls=0)
     new = [(o.bucket, o.key) for o in p.outputs]
     old = {(o.bucket, o.key) for o in stored.outputs} if stored is not None else set()
     kept: Tuple[Target, ...] = ()
@@ -58,9 +64,7 @@ def plan_object(config: Any, bucket: str, key: str,
         key=key, route=p.route.prefix,
         created=tuple(t for t in new if t not in old),
         replaced=tuple(t for t in new if t in old),
-        kept=kept,
-        refused=tuple((r.bucket, r.error.message) for r in p.rejected),
-        ci_calls=len(p.calls))
+        kept=kept, refused=(), ci_calls=len(p.calls))
 
 
 @dataclass

@@ -13,6 +13,17 @@
   from the event's metadata (``user_meta``) before the manifest; when the
   event has none (a page event, backfill), with one HEAD after the manifest
   was found not current. A stale or foreign mark is ignored;
+* failed, before any request (no CI call, no HEAD, no manifest read or
+  write), when any output of the route cannot be written for this key: its
+  fileid resolves to no valid COS key (over 850 bytes, a character COS keys
+  cannot hold, an empty, ``.`` or ``..`` segment: ``InvalidOutputKey``) or to a
+  key a route would pick up again in the source bucket (``LoopRefused``, the
+  run-time half of loop safety: a config error like the others). All or nothing
+  per record: sending the other rules would leave a record that is never up to
+  date, so every redelivery and backfill would call CI again for them and fail
+  again. The errors are permanent and each names its rule (``rule``, its index
+  in the route) and target ``bucket``; ``picops upload`` refuses the same plans
+  before a byte is sent, and ``picops explain`` shows them;
 * otherwise the route's rules go to CI in calls of at most 5, in config order;
   a failed call does not stop the next ones. Then (manifests on) the new
   manifest is written (``manifest`` names its key). Outputs an older manifest
@@ -116,6 +127,10 @@ def process_object(svc: Services, bucket: str, key: str, *, size: int, etag: str
                              reason=reason, event_name=event_name, size=size, **head)
     plan = routing.plan(config, bucket, key)
     outcome = RecordOutcome(Outcome.PROCESSED, route=plan.route.prefix, **head)
+    if plan.rejected:  # all or nothing: refused before any request (module docstring)
+        outcome.outputs = []  # said, not left out: nothing was written
+        outcome.fail(plan.refusals())
+        return outcome
     settings = config.manifests
     old, digest = None, rules_hash(plan.route)
     fetched: Optional[Dict[str, str]] = None  # the source's headers, when a HEAD was made
@@ -278,10 +293,15 @@ def send_calls(svc: Services, source: Source, plan: routing.Plan, deadline: floa
 
     ``first``, when given, makes the first call instead of ``ci_image_process``
     (an upload sending its first batch with the bytes: :mod:`picops.upload`), and
-    a failed call stops the ones after it (an upload fails whole).
+    a failed call stops the ones after it (an upload fails whole). A plan with a
+    refused output sends nothing and fails with its refusals (:class:`routing.Plan`:
+    all or nothing; the callers refuse such plans earlier, before any request).
     """
+    if plan.rejected:
+        outcome.fail(plan.refusals())
+        return
     outputs: List[Tuple[int, Dict[str, Any]]] = []
-    errors: List[PicopsError] = [r.error.with_context(rule=r.rule_index) for r in plan.rejected]
+    errors: List[PicopsError] = []
     missing: List[str] = []
     request_ids: List[str] = []
     original = None

@@ -12,7 +12,8 @@
   disagree on where an output lands.
 * :func:`plan`: everything the handler sends for one object: the outputs, the
   ones refused, and the ``Pic-Operations`` payloads in calls of at most
-  ``CI_MAX_RULES_PER_CALL`` rules, in config order.
+  ``CI_MAX_RULES_PER_CALL`` rules, in config order. A plan with any refused
+  output is not sent at all (:meth:`Plan.refusals`).
 * :func:`pic_operations_header`: a payload as the exact ``Pic-Operations``
   header value the handler sends (``picops explain`` prints the same string).
 """
@@ -65,7 +66,13 @@ class Rejected(NamedTuple):
 
 
 class Plan(NamedTuple):
-    """The work for one source object. ``calls[i]`` makes ``batches[i]``."""
+    """The work for one source object. ``calls[i]`` makes ``batches[i]``.
+
+    All or nothing: when ``rejected`` is not empty, no call of the plan may be
+    sent (the function, ``picops upload`` and backfill fail the record with
+    :meth:`refusals` before any request), so a record never ends half processed
+    for a reason a retry cannot change.
+    """
 
     route: "Route"
     bucket: str
@@ -74,6 +81,13 @@ class Plan(NamedTuple):
     rejected: Tuple[Rejected, ...]
     calls: List[dict]
     batches: Tuple[Tuple[Output, ...], ...]
+
+    def refusals(self) -> List[RecordError]:
+        """Every rejection's error, each naming its rule (``rule`` in its context, the
+        rule's index in the route; an oversized call's first rule) and its ``bucket``
+        (the output's target; the source bucket for an oversized call); [] when none."""
+        return [r.error.with_context(rule=r.rule_index, bucket=r.bucket)
+                for r in self.rejected]
 
 
 def match(config: "Config", key: str) -> Optional["Route"]:
@@ -194,12 +208,15 @@ def output_key(template: str, source_key: str) -> str:
 def plan(config: "Config", bucket: str, key: str) -> Optional[Plan]:
     """The outputs and CI calls for object ``key`` in ``bucket``; None when no route matches.
 
-    Outputs whose key cannot be resolved, or that loop safety refuses (target is
-    the event's bucket and some route matches the output key), are listed in
-    ``rejected`` and left out of the calls; the other outputs still go. So is a
-    call whose ``Pic-Operations`` header would exceed
+    Outputs whose key cannot be resolved or is not a valid COS key (over 850 bytes, a
+    character COS keys cannot hold, an empty, ``.`` or ``..`` segment), and outputs
+    that loop safety refuses (target is the event's bucket and some route matches the
+    output key), are listed in ``rejected`` and left out of the calls. So is a call
+    whose ``Pic-Operations`` header would exceed
     ``header_limits.PIC_OPERATIONS_MAX_BYTES``: one rejection naming the route, its
-    rules and the size (:func:`oversized_call`), its outputs left out.
+    rules and the size (:func:`oversized_call`), its outputs left out. A plan with any
+    rejection is not to be sent at all (:class:`Plan`: all or nothing per record); the
+    other outputs are still listed (``picops explain`` shows them beside the refusals).
     """
     route = match(config, key)
     if route is None:

@@ -158,7 +158,7 @@ class Uploader:
         plan = routing.plan(self.config, bucket, key)
         outcome = RecordOutcome(Outcome.PROCESSED, route=plan.route.prefix, outputs=[], **head)
         if plan.rejected:  # refused before a byte is sent
-            outcome.fail([r.error.with_context(rule=r.rule_index) for r in plan.rejected])
+            outcome.fail(plan.refusals())
             return self._done(t0, outcome)
         digest = rules_hash(plan.route)
         settings = self.config.manifests

@@ -165,12 +165,14 @@ def test_output_a_route_would_take_in_the_event_bucket_is_refused(make_harness):
                 rule: imageMogr2/strip
     """)
     summary = h.handle(event_for("uploads/a.jpg"))
-    (call,) = h.ci.calls
-    assert [r["fileid"] for r in call["ops"]["rules"]] == ["/elsewhere/uploads/a.jpg"]
+    # all or nothing: a config error in one rule sends none of the record's rules
+    assert h.ci.calls == []
     (line,) = h.outcomes()
     assert line["outcome"] == "failed" and line["error"]["code"] == "LoopRefused"
     assert line["error"]["retryable"] is False
-    assert [o["key"] for o in line["outputs"]] == ["elsewhere/uploads/a.jpg"]
+    assert (line["error"]["rule"], line["error"]["bucket"]) == (0, "uploads-1250000000")
+    assert "'uploads/copies/uploads/a.jpg'" in line["error"]["message"]
+    assert line["outputs"] == []
     assert summary["counts"]["failed"] == 1
 
 

@@ -250,8 +250,10 @@ def test_explain_lists_outputs_the_function_would_refuse(tmp_path):
     assert result.exit_code == 1, result.output  # the record would fail: a non-zero exit
     assert "uploads-1250000000/out/in/a.jpg" in result.output
     assert "! routes[0].rules[0] -> uploads-1250000000: refused (LoopRefused)" in result.output
-    assert "the record would fail: 1 output(s) refused" in result.output
+    assert ("no CI call is sent (all or nothing per record); the record would fail: 1 "
+            "output(s) refused") in result.output
     assert '"fileid":"/in/copies/in/a.jpg"' not in result.output
+    assert "ci_image_process call" not in result.output  # not even the valid output's
 
 
 @pytest.mark.parametrize("key, reason", [

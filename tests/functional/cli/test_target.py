@@ -96,7 +96,9 @@ def test_explain_says_where_and_exits_non_zero_when_the_record_would_fail(tmp_pa
     assert result.exit_code == 1
     assert result.output.splitlines()[0] == \
         "target: local emulator at http://127.0.0.1:9000 (nothing is sent)"
-    assert result.output.rstrip().endswith("the record would fail: 1 output(s) refused")
+    assert result.output.rstrip().endswith(
+        "no CI call is sent (all or nothing per record); the record would fail: 1 output(s) "
+        "refused")
 
 
 def test_confirmation_is_asked_only_for_tencent_cloud_on_a_terminal(monkeypatch):
