@@ -156,6 +156,12 @@ def test_plan_rejects_unresolvable_output_but_keeps_the_others():
     assert [r.rule_index for r in p.rejected] == [0]
     assert p.rejected[0].error.code == "InvalidOutputKey"
     assert "at most 850" in p.rejected[0].error.message
+    # all or nothing: the refusals are what the record fails with, each naming its rule
+    (refusal,) = p.refusals()
+    assert refusal is p.rejected[0].error
+    assert refusal.to_dict()["rule"] == 0 and refusal.to_dict()["bucket"] == "derived-1250000000"
+    assert not refusal.retryable
+    assert plan(cfg, "uploads-1250000000", "in/a.jpg").refusals() == []
     with pytest.raises(OutputKeyError, match="empty"):
         output_key("/k/{key}", "in/x//y.jpg")  # a source folder with an empty segment
 
