@@ -18,7 +18,9 @@
   fileid resolves to no valid COS key (over 850 bytes, a character COS keys
   cannot hold, an empty, ``.`` or ``..`` segment: ``InvalidOutputKey``) or to a
   key a route would pick up again in the source bucket (``LoopRefused``, the
-  run-time half of loop safety: a config error like the others). All or nothing
+  run-time half of loop safety: a config error like the others), or it would
+  travel in a call whose ``Pic-Operations`` header is over the limit
+  (``PicOperationsTooLarge``, :mod:`picops.header_limits`). All or nothing
   per record: sending the other rules would leave a record that is never up to
   date, so every redelivery and backfill would call CI again for them and fail
   again. The errors are permanent and each names its rule (``rule``, its index

@@ -13,6 +13,7 @@ from picops.config import parse_config
 from picops_cli.backfill.plan import plan_object
 
 from .conftest import CONFIG, DERIVED, SOURCE, event_for
+from .test_header_limits import LONG_KEY, _config as watermarks
 
 # manifests on: the path that reads and writes them, which must not be reached either
 MANIFESTS_ON = CONFIG + "manifests:\n  enabled: true\n"
@@ -78,6 +79,20 @@ def test_a_refused_record_leaves_the_other_records_of_its_event_alone(make_harne
     assert call["path"] == "/uploads/a.jpg"
     assert [line["outcome"] for line in h.outcomes()] == ["failed", "processed"]
     assert (summary["counts"]["failed"], summary["counts"]["processed"]) == (1, 1)
+
+
+def test_an_oversized_call_stops_the_calls_that_would_fit_too(make_harness, ci_http):
+    """Six rules: a first call of five over the Pic-Operations limit, a second of one that
+    fits. Sending the second alone would leave the record half processed."""
+    h = make_harness(config_text=watermarks(6))
+    fits = routing.plan(h.processor.services.config, SOURCE, LONG_KEY)
+    assert (len(fits.rejected), len(fits.calls)) == (1, 1)  # the call that would fit
+    h.handle(event_for(LONG_KEY))
+    assert h.ci.calls == [] and len(ci_http.calls) == 0
+    (line,) = h.outcomes()
+    assert (line["outcome"], line["outputs"]) == ("failed", [])
+    assert (line["error"]["code"], line["error"]["rule"], line["error"]["bucket"]) == (
+        "PicOperationsTooLarge", 0, SOURCE)
 
 
 def test_the_dry_run_plan_counts_a_refused_source_as_changing_nothing():
