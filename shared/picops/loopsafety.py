@@ -46,7 +46,7 @@ from .constants import EVENT_CREATED_PREFIX
 from .errors import LoopRefusedError, Problem
 from .manifest import MANIFEST_SUFFIX
 from .templates import Slot, parse_template
-from .model import Config, Route
+from .model import Config, Route, RuleSpec
 
 Suffixes = Optional[Tuple[str, ...]]
 
@@ -158,10 +158,8 @@ def _manifests_of_watched(config: "Config", created: Sequence) -> List[Problem]:
     for route in config.routes:
         for rule in route.rules:
             t = watched.get(rule.bucket) if rule.bucket is not None else None
-            if t is None:
-                continue
-            out = output_shape(route.prefix, route.suffixes, rule.fileid)
-            if out.could_match(prefix, (MANIFEST_SUFFIX,)):
+            out = _manifest_writer(route, rule, prefix) if t is not None else None
+            if out is not None:
                 problems.append(Problem(f"{route.where}.rules[{rule.index}]", (
                     f"output {rule.fileid!r} goes to bucket {rule.bucket}, whose uploads "
                     f"serverless.yml trigger inputs.events[{t.index}] sends to picops, and "
@@ -169,6 +167,13 @@ def _manifests_of_watched(config: "Config", created: Sequence) -> List[Problem]:
                     f"('{prefix}<source key>{MANIFEST_SUFFIX}'); write outputs outside "
                     f"{prefix!r} there")))
     return problems
+
+
+def _manifest_writer(route: Route, rule: RuleSpec, prefix: str) -> Optional[OutputShape]:
+    """The shape of ``rule``'s outputs when one could be a manifest key under ``prefix``
+    (``<prefix>...json``) in the bucket it lands in; else None."""
+    out = output_shape(route.prefix, route.suffixes, rule.fileid)
+    return out if out.could_match(prefix, (MANIFEST_SUFFIX,)) else None
 
 
 def manifest_shape(prefix: str) -> OutputShape:
@@ -202,10 +207,8 @@ def check_manifests(config: "Config") -> List[Problem]:
                 f"a prefix outside {prefix!r} or suffixes that exclude {MANIFEST_SUFFIX!r}, or "
                 f"move the manifests (manifests.prefix)")))
         for rule in route.rules:
-            if rule.bucket is not None:
-                continue
-            out = output_shape(route.prefix, route.suffixes, rule.fileid)
-            if out.could_match(prefix, (MANIFEST_SUFFIX,)):
+            out = _manifest_writer(route, rule, prefix) if rule.bucket is None else None
+            if out is not None:
                 problems.append(Problem(f"{route.where}.rules[{rule.index}]", (
                     f"output {rule.fileid!r} goes to the source bucket and {out.describe()}, so "
                     f"it could overwrite a manifest ('{prefix}<source key>{MANIFEST_SUFFIX}'); "
