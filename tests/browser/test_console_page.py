@@ -43,6 +43,12 @@ def test_console_shows_uploads_live_opens_an_invocation_and_replays_a_dead_lette
                               Body=(IMAGES / "grace_hopper.jpg").read_bytes(),
                               ContentType="image/jpeg")
             # no reload: the page's polling brings the folder in
+            folder = page.locator("tr.folder[data-prefix='uploads/'] td").first
+            # the name alone (the marker is CSS, in a glyph every font has: no emoji box)
+            folder.wait_for(timeout=WAIT_MS)
+            assert folder.evaluate("td => td.textContent") == "uploads/"
+            assert folder.evaluate("td => getComputedStyle(td, '::before').content") == \
+                '"\u25b8\u00a0"'
             page.click("tr.folder[data-prefix='uploads/']", timeout=WAIT_MS)
             page.click("tr.object[data-key='uploads/cat.jpg']", timeout=WAIT_MS)
             expect(page.locator("#derivatives .card.derivative")).to_have_count(

@@ -103,7 +103,7 @@
     for (const f of doc.folders) {
       body.append(el("tr", { class: "clickable folder", "data-prefix": f.prefix,
                              onclick: () => openFolder(view.bucket, f.prefix) },
-                     el("td", {}, "\ud83d\udcc1 " + f.name), el("td", { class: "num" }, ""),
+                     el("td", {}, f.name), el("td", { class: "num" }, ""),
                      el("td", {}, "folder"), el("td", {}, ""), el("td", {}, "")));
     }
     for (const o of doc.objects) {
