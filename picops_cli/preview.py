@@ -413,15 +413,17 @@ def tally(sources: List[SourceResult]) -> Tuple[int, int, int]:
     return made, failed, sum(1 for s in sources if s.error)
 
 
+def _failures(failed: int, unreadable: int) -> List[str]:
+    """What went wrong, in the words the page and the terminal's last line both use."""
+    return ([f"{failed} rule run(s) failed"] if failed else []) + \
+        ([f"{unreadable} image(s) unreadable"] if unreadable else [])
+
+
 def page_summary(sources: List[SourceResult]) -> str:
     """One line for the page: images, derivatives made, what failed."""
     made, failed, unreadable = tally(sources)
-    text = f"{len(sources)} image(s), {made} derivative(s) made"
-    if failed:
-        text += f", {failed} rule run(s) failed"
-    if unreadable:
-        text += f", {unreadable} image(s) could not be read"
-    return text
+    return ", ".join([f"{len(sources)} image(s), {made} derivative(s) made"]
+                     + _failures(failed, unreadable))
 
 
 def _console(stderr: bool = False) -> Console:
@@ -520,11 +522,7 @@ def _print_summary(sources: List[SourceResult], out_dir: Path, out: Console,
                    err: Console) -> bool:
     """The last line (stdout, or stderr when anything failed); True when anything failed."""
     made, failed_rules, bad_images = tally(sources)
-    summary = f"{made} output(s) written to {_shown(out_dir)}"
-    if failed_rules:
-        summary += f"; {failed_rules} rule run(s) failed"
-    if bad_images:
-        summary += f"; {bad_images} image(s) unreadable"
-    failed = bool(failed_rules or bad_images)
-    (err if failed else out).print(summary, soft_wrap=True)
-    return failed
+    failures = _failures(failed_rules, bad_images)
+    summary = "; ".join([f"{made} output(s) written to {_shown(out_dir)}"] + failures)
+    (err if failures else out).print(summary, soft_wrap=True)
+    return bool(failures)
