@@ -157,8 +157,7 @@ def read_sources(options: LocalOptions) -> Sources:
 def prepare(options: LocalOptions) -> Prepared:
     """Validate everything the local cloud reads; raise ConfigError with every problem."""
     sources = read_sources(options)
-    spec, config, config_path = sources.spec, sources.config, sources.config_path
-    launch, config_env = sources.launch, sources.config_env
+    spec, config = sources.spec, sources.config
     if options.auth and not (options.secret_id and options.secret_key):
         raise ConfigError([Problem("credentials", "signature checking is on but no key pair is "
                                    "set: export TENCENTCLOUD_SECRETID and TENCENTCLOUD_SECRETKEY, "
@@ -181,9 +180,17 @@ def prepare(options: LocalOptions) -> Prepared:
     settings.ci_backend = ci
     if options.faults.ci_errors or options.faults.ci_errors_after:
         settings.ci_backend = FaultyCi(ci, options.faults)
-    return Prepared(options=options, spec=spec, config=config, config_path=config_path,
-                    function_dir=launch.function_dir, settings=settings, ci=ci, launch=launch,
-                    config_env=config_env, source_dir=sources.source_dir)
+    return _prepared(options, sources, settings, ci)
+
+
+def _prepared(options: LocalOptions, sources: Sources, settings: EmulatorSettings,
+              ci: CiService) -> Prepared:
+    """The one place a :class:`Prepared` is made from what :func:`read_sources` read (at
+    start and on every live reload)."""
+    return Prepared(options=options, spec=sources.spec, config=sources.config,
+                    config_path=sources.config_path, function_dir=sources.launch.function_dir,
+                    settings=settings, ci=ci, launch=sources.launch,
+                    config_env=sources.config_env, source_dir=sources.source_dir)
 
 
 def _function_env(prepared: Prepared) -> dict:
@@ -213,13 +220,11 @@ def reload(current: Prepared, handle: runner.RunningEmulator,
     nothing) when anything is invalid. Returns the new :class:`Prepared`."""
     o = current.options
     sources = read_sources(o)  # rebuilds the package when the function runs from one
-    spec, config, launch = sources.spec, sources.config, sources.launch
-    new = Prepared(options=o, spec=spec, config=config, config_path=sources.config_path,
-                   function_dir=launch.function_dir, settings=current.settings, ci=current.ci,
-                   launch=launch, config_env=sources.config_env, source_dir=sources.source_dir)
-    for bucket in sorted(buckets_to_create(spec, config)):
+    new = _prepared(o, sources, current.settings, current.ci)
+    for bucket in sorted(buckets_to_create(new.spec, new.config)):
         handle.store.create_bucket(bucket, current.settings.region, exist_ok=True)
-    dispatcher.reconfigure(spec, launch.function_dir, _function_env(new),
+    launch = sources.launch
+    dispatcher.reconfigure(new.spec, launch.function_dir, _function_env(new),
                            python=launch.python, site=launch.site)
     return new
 
