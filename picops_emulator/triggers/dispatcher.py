@@ -295,7 +295,6 @@ class TriggerDispatcher:
         self._log.emit("redelivered", f"dead-lettered event for {bucket}/{key} delivered again",
                        bucket=bucket, key=key, event_name=event_name, generation=generation,
                        trigger=trigger_index, request_id=record.request_id)
-        self._notify("queued", record)
         return record
 
     def invoke_async(self, event: Dict[str, Any], request_id: str) -> None:
@@ -330,8 +329,8 @@ class TriggerDispatcher:
                              uin=self.uin, request_id=request_id)
 
     def _enqueue(self, record: rec.InvocationRecord) -> None:
-        """Journal ``record`` and queue it for immediate delivery (OSError: not journaled;
-        RuntimeError: the dispatcher is closed)."""
+        """Journal ``record``, queue it for immediate delivery and tell the observers
+        (OSError: not journaled; RuntimeError: the dispatcher is closed)."""
         with self._cond:
             if self._closed:
                 raise RuntimeError("the emulator is shutting down")
@@ -339,6 +338,7 @@ class TriggerDispatcher:
         with self._cond:
             self._records.add(record)
             self._push(record, 0.0)
+        self._notify("queued", record)
 
     def _new_record(self, change: ObjectChanged, trigger) -> rec.InvocationRecord:
         event = build_cos_event(change, function_name=self.function_name,

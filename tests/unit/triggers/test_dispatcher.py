@@ -455,3 +455,21 @@ def test_decision_and_dead_letter_lines_stay_one_line_whatever_the_key(dispatche
     text = (tmp_path / "data" / "dead-letter.jsonl").read_text(encoding="utf-8")
     assert len(text.splitlines()) == 1
     assert read_dead_letters(tmp_path / "data")[0]["Key"] == key
+
+
+def test_observers_see_every_queued_delivery_then_its_attempt(dispatcher_for):
+    """A trigger's change, an SCF Invoke and a dead-letter replay: each is "queued" once
+    before its "attempted"."""
+    d = dispatcher_for(ECHO)
+    seen = []
+    d.add_observer(lambda stage, record: seen.append((stage, record.request_id)))
+    d.on_change(change("uploads/a.jpg"))
+    assert d.wait_idle(WAIT)
+    (first,) = d.invocations
+    d.invoke_async(first.event, "invoke-request-1")
+    assert d.wait_idle(WAIT)
+    replayed = d.redeliver(first.event, bucket=first.bucket, key=first.key,
+                           event_name=first.event_name, trigger_index=first.trigger_index)
+    assert d.wait_idle(WAIT)
+    ids = [first.request_id, "invoke-request-1", replayed.request_id]
+    assert seen == [(stage, i) for i in ids for stage in ("queued", "attempted")]
