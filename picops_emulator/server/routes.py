@@ -6,10 +6,12 @@ Contract:
   ``uploadId``, ``delete``, ``image_process``, ``style``), or None.
 - :func:`resolve` returns the operation name for a supported combination, and is LOUD for
   everything else: a subresource COS has but the emulator does not model -> ``NotImplemented``
-  naming it; a method/subresource pair that makes no sense -> ``MethodNotAllowed``; a query
-  parameter the chosen operation does not understand -> ``NotImplemented`` naming it (it is
-  never silently ignored). ``style`` (any method, any level) and ``image_process`` go to the
-  CI backend (operation ``"ci"``), which reads whatever parameters it wants.
+  naming it; a method/subresource pair that makes no sense -> ``MethodNotAllowed``; on a
+  write, a query parameter the chosen operation does not understand (:data:`PARAMS`) ->
+  ``NotImplemented`` naming it (it is never silently ignored); a read (:data:`READ_METHODS`)
+  ignores the parameters it does not use, as COS does. ``style`` (any method, any level)
+  and ``image_process`` go to the CI backend (operation ``"ci"``), which reads whatever
+  parameters it wants.
 """
 
 from __future__ import annotations
@@ -64,25 +66,14 @@ _UNMODELLED = frozenset({
 # CI processing on download names its processing in a parameter: ?imageMogr2/thumbnail/200x
 _CI_ON_DOWNLOAD = re.compile(r"^(?:imageMogr2|imageView2|watermark|imageslim|style)/")
 _SIGNATURE = frozenset(SIGN_FIELDS) | {SIGN_PARAM, "x-cos-security-token"}
-_RESPONSE_OVERRIDES = frozenset({"response-content-type", "response-content-language",
-                                 "response-expires", "response-cache-control",
-                                 "response-content-disposition", "response-content-encoding"})
-
-# Non-selector parameters each operation understands.
+# Non-selector parameters each WRITE operation understands (GET and HEAD ignore the ones
+# they do not use, as COS does: see resolve; their handlers read what they use).
 PARAMS: Dict[str, FrozenSet[str]] = {
-    "list_buckets": frozenset({"marker", "max-keys", "region", "tagkey", "tagvalue",
-                               "create-time", "range"}),
-    "list_objects": frozenset({"prefix", "delimiter", "marker", "max-keys", "encoding-type"}),
-    "list_multipart_uploads": frozenset({"prefix", "delimiter", "key-marker",
-                                         "upload-id-marker", "max-uploads", "encoding-type"}),
-    "list_object_versions": frozenset({"prefix", "delimiter", "key-marker",
-                                       "version-id-marker", "max-keys", "encoding-type"}),
-    "list_parts": frozenset({"part-number-marker", "max-parts", "encoding-type"}),
     "put_object": frozenset({"x-cos-traffic-limit"}),
     "upload_part": frozenset({"x-cos-traffic-limit"}),
-    "get_object": _RESPONSE_OVERRIDES,
-    "head_object": _RESPONSE_OVERRIDES,
 }
+#: The methods whose unknown query parameters are ignored rather than refused.
+READ_METHODS = frozenset({"GET", "HEAD"})
 
 
 def level_of(bucket: Optional[str], key: Optional[str]) -> str:
@@ -129,7 +120,7 @@ def resolve(method: str, level: str, query_names: Iterable[str]) -> Route:
     # COS ignores the query parameters a read does not use (a cache-buster ``?v=2``, a
     # presigned URL's extra ``Params``): GET and HEAD never fail on one. A write with a
     # parameter the emulator does not know stays loud (it may ask for a feature not modelled).
-    if operation != "ci" and method not in ("GET", "HEAD"):
+    if operation != "ci" and method not in READ_METHODS:
         allowed = PARAMS.get(operation, frozenset())
         for name in names:
             if name not in _SELECTORS and name not in allowed:
@@ -139,4 +130,5 @@ def resolve(method: str, level: str, query_names: Iterable[str]) -> Route:
     return Route(operation, sub)
 
 
-__all__ = ["resolve", "level_of", "Route", "ROUTES", "PARAMS", "SERVICE", "BUCKET", "OBJECT"]
+__all__ = ["resolve", "level_of", "Route", "ROUTES", "PARAMS", "READ_METHODS", "SERVICE",
+           "BUCKET", "OBJECT"]

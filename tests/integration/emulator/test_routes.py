@@ -9,7 +9,7 @@ import requests
 from qcloud_cos.cos_exception import CosServiceError
 
 from picops_emulator.cos import HANDLERS
-from picops_emulator.server.routes import ROUTES
+from picops_emulator.server.routes import PARAMS, READ_METHODS, ROUTES
 
 
 def error_code(response):
@@ -24,6 +24,13 @@ def open_emulator(emulator_factory):
 
 def test_every_route_has_a_handler():
     assert set(ROUTES.values()) <= set(HANDLERS)
+
+
+def test_params_lists_only_operations_reached_by_a_write():
+    # reads never consult PARAMS (they ignore unknown parameters): an entry for an operation
+    # only a GET or HEAD reaches would be dead and misleading
+    writes = {op for (method, _, _), op in ROUTES.items() if method not in READ_METHODS}
+    assert PARAMS and set(PARAMS) <= writes
 
 
 def test_bucket_lifecycle(cos_client):
