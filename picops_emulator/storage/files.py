@@ -9,6 +9,8 @@ Contract:
 - :func:`write_json_atomic` writes a JSON document the same way (temp file, fsync, replace,
   directory fsync): after it returns, the new document is either fully there or, had the
   process died, the old one is.
+- :func:`try_lock_exclusive` takes a non-blocking ``flock`` on a lock file, for a directory
+  only one process may own (the store's data dir, the trigger journal).
 """
 
 from __future__ import annotations
@@ -140,9 +142,6 @@ def read_json(path: Path) -> Any:
         return json.loads(fh.read().decode("utf-8", "surrogatepass"))
 
 
-__all__ = ["PendingWrite", "write_json_atomic", "read_json", "fsync_dir", "TMP_PREFIX"]
-
-
 def try_lock_exclusive(path: Path) -> Optional[BinaryIO]:
     """Open ``path`` (created if missing) and take a non-blocking exclusive ``flock`` on it.
 
@@ -155,3 +154,7 @@ def try_lock_exclusive(path: Path) -> Optional[BinaryIO]:
         fh.close()
         return None
     return fh
+
+
+__all__ = ["PendingWrite", "write_json_atomic", "read_json", "fsync_dir", "try_lock_exclusive",
+           "TMP_PREFIX"]
