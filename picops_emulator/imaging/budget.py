@@ -53,9 +53,6 @@ class Deadline:
               clock: Callable[[], float] = time.monotonic) -> "Deadline":
         return cls(clock() + seconds, cancelled, seconds=seconds, clock=clock)
 
-    def cancel(self) -> None:
-        self.cancelled.set()
-
     def problem(self) -> Optional[ImagingError]:
         """The error to stop with now, or None while the work may go on."""
         if self.cancelled.is_set():
