@@ -139,9 +139,9 @@ def explain(key: str, bucket: Optional[str], config_path: Optional[Path],
         click.echo(f"no CI call is sent (all or nothing per record); "
                    f"the record would fail: {len(plan.rejected)} output(s) refused")
         sys.exit(1)
-    for i, call in enumerate(plan.calls, 1):
-        click.echo(f"ci_image_process call {i}/{len(plan.calls)}: Pic-Operations:")
-        click.echo("  " + routing.pic_operations_header(call))
+    for i, header in enumerate(plan.headers, 1):
+        click.echo(f"ci_image_process call {i}/{len(plan.headers)}: Pic-Operations:")
+        click.echo("  " + header)
 
 
 #: What each skip reason of :func:`picops.routing.skip_reason` means, for ``explain``.

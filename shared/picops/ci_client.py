@@ -151,6 +151,7 @@ def make_cos_client(env: Mapping[str, str], region: str,
 
 
 def process(client: CosS3Client, bucket: str, key: str, payload: dict, deadline: float, *,
+            header: Optional[str] = None,
             clock: Callable[[], float] = time.monotonic,
             sleep: Callable[[float], None] = time.sleep,
             jitter: Callable[[], float] = random.random) -> CallResult:
@@ -159,7 +160,8 @@ def process(client: CosS3Client, bucket: str, key: str, payload: dict, deadline:
     ``deadline`` is the ``clock()`` time by which the call must be over. A
     transient failure is retried after ``jitter() * min(cap, base * 2**n)``
     seconds, as long as another attempt (at least ``MIN_ATTEMPT_S``) still fits,
-    and at most ``MAX_ATTEMPTS`` times in all.
+    and at most ``MAX_ATTEMPTS`` times in all. ``header``: ``payload`` as the
+    ``Pic-Operations`` value, when the caller already has it (a plan's ``headers``).
 
     Raises:
         CloudError: a permanent failure (the first one; never retried).
@@ -167,10 +169,10 @@ def process(client: CosS3Client, bucket: str, key: str, payload: dict, deadline:
             left (``code`` ``DeadlineExceeded`` when no attempt could start).
         The error's ``attempts`` attribute says how many calls were made.
     """
-    header = pic_operations_header(payload)
+    value = pic_operations_header(payload) if header is None else header
 
     def send(attempt: int) -> Any:
-        return client.ci_image_process(Bucket=bucket, Key=key, PicOperations=header)
+        return client.ci_image_process(Bucket=bucket, Key=key, PicOperations=value)
 
     (headers, data), attempts = retrying(client, send, f"a CI call on {key!r}", deadline,
                                          clock=clock, sleep=sleep, jitter=jitter)

@@ -307,14 +307,15 @@ def send_calls(svc: Services, source: Source, plan: routing.Plan, deadline: floa
     missing: List[str] = []
     request_ids: List[str] = []
     original = None
-    for i, (payload, batch) in enumerate(zip(plan.calls, plan.batches)):
+    for i, (payload, header, batch) in enumerate(zip(plan.calls, plan.headers, plan.batches)):
         try:
             client = svc.client(source.region)
             if i == 0 and first is not None:
                 call = first()
             else:
                 call = ci_client.process(client, source.bucket, source.key, payload, deadline,
-                                         clock=svc.clock, sleep=svc.sleep, jitter=svc.jitter)
+                                         header=header, clock=svc.clock, sleep=svc.sleep,
+                                         jitter=svc.jitter)
         except CloudError as e:
             errors.append(e.with_context(outputs=[o.key for o in batch], attempts=e.attempts))
             if e.request_id:

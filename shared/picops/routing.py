@@ -66,7 +66,9 @@ class Rejected(NamedTuple):
 
 
 class Plan(NamedTuple):
-    """The work for one source object. ``calls[i]`` makes ``batches[i]``.
+    """The work for one source object. ``calls[i]`` makes ``batches[i]``; ``headers[i]``
+    is ``calls[i]`` as the ``Pic-Operations`` header sent (:func:`pic_operations_header`,
+    serialised once: the size check and the request both use it).
 
     All or nothing: when ``rejected`` is not empty, no call of the plan may be
     sent (the function, ``picops upload`` and backfill fail the record with
@@ -81,6 +83,7 @@ class Plan(NamedTuple):
     rejected: Tuple[Rejected, ...]
     calls: List[dict]
     batches: Tuple[Tuple[Output, ...], ...]
+    headers: Tuple[str, ...]
 
     def refusals(self) -> List[RecordError]:
         """Every rejection's error, each naming its rule (``rule`` in its context, the
@@ -234,17 +237,20 @@ def plan(config: "Config", bucket: str, key: str) -> Optional[Plan]:
         outputs.append(Output(rule.index, target, out_key, rule.rule))
     batches: List[Tuple[Output, ...]] = []
     calls: List[dict] = []
+    headers: List[str] = []
     for batch in in_calls(outputs):
         call = pic_operations(batch, bucket, route.pic_info)
-        too_large = oversized_call(route, batch, call)
+        header = pic_operations_header(call)
+        too_large = oversized_call(route, batch, header)
         if too_large is not None:
             rejected.append(Rejected(batch[0].rule_index, bucket, too_large))
             continue
         batches.append(batch)
         calls.append(call)
+        headers.append(header)
     kept = tuple(o for batch in batches for o in batch)
-    return Plan(route=route, bucket=bucket, key=key, outputs=kept,
-                rejected=tuple(rejected), calls=calls, batches=tuple(batches))
+    return Plan(route=route, bucket=bucket, key=key, outputs=kept, rejected=tuple(rejected),
+                calls=calls, batches=tuple(batches), headers=tuple(headers))
 
 
 def in_calls(outputs: List[Output]) -> List[Tuple[Output, ...]]:
@@ -254,19 +260,20 @@ def in_calls(outputs: List[Output]) -> List[Tuple[Output, ...]]:
 
 
 def oversized_call(route: "Route", batch: Tuple[Output, ...],
-                   call: dict) -> Optional[PicOperationsTooLargeError]:
-    """The refusal of ``call`` (making ``batch`` for ``route``) when its ``Pic-Operations``
-    header is over ``PIC_OPERATIONS_MAX_BYTES``, else None."""
-    why = call_size_problem(batch, call)
+                   header: str) -> Optional[PicOperationsTooLargeError]:
+    """The refusal of the call sending ``header`` (making ``batch`` for ``route``) when that
+    ``Pic-Operations`` header is over ``PIC_OPERATIONS_MAX_BYTES``, else None."""
+    why = call_size_problem(batch, header)
     return None if why is None else PicOperationsTooLargeError(f"{route.where}.{why}")
 
 
-def call_size_problem(batch: Tuple[Output, ...], call: dict) -> Optional[str]:
-    """``"rules [0, 1] make a Pic-Operations header of N bytes; ..."`` when ``call``
-    (making ``batch``) is over ``PIC_OPERATIONS_MAX_BYTES``, else None. The function
-    (:func:`oversized_call`) and ``picops validate`` (with the longest output keys a
-    route can produce) both ask this one function."""
-    size = len(pic_operations_header(call))  # ASCII JSON: characters are bytes
+def call_size_problem(batch: Tuple[Output, ...], header: str) -> Optional[str]:
+    """``"rules [0, 1] make a Pic-Operations header of N bytes; ..."`` when ``header``
+    (:func:`pic_operations_header` of the call making ``batch``) is over
+    ``PIC_OPERATIONS_MAX_BYTES``, else None. The function (:func:`oversized_call`) and
+    ``picops validate`` (with the longest output keys a route can produce) both ask this
+    one function."""
+    size = len(header)  # ASCII JSON: characters are bytes
     if size <= PIC_OPERATIONS_MAX_BYTES:
         return None
     rules = ", ".join(str(o.rule_index) for o in batch)

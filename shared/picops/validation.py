@@ -75,7 +75,7 @@ def header_size_problems(config: Config) -> List[Problem]:
                    for r in route.rules]
         for batch in routing.in_calls(outputs):
             call = routing.pic_operations(batch, "", route.pic_info)
-            why = routing.call_size_problem(batch, call)
+            why = routing.call_size_problem(batch, routing.pic_operations_header(call))
             if why is not None:
                 problems.append(Problem(f"{route.where}.rules", f"with output keys of "
                                         f"{MAX_KEY_BYTES} bytes, {why}"))

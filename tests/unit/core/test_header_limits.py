@@ -57,6 +57,7 @@ def test_validate_accepts_a_route_just_under_the_limit_with_850_byte_keys():
     p = plan(cfg, "uploads-1250000000", key)
     assert not p.rejected and len(p.calls) == 1
     assert len(pic_operations_header(p.calls[0])) <= PIC_OPERATIONS_MAX_BYTES
+    assert p.headers == (pic_operations_header(p.calls[0]),)  # serialised once, as sent
 
 
 def test_plan_refuses_an_oversized_call_before_sending_and_names_route_rules_size():
