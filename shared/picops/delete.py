@@ -48,6 +48,7 @@ from typing import AbstractSet, Any, Callable, Dict, List, Optional, Tuple
 from . import routing
 from .create import process_object
 from .errors import NotOwnedOutputError, PicopsError
+from .headers import header
 from .manifest import Manifest, manifest_key, under_manifest_prefix
 from .manifest_store import (delete_manifest, delete_outputs, distinct_errors, etag_of,
                              head_object, object_exists, read_trusted_manifest)
@@ -147,8 +148,7 @@ def _hand_over(svc: Services, outcome: RecordOutcome, current: Dict[str, str], r
     """The key exists and its derivatives may be missing: process its current version."""
     assert outcome.bucket is not None and outcome.key is not None
     bucket, key = outcome.bucket, outcome.key
-    headers = {str(k).lower(): v for k, v in current.items()}
-    size = _size(headers.get("content-length"))
+    size = _size(header(current, "content-length"))
     result = process_object(svc, bucket, key, size=size, etag=etag_of(current, bucket, key),
                             region=region, deadline=deadline, index=index,
                             event_name=event_name, user_meta=None, force=True)
