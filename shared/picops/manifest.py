@@ -30,7 +30,6 @@ Decisions (documented in docs/manifest-format.md):
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 import time
@@ -119,11 +118,19 @@ def under_manifest_prefix(key: str, prefix: str = DEFAULT_MANIFEST_PREFIX) -> bo
     return key.startswith(prefix)
 
 
-# A config's routes are immutable and few: each is hashed once per warm container, not
-# once per record (bounded, so a long-lived process that reloads configs cannot grow it).
-@functools.lru_cache(maxsize=256)
+#: ``id(route)`` -> ``(route, digest)``. A config's routes are immutable and few: each is
+#: hashed once per warm container, not once per record. Keyed by identity, not by the
+#: route: ``hash()`` of a Route walks its rules' whole parsed trees (tuples do not keep
+#: their hash), which cost as much as the digest itself, so an ``lru_cache`` saved nothing.
+#: The entry holds the route, so its id cannot be reused while cached; bounded (cleared
+#: when full) so a long-lived process that reloads configs cannot grow it.
+_DIGESTS: Dict[int, Tuple["Route", str]] = {}
+_DIGESTS_MAX = 256
+
+
 def rules_hash(route: "Route") -> str:
-    """A stable hex SHA-256 of what the route's rules produce.
+    """A stable hex SHA-256 of what the route's rules produce (computed once per route
+    object, :data:`_DIGESTS`).
 
     Hashed: each rule's fileid template, its canonical rule text (the grammar's
     printing, so spellings the parser reads alike hash alike), its target bucket
@@ -132,12 +139,19 @@ def rules_hash(route: "Route") -> str:
     keeps it identical across processes and Python versions; the scheme number
     is hashed too, so changing this function changes every hash.
     """
+    cached = _DIGESTS.get(id(route))
+    if cached is not None and cached[0] is route:
+        return cached[1]
     entries = sorted(({"bucket": r.bucket, "fileid": r.fileid, "rule": str(r.parsed)}
                       for r in route.rules),
                      key=lambda e: (e["bucket"] or "", e["fileid"], e["rule"]))
     doc = {"scheme": RULES_HASH_SCHEME, "pic_info": bool(route.pic_info), "rules": entries}
     text = json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
-    return hashlib.sha256(text.encode("ascii")).hexdigest()
+    digest = hashlib.sha256(text.encode("ascii")).hexdigest()
+    if len(_DIGESTS) >= _DIGESTS_MAX:
+        _DIGESTS.clear()
+    _DIGESTS[id(route)] = (route, digest)
+    return digest
 
 
 def build(source_bucket: str, source_key: str, source_etag: str, rules_hash: str,

@@ -89,6 +89,15 @@ def test_rules_hash_is_pinned_for_a_fixed_route():
     assert rules_hash(route_of(ROUTE_TEXT)) == ROUTE_HASH
 
 
+def test_rules_hash_is_computed_once_per_route_object():
+    from picops import manifest
+
+    route, other = route_of(ROUTE_TEXT), route_of(ROUTE_TEXT.replace("quality/80", "quality/70"))
+    assert rules_hash(route) == ROUTE_HASH and rules_hash(other) != ROUTE_HASH
+    assert manifest._DIGESTS[id(route)] == (route, ROUTE_HASH)  # kept: answered from here
+    assert rules_hash(route) == ROUTE_HASH and rules_hash(other) != ROUTE_HASH
+
+
 def test_rules_hash_is_the_documented_recipe():
     # docs/manifest-format.md: sha256 of canonical JSON of scheme, pic_info, sorted rules
     doc = {"scheme": 1, "pic_info": True, "rules": [
