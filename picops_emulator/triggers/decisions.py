@@ -22,6 +22,13 @@ from picops.logs import json_line
 
 LOGGER_NAME = "picops_emulator.triggers"
 
+#: ``extra`` keys the trigger layer puts on its log records, for the readable format
+#: (:mod:`.readable`): a decision's entry here; the dispatcher's forwarded function lines
+#: carry the line and its request id.
+DECISION_FIELD = "picops_decision"
+LINE_FIELD = "picops_line"
+REQUEST_ID_FIELD = "picops_request_id"
+
 
 def utc_timestamp(epoch: Optional[float] = None) -> str:
     moment = (datetime.now(timezone.utc) if epoch is None
@@ -48,7 +55,7 @@ class DecisionLog:
         with self._lock:
             self._entries.append(entry)
         # the entry also travels as ``extra``, for the readable format (see .readable)
-        self.logger.log(level, json_line(entry, default=str), extra={"picops_decision": entry})
+        self.logger.log(level, json_line(entry, default=str), extra={DECISION_FIELD: entry})
         return entry
 
     @property

@@ -53,7 +53,8 @@ from picops_emulator.notifications import ObjectChanged
 from picops_emulator.triggers import records as rec
 from picops_emulator.triggers.deadletter import DeadLetterFile
 from picops_emulator.triggers.journal import OpenEntry, TriggerJournal
-from picops_emulator.triggers.decisions import DecisionLog, utc_timestamp
+from picops_emulator.triggers.decisions import (LINE_FIELD, REQUEST_ID_FIELD, DecisionLog,
+                                                utc_timestamp)
 from picops_emulator.triggers.events import (
     DEFAULT_NAMESPACE, DEFAULT_QUALIFIER, PLACEHOLDER_UIN, build_context, build_cos_event,
     split_bucket)
@@ -508,7 +509,7 @@ class TriggerDispatcher:
     def _forward_log(self, request_id: Optional[str], line: str) -> None:
         tag = f"{self.function_name} {request_id[:8]}" if request_id else self.function_name
         self._fn_log.info("[%s] %s", tag, line,
-                          extra={"picops_request_id": request_id, "picops_line": line})
+                          extra={REQUEST_ID_FIELD: request_id, LINE_FIELD: line})
 
     @staticmethod
     def _describe(trigger) -> Dict[str, Any]:

@@ -37,11 +37,8 @@ from typing import Any, Dict, Iterable, List, Optional, TextIO, Tuple
 
 from picops.printable import printable as safe
 from picops_emulator.triggers import records as rec
+from picops_emulator.triggers.decisions import DECISION_FIELD, LINE_FIELD, REQUEST_ID_FIELD
 
-#: ``extra`` keys the trigger layer puts on its log records (see decisions/dispatcher).
-DECISION_FIELD = "picops_decision"
-LINE_FIELD = "picops_line"
-REQUEST_ID_FIELD = "picops_request_id"
 
 OK, WARN, FAIL = "ok", "warn", "fail"
 _ANSI = {OK: "", WARN: "\x1b[33m", FAIL: "\x1b[31m"}
