@@ -32,8 +32,6 @@ import threading
 from pathlib import Path
 from typing import NamedTuple, Optional, Set
 
-from picops import runtimes
-
 PACKAGE = "package"
 SOURCE = "source"
 log = logging.getLogger("picops_emulator.triggers.launch")
@@ -89,7 +87,7 @@ def resolve_launch(runtime_name: str, source_dir: Path, *, source: bool = False,
     """
     if source:
         return source_launch(runtime_name, source_dir)
-    from picops_cli.package import FUNCTION_DIR, ensure_package, find_python
+    from picops_cli.package import FUNCTION_DIR, ensure_package, find_python, resolve_runtime
 
     if Path(source_dir).resolve() != FUNCTION_DIR.resolve():
         # Another project's function folder: the builder packages this checkout's only.
@@ -97,10 +95,7 @@ def resolve_launch(runtime_name: str, source_dir: Path, *, source: bool = False,
             f"function from source ({source_dir}) on the tooling Python: the package "
             f"builder packages {FUNCTION_DIR.name}/ of this checkout only"))
 
-    runtime = runtimes.supported(runtime_name)
-    if runtime is None:  # parse_serverless refuses these; kept for direct callers
-        raise ValueError(f"runtime {runtime_name!r} is not one picops supports "
-                         f"({runtimes.choices()})")
+    runtime = resolve_runtime(runtime_name)  # parse_serverless refuses others already
     interpreter = find_python(runtime, python)
     if interpreter is None:
         note = (f"no CPython {runtime.dotted} found (python{runtime.dotted} on PATH or in "
@@ -111,10 +106,9 @@ def resolve_launch(runtime_name: str, source_dir: Path, *, source: bool = False,
         _warn_once(note)
         return source_launch(runtime_name, source_dir, note)
     built = ensure_package(runtime, interpreter)
-    launch = Launch(PACKAGE, interpreter, built.path, runtime.name, False,
-                    f"function from the built {runtime.name} package ({built.path}) on "
-                    f"{interpreter}")
-    return launch
+    return Launch(PACKAGE, interpreter, built.path, runtime.name, False,
+                  f"function from the built {runtime.name} package ({built.path}) on "
+                  f"{interpreter}")
 
 
 def _warn_once(message: str) -> None:
