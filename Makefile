@@ -8,6 +8,14 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PORT   ?= 9000
 
+# $(call debian_package,COMMAND,WHAT FOR): install Debian's package COMMAND (the package and
+# its command share the name) once, when the command is not on PATH.
+debian_package = @command -v $(1) >/dev/null 2>&1 || { \
+	  echo "installing Debian's $(1) for $(2)"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $(1); }
+
 .PHONY: venv test lint compat demo emulator package bench browser clean clients clients-install scf-events soak
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
@@ -32,11 +40,7 @@ lint: venv
 # The page tests drive a real headless Chromium: Debian's package, installed
 # once (playwright's own browser download cannot work offline and is not used).
 browser:
-	@command -v chromium >/dev/null 2>&1 || { \
-	  echo "installing Debian's chromium for the page tests"; \
-	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO apt-get update -qq && \
-	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends chromium; }
+	$(call debian_package,chromium,the page tests)
 
 # clients-install: the README's client snippets and a slice of the Node SDK's own suite run
 # in the suite (tests/integration/clients); the whole external suites run in `make clients`.
@@ -80,11 +84,7 @@ soak: venv
 # with their reason in tests/clients/*/outside.tsv. NODE_SDK_SRC=<checkout> runs the suite
 # of another revision of the SDK (see tests/clients/install.py).
 clients-install: venv
-	@command -v curl >/dev/null 2>&1 || { \
-	  echo "installing Debian's curl for the README's plain-HTTP snippet"; \
-	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO apt-get update -qq && \
-	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends curl; }
+	$(call debian_package,curl,the README's plain-HTTP snippet)
 	$(BIN)/python -m tests.clients.install
 
 clients: clients-install
