@@ -1,24 +1,45 @@
 """Config texts several test files share: backfill / plan routes (CLI-level and end to
-end) and the head of a serverless.yml.
+end), the head of a serverless.yml and its COS triggers.
 
 Test modules import it as ``from tests.configs import ...`` (pytest runs with
 ``--import-mode=importlib`` and the repository root on ``sys.path``). Each module adds
 its own routes, function settings or triggers after these.
 """
 
-#: serverless.yml up to the function's settings; a test appends more ``inputs`` keys
-#: (indented two spaces) and its ``events``.
-SERVERLESS_HEAD = """
+
+def serverless_head(name: str = "picops-image-processor", runtime: str = "Python3.7") -> str:
+    """serverless.yml up to the function's settings, for function (and role) ``name`` on
+    ``runtime``; a test appends more ``inputs`` keys (indented two spaces) and its ``events``."""
+    return f"""
 component: scf
 name: picops
 inputs:
-  name: picops-image-processor
+  name: {name}
   src: ./build/package
   handler: index.main_handler
-  runtime: Python3.7
+  runtime: {runtime}
   region: ap-guangzhou
-  role: picops-image-processor
+  role: {name}
 """
+
+
+#: serverless.yml up to the function's settings (the shipped function name on Python3.7).
+SERVERLESS_HEAD = serverless_head()
+
+
+def cos_events(bucket: str, prefix: str, *events: str) -> str:
+    """The ``events:`` key of ``inputs`` (indented two spaces): one enabled COS trigger on
+    ``bucket`` (its short name) and ``prefix`` per COS event type in ``events``."""
+    return "  events:\n" + "".join(f"""\
+    - cos:
+        parameters:
+          bucket: {bucket}.cos.ap-guangzhou.myqcloud.com
+          filter:
+            prefix: {prefix}
+          events: '{event}'
+          enable: true
+""" for event in events)
+
 
 #: photos/ (a webp thumbnail and a small jpg into the derived bucket) and avatars/ (one
 #: rule, outputs next to the source).

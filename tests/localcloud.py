@@ -16,24 +16,15 @@ from pathlib import Path
 
 from picops_emulator import local
 
-from tests.configs import SERVERLESS_HEAD
+from tests.configs import SERVERLESS_HEAD, cos_events
 
 SOURCE_BUCKET = "uploads-1250000000"
 DERIVED_BUCKET = "derived-1250000000"
 SECRET_ID = "AKIDpicopsLocalCloudTest"
 SECRET_KEY = "picopsLocalCloudTestKey"
 
-SERVERLESS = SERVERLESS_HEAD + """  memorySize: 256
-  timeout: 30
-  events:
-    - cos:
-        parameters:
-          bucket: uploads-1250000000.cos.ap-guangzhou.myqcloud.com
-          filter:
-            prefix: uploads/
-          events: 'cos:ObjectCreated:*'
-          enable: true
-"""
+SERVERLESS = SERVERLESS_HEAD + "  memorySize: 256\n  timeout: 30\n" + cos_events(
+    SOURCE_BUCKET, "uploads/", "cos:ObjectCreated:*")
 
 CONFIG = """
 routes:

@@ -41,13 +41,14 @@ import signal
 import socket
 import subprocess
 import sys
-import textwrap
 import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional
+
+from tests.configs import cos_events, serverless_head
 
 REPO = Path(__file__).resolve().parents[2]
 SECRET_ID, SECRET_KEY = "AKIDsoak", "soak-secret"
@@ -66,37 +67,14 @@ routes:
         rule: imageMogr2/thumbnail/8x8/format/png
 """
 
-SERVERLESS = """
-component: scf
-name: picops
-inputs:
-  name: picops-soak
-  src: ./build/package
-  handler: index.main_handler
-  runtime: Python3.9
-  region: ap-guangzhou
-  memorySize: 256
-  timeout: 20
-  role: picops-soak
-  environment:
-    variables:
-      PICOPS_CONFIG: {config}
-  events:
-    - cos:
-        parameters:
-          bucket: uploads-1250000000.cos.ap-guangzhou.myqcloud.com
-          filter:
-            prefix: in/
-          events: 'cos:ObjectCreated:*'
-          enable: true
-    - cos:
-        parameters:
-          bucket: uploads-1250000000.cos.ap-guangzhou.myqcloud.com
-          filter:
-            prefix: in/
-          events: 'cos:ObjectRemove:*'
-          enable: true
-"""
+
+def serverless(config: Path) -> str:
+    """The soak's serverless.yml: the function reads ``config``; uploads and deletes under
+    in/ fire it."""
+    return (serverless_head(name="picops-soak", runtime="Python3.9")
+            + "  memorySize: 256\n  timeout: 20\n  environment:\n    variables:\n"
+            + f"      PICOPS_CONFIG: {config}\n"
+            + cos_events(SOURCE, "in/", "cos:ObjectCreated:*", "cos:ObjectRemove:*"))
 
 
 @dataclass
@@ -234,8 +212,7 @@ def run(root: Path, options: SoakOptions) -> Report:
     started = time.monotonic()
     report = Report(options=options.__dict__.copy())
     (root / "picops.yaml").write_text(CONFIG)
-    (root / "serverless.yml").write_text(textwrap.dedent(SERVERLESS).format(
-        config=root / "picops.yaml"))
+    (root / "serverless.yml").write_text(serverless(root / "picops.yaml"))
     emulator = Emulator(root, options)
     emulator.start()
     pictures = images()

@@ -9,23 +9,14 @@ from picops_cli.backfill.command import backfill
 from picops_cli.plan import plan
 from picops_cli.report import exit_status
 from picops_cli.upload import upload
-from tests.configs import BACKFILL_ROUTES, SERVERLESS_HEAD
+from tests.configs import BACKFILL_ROUTES, SERVERLESS_HEAD, cos_events
 
 # nothing listens on port 9: every command stops at its checks (exit 2), before a request
 ENV = {"TENCENTCLOUD_SECRETID": "AKIDtest", "TENCENTCLOUD_SECRETKEY": "key",
        "TENCENTCLOUD_REGION": "", "COS_ENDPOINT": "http://127.0.0.1:9"}
 
 # one upload trigger: src-1250000000, photos/
-SERVERLESS = SERVERLESS_HEAD + """\
-  events:
-    - cos:
-        parameters:
-          bucket: src-1250000000.cos.ap-guangzhou.myqcloud.com
-          filter:
-            prefix: photos/
-          events: 'cos:ObjectCreated:*'
-          enable: true
-"""
+SERVERLESS = SERVERLESS_HEAD + cos_events("src-1250000000", "photos/", "cos:ObjectCreated:*")
 
 
 @pytest.fixture(autouse=True)

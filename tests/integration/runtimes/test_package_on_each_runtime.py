@@ -15,7 +15,6 @@ templates sent through the emulated SCF Invoke API:
 """
 
 import json
-import textwrap
 import uuid
 from pathlib import Path
 
@@ -26,7 +25,7 @@ from picops import runtimes
 from picops_cli.package import find_python
 from picops_emulator import local
 from picops_emulator.triggers.dispatcher import INVOKE_EVENT_NAME
-from tests.configs import TEST_WEBP_ROUTE
+from tests.configs import TEST_WEBP_ROUTE, cos_events, serverless_head
 
 REPO = Path(__file__).resolve().parents[3]
 EVENTS = REPO / "tests" / "events"
@@ -37,34 +36,8 @@ WAIT = 120
 
 
 def serverless(runtime: str) -> str:
-    return textwrap.dedent(f"""\
-        component: scf
-        name: picops
-        inputs:
-          name: picops-image-processor
-          src: ./build/package
-          handler: index.main_handler
-          runtime: {runtime}
-          region: ap-guangzhou
-          role: picops-image-processor
-          memorySize: 256
-          timeout: 60
-          events:
-            - cos:
-                parameters:
-                  bucket: {SOURCE}.cos.ap-guangzhou.myqcloud.com
-                  filter:
-                    prefix: test
-                  events: 'cos:ObjectCreated:*'
-                  enable: true
-            - cos:
-                parameters:
-                  bucket: {SOURCE}.cos.ap-guangzhou.myqcloud.com
-                  filter:
-                    prefix: test
-                  events: 'cos:ObjectRemove:*'
-                  enable: true
-        """)
+    return (serverless_head(runtime=runtime) + "  memorySize: 256\n  timeout: 60\n"
+            + cos_events(SOURCE, "test", "cos:ObjectCreated:*", "cos:ObjectRemove:*"))
 
 
 @pytest.fixture(params=list(runtimes.SUPPORTED), ids=list(runtimes.SUPPORTED))

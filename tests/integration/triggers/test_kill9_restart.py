@@ -19,7 +19,7 @@ from pathlib import Path
 from qcloud_cos import CosConfig, CosS3Client
 
 from picops_emulator.triggers.deadletter import read_dead_letters
-from tests.configs import SERVERLESS_HEAD
+from tests.configs import SERVERLESS_HEAD, cos_events
 
 SECRET_ID, SECRET_KEY = "AKIDkill9", "kill9-secret"
 BUCKET = "uploads-1250000000"
@@ -60,15 +60,7 @@ def write_project(root: Path, receipts: Path) -> None:
         environment:
           variables:
             RECEIPTS: {receipts}
-        events:
-          - cos:
-              parameters:
-                bucket: {BUCKET}.cos.ap-guangzhou.myqcloud.com
-                filter:
-                  prefix: in/
-                events: 'cos:ObjectCreated:*'
-                enable: true
-        """), "  "))
+        """), "  ") + cos_events(BUCKET, "in/", "cos:ObjectCreated:*"))
 
 
 def start_emulator(root: Path, data_dir: Path):
