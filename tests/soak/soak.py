@@ -49,6 +49,7 @@ from pathlib import Path
 from typing import Dict, List, Optional
 
 from tests.configs import cos_events, serverless_head
+from tests import processes
 
 REPO = Path(__file__).resolve().parents[2]
 SECRET_ID, SECRET_KEY = "AKIDsoak", "soak-secret"
@@ -180,13 +181,8 @@ class Emulator:
     def stop(self) -> None:
         with self.lock:
             proc = self.proc
-        if proc is not None and proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(60)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        if proc is not None:
+            processes.stop(proc, 60)
         self.log.close()
 
 

@@ -16,6 +16,7 @@ import pytest
 from qcloud_cos import CosConfig, CosS3Client
 
 from tests.localcloud import SECRET_ID, SECRET_KEY, SOURCE_BUCKET, make_project
+from tests import processes
 
 IMAGES = Path(__file__).resolve().parents[2] / "data" / "images"
 KEY = "uploads/照片/猫.jpg"
@@ -57,13 +58,7 @@ class Emulator:
         raise AssertionError(f"not seen in time; got {seen}")
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        processes.stop(self.proc, 20)
 
 
 def _client(port):

@@ -20,6 +20,7 @@ from qcloud_cos import CosConfig, CosS3Client
 
 from picops_emulator.triggers.deadletter import read_dead_letters
 from tests.configs import SERVERLESS_HEAD, cos_events
+from tests import processes
 
 SECRET_ID, SECRET_KEY = "AKIDkill9", "kill9-secret"
 BUCKET = "uploads-1250000000"
@@ -122,9 +123,4 @@ def test_every_acknowledged_upload_reaches_the_function_after_a_kill_9(tmp_path)
         assert set(received(receipts)) == set(acknowledged)
         assert read_dead_letters(data_dir) == []
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        processes.stop(proc, 30)
