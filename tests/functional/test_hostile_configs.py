@@ -42,20 +42,15 @@ def test_cold_start_refuses_a_hostile_config(tmp_path, name, text, message, wher
         processor.handle({"Records": []}, {})
 
 
+@pytest.mark.parametrize("hostile", ["picops.yaml", "serverless.yml"])
 @pytest.mark.parametrize("name,text,message,where", CASES, ids=IDS)
-def test_validate_refuses_a_hostile_config(tmp_path, name, text, message, where):
-    path = write(tmp_path, "picops.yaml", text)
-    result = CliRunner().invoke(cli, ["validate", "--config", str(path), "--serverless",
-                                      str(SERVERLESS)])
-    assert result.exit_code == 1
-    assert f"error: {path}: {where}" in result.stderr and message in result.stderr
-
-
-@pytest.mark.parametrize("name,text,message,where", CASES, ids=IDS)
-def test_validate_refuses_a_hostile_serverless_yml(tmp_path, name, text, message, where):
-    path = write(tmp_path, "serverless.yml", text)
-    result = CliRunner().invoke(cli, ["validate", "--config", str(CONFIG), "--serverless",
-                                      str(path)])
+def test_validate_refuses_a_hostile_file(tmp_path, hostile, name, text, message, where):
+    """The hostile text as the config (beside the shipped serverless.yml), then as the
+    serverless.yml (beside the shipped config)."""
+    path = write(tmp_path, hostile, text)
+    files = {"picops.yaml": CONFIG, "serverless.yml": SERVERLESS, hostile: path}
+    result = CliRunner().invoke(cli, ["validate", "--config", str(files["picops.yaml"]),
+                                      "--serverless", str(files["serverless.yml"])])
     assert result.exit_code == 1
     assert f"error: {path}: {where}" in result.stderr and message in result.stderr
 
