@@ -277,8 +277,18 @@ def _may_exist(old: Any, written: Sequence[ManifestOutput],
                plan: routing.Plan) -> List[ManifestOutput]:
     """What an incomplete manifest lists: this config's outputs that an older manifest
     lists or any round wrote (the latest entry of each)."""
+    return _listed_and_kept(old, written, plan)[0]
+
+
+def _listed_and_kept(old: Any, written: Sequence[ManifestOutput], plan: routing.Plan
+                     ) -> Tuple[List[ManifestOutput], List[ManifestOutput]]:
+    """What an older manifest lists and ``written`` merged (the latest entry of each), split
+    into this config's outputs for the key (an incomplete manifest lists them) and the
+    others (left in place, named in ``kept_outputs``)."""
     owned = {(o.bucket, o.key) for o in plan.outputs}
-    return [o for o in merged_outputs(old, written) if (o.bucket, o.key) in owned]
+    merged = merged_outputs(old, written)
+    return ([o for o in merged if (o.bucket, o.key) in owned],
+            [o for o in merged if (o.bucket, o.key) not in owned])
 
 
 def _on_upload(outcome: RecordOutcome, event_name: str, size: int,
@@ -358,10 +368,7 @@ def settle(svc: Services, source: Source, plan: routing.Plan, digest: str, old: 
         # Part-way: list what may exist now (old not rewritten + new), marked
         # incomplete so the next delivery processes the source again.
         if produced or earlier:
-            owned = {(o.bucket, o.key) for o in plan.outputs}
-            merged = merged_outputs(old, list(earlier) + produced)
-            listed = [o for o in merged if (o.bucket, o.key) in owned]
-            kept = [o for o in merged if (o.bucket, o.key) not in owned]
+            listed, kept = _listed_and_kept(old, list(earlier) + produced, plan)
             if kept:
                 outcome.kept_outputs = [{"bucket": o.bucket, "key": o.key} for o in kept]
             outcome.manifest_error = _write_manifest(svc, source, plan, digest, listed, False,
