@@ -203,26 +203,8 @@ def process_until_settled(svc: Services, source: Source, plan: routing.Plan, dig
             now = head_object(client, source.bucket, source.key,
                               timeout=svc.io_timeout(deadline))
             if now is None:
-                deleted.extend(delete_outputs(client, _all_outputs(plan),
-                                              budget=lambda: svc.io_timeout(deadline)))
-                outcome.deleted = deleted
-                errors = distinct_errors(deleted)
-                if errors:  # some may still exist: the retry deletes them again
-                    _clear(outcome, Outcome.PROCESSED)
-                    outcome.fail(errors)
-                    return
-                # Checked again after the deletes: an upload in between must not lose the
-                # derivatives its own event may have written meanwhile.
-                try:
-                    now = head_object(client, source.bucket, source.key,
-                                      timeout=svc.io_timeout(deadline))
-                except PicopsError as e:  # unknown: the retry finds out (no manifest here)
-                    _clear(outcome, Outcome.PROCESSED)
-                    outcome.fail([e])
-                    return
+                now = _source_gone(svc, client, source, plan, outcome, deleted, deadline)
                 if now is None:
-                    _clear(outcome, Outcome.SKIPPED)
-                    outcome.reason = SkipReason.SOURCE_DELETED
                     return
                 reuploaded = True
             current = etag_of(now, source.bucket, source.key)
@@ -252,6 +234,39 @@ def process_until_settled(svc: Services, source: Source, plan: routing.Plan, dig
             outcome.manifest_error = _write_manifest(
                 svc, source, plan, digest, _may_exist(old, written, plan), False, deadline)
             return
+
+
+def _source_gone(svc: Services, client: Any, source: Source, plan: routing.Plan,
+                 outcome: RecordOutcome, deleted: List[DeleteResult],
+                 deadline: float) -> Optional[Dict[str, str]]:
+    """A delete raced: delete every output this config writes for the key (into
+    ``deleted``, the record's list), then HEAD the source again.
+
+    Returns its headers when it was uploaded again meanwhile (its new version is
+    processed next); None when the record is over, ``outcome`` saying how: skipped
+    ``source_deleted``, or failed (a delete, its time budget or the HEAD failed; no
+    manifest).
+    """
+    deleted.extend(delete_outputs(client, _all_outputs(plan),
+                                  budget=lambda: svc.io_timeout(deadline)))
+    outcome.deleted = deleted
+    errors = distinct_errors(deleted)
+    if errors:  # some may still exist: the retry deletes them again
+        _clear(outcome, Outcome.PROCESSED)
+        outcome.fail(errors)
+        return None
+    # Checked again after the deletes: an upload in between must not lose the
+    # derivatives its own event may have written meanwhile.
+    try:
+        now = head_object(client, source.bucket, source.key, timeout=svc.io_timeout(deadline))
+    except PicopsError as e:  # unknown: the retry finds out (no manifest here)
+        _clear(outcome, Outcome.PROCESSED)
+        outcome.fail([e])
+        return None
+    if now is None:
+        _clear(outcome, Outcome.SKIPPED)
+        outcome.reason = SkipReason.SOURCE_DELETED
+    return now
 
 
 def _new_round(outcome: RecordOutcome, rounds: int) -> None:
