@@ -49,10 +49,8 @@ class Launch(NamedTuple):
     runtime: str             # serverless.yml's runtime
     site: bool               # whether the interpreter gets its site-packages
     note: str                # one line for the emulator's start-up output
-
-    @property
-    def fallback(self) -> bool:
-        return self.mode == SOURCE and self.note.startswith("no CPython")
+    # source mode because the runtime's CPython is missing here (its WARNING said so)
+    fallback: bool = False
 
     @property
     def shown_note(self) -> str:
@@ -65,11 +63,13 @@ class Launch(NamedTuple):
         return self.note
 
 
-def source_launch(runtime: str, source_dir: Path, note: str = "") -> Launch:
-    """The source tree on the tooling interpreter (its site-packages hold picops and the SDK)."""
+def source_launch(runtime: str, source_dir: Path, note: str = "",
+                  fallback: bool = False) -> Launch:
+    """The source tree on the tooling interpreter (its site-packages hold picops and the SDK);
+    ``fallback``: chosen because the runtime's CPython is not installed here."""
     return Launch(SOURCE, sys.executable, Path(source_dir), runtime, True, note or (
         f"function from source ({source_dir}) on the tooling Python "
-        f"{sys.version_info[0]}.{sys.version_info[1]}, not the {runtime} package"))
+        f"{sys.version_info[0]}.{sys.version_info[1]}, not the {runtime} package"), fallback)
 
 
 def resolve_launch(runtime_name: str, source_dir: Path, *, source: bool = False,
@@ -104,7 +104,7 @@ def resolve_launch(runtime_name: str, source_dir: Path, *, source: bool = False,
                 f"{sys.version_info[0]}.{sys.version_info[1]} instead, which proves nothing "
                 f"about {runtime.name}")
         _warn_once(note)
-        return source_launch(runtime_name, source_dir, note)
+        return source_launch(runtime_name, source_dir, note, fallback=True)
     built = ensure_package(runtime, interpreter)
     return Launch(PACKAGE, interpreter, built.path, runtime.name, False,
                   f"function from the built {runtime.name} package ({built.path}) on "

@@ -39,7 +39,7 @@ def test_missing_cpython_falls_back_to_source_and_says_so_once(monkeypatch, capl
     with caplog.at_level(logging.WARNING, logger="picops_emulator.triggers.launch"):
         first = launch.resolve_launch("Python3.10", SOURCE)
         second = launch.resolve_launch("Python3.10", SOURCE)
-    assert first.mode == second.mode == launch.SOURCE and first.fallback
+    assert first.mode == second.mode == launch.SOURCE and first.fallback and second.fallback
     assert first.python == sys.executable
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert len(warnings) == 1
@@ -50,6 +50,7 @@ def test_another_projects_function_folder_runs_from_source(tmp_path):
     (tmp_path / "index.py").write_text("def main_handler(e, c):\n    return 1\n")
     chosen = launch.resolve_launch("Python3.7", tmp_path)
     assert (chosen.mode, chosen.function_dir) == (launch.SOURCE, tmp_path)
+    assert not chosen.fallback and chosen.shown_note == chosen.note  # chosen, not missing
 
 
 def test_an_interpreter_of_the_wrong_version_is_refused():
