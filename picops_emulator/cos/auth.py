@@ -116,8 +116,10 @@ def verify_legacy(value: str, bucket: Optional[str], credentials: Mapping[str, s
     """Verify a v4 ``sign`` (:func:`legacy_sign`) for ``bucket``; returns the SecretId.
 
     Checked: the HMAC under the SecretKey of ``k``, the expiry ``e`` (> now), and that ``a``
-    and ``b`` name the request's bucket. The ``f`` path is not bound (COS's once-only
-    signatures put the key there, reusable ones leave it empty; both are accepted).
+    and ``b`` name the request's bucket; a v4 sign names one bucket, so it never authorises
+    a request that names none (the service: GET / listing every bucket). The ``f`` path is
+    not bound (COS's once-only signatures put the key there, reusable ones leave it empty;
+    both are accepted).
     """
     try:
         raw = base64.b64decode(value, validate=True)
@@ -139,7 +141,10 @@ def verify_legacy(value: str, bucket: Optional[str], credentials: Mapping[str, s
         raise EmulatorError("AccessDenied", f"the v4 sign expired (e={expiry!r}, server time "
                                             f"{int(now)})")
     signed_bucket = f"{fields.get('b', '')}-{fields.get('a', '')}"
-    if bucket is not None and signed_bucket != bucket:
+    if bucket is None:
+        raise EmulatorError("AccessDenied", f"the v4 sign is for bucket {signed_bucket!r}; "
+                                            "it does not authorise a request naming no bucket")
+    if signed_bucket != bucket:
         raise EmulatorError("AccessDenied", f"the v4 sign is for bucket {signed_bucket!r}, not "
                                             f"{bucket!r}")
     return fields["k"]

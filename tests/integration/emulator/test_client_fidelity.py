@@ -60,6 +60,9 @@ def test_sign_parameter_in_the_older_v4_form(emulator, emulator_credentials, cos
                                headers={"Host": host})
         assert refused.status_code == 403
         assert f"<Code>{code}</Code>" in refused.text
+    # a bucket's v4 sign does not list every bucket (the service names no bucket)
+    service = requests.get(f"{emulator.endpoint}/?sign={quote(good, safe='')}")
+    assert service.status_code == 403 and "<Code>AccessDenied</Code>" in service.text
 
 
 def test_whitespace_in_the_secret_id_is_refused(emulator, client_for, cos_client, bucket):
