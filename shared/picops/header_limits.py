@@ -21,8 +21,3 @@ PIC_OPERATIONS_MAX_BYTES = 8192
 #: Any other request header value, in bytes (UNCONFIRMED: COS documents no limit).
 HEADER_MAX_BYTES = 8192
 
-
-def value_bytes(value: str) -> int:
-    """The size of a header value on the wire: its UTF-8 bytes (a lone surrogate, which a
-    server reading bytes as ``surrogateescape`` may hand over, counts as one byte)."""
-    return len(value.encode("utf-8", "surrogateescape"))
