@@ -83,12 +83,9 @@ class DeadLetterView:
 
 
 def read_dead_letters(data_dir: Union[str, Path]) -> List[dict]:
-    """Every entry of ``<data_dir>/dead-letter.jsonl`` (empty when there is none)."""
-    path = Path(data_dir) / FILE_NAME
-    if not path.exists():
-        return []
-    with open(path, encoding="utf-8") as fh:
-        return [json.loads(line) for line in fh if line.strip()]
+    """Every entry of ``<data_dir>/dead-letter.jsonl`` (empty when there is none), read
+    once by :class:`DeadLetterView`: a last line still being appended is left out."""
+    return DeadLetterView(data_dir).entries()
 
 
 __all__ = ["DeadLetterFile", "DeadLetterView", "read_dead_letters", "FILE_NAME"]

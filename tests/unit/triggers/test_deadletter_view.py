@@ -29,3 +29,10 @@ def test_the_view_follows_appends_and_replacements(tmp_path):
     assert [e["RequestId"] for e in view.entries()] == ["n"]
     (tmp_path / FILE_NAME).unlink()
     assert view.count() == 0
+
+
+def test_read_dead_letters_leaves_out_a_line_still_being_appended(tmp_path):
+    from picops_emulator.triggers.deadletter import FILE_NAME, read_dead_letters
+    (tmp_path / FILE_NAME).write_bytes(b'{"Key": "a"}\n{"Key": "b", "Err')
+    assert read_dead_letters(tmp_path) == [{"Key": "a"}]
+    assert read_dead_letters(tmp_path / "none") == []
