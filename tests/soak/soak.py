@@ -144,6 +144,7 @@ class Emulator:
         self.proc: Optional[subprocess.Popen] = None
         self.log = open(root / "emulator.log", "ab")
         self.lock = threading.Lock()
+        self._starts = 0  # starts so far (the first one included)
 
     def start(self) -> None:
         o = self.options
@@ -167,10 +168,10 @@ class Emulator:
             raise RuntimeError(f"the emulator did not start: {line!r} (see emulator.log)")
         with self.lock:
             self.proc = proc
-            self._starts = self.restarts() + 1
+            self._starts += 1
 
     def restarts(self) -> int:
-        return getattr(self, "_starts", 0)
+        return self._starts
 
     def kill9(self) -> None:
         with self.lock:
